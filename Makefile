@@ -1,0 +1,1 @@
+PULUMI_VERSION := v3.232.0

@@ -1,0 +1,168 @@
+package components
+
+import "github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+// Adapter is everything a cloud provides to the components. Each capability
+// is its own small interface so a reader finds, say, the queue of every cloud
+// behind the same method, and a test double implements only what it needs.
+//
+// Contract for every method:
+//   - Register resources only with pulumi.Parent(parent) plus options of the
+//     adapter's own (DeleteBeforeReplace, DependsOn, ...). Never take the
+//     caller's options: a caller's Parent must not pull children out of the component.
+//   - Name children name+"-"+role so two instances never share a URN.
+//   - Tag every taggable resource with Scope.Tags, shaped by the cloud's rules.
+//   - Only declare: no cloud SDK calls, no blocking on an Output (that
+//     deadlocks in preview). Invokes (data-source lookups) are allowed.
+//   - Reject inputs the cloud cannot honour with a *FieldError naming the spec
+//     field, before registering anything.
+type Adapter interface {
+	// Name is the registry name: aws, azure, gcp, digitalocean or local.
+	Name() string
+	DatabaseProvisioner
+	QueueProvisioner
+	WebAppProvisioner
+	ContainerProvisioner
+	FanoutProvisioner
+}
+
+// Scope says whom a resource belongs to; every tag derives from it.
+type Scope struct {
+	Stack string
+	// Component is ComponentTenantUnit or ComponentFanout.
+	Component string
+	// Tenant is the tenant id, or SharedTenant for resources of no single tenant.
+	Tenant string
+}
+
+// DatabaseProvisioner creates a tenant's PostgreSQL database.
+type DatabaseProvisioner interface {
+	Database(ctx *pulumi.Context, name string, in DatabaseInput, parent pulumi.Resource) (*Database, error)
+}
+
+// DatabaseInput is what a cloud needs to create a tenant database.
+type DatabaseInput struct {
+	Scope Scope
+	Spec  DatabaseSpec
+}
+
+// Database is a created tenant database. Credentials is always a secret.
+type Database struct {
+	Host pulumi.StringOutput
+	Port pulumi.IntOutput
+	// Name is the PostgreSQL database name inside the server.
+	Name pulumi.StringOutput
+	User pulumi.StringOutput
+	// SSLMode is the libpq sslmode apps must use (require on every cloud, disable on local loopback).
+	SSLMode string
+	// Credentials is either the password or a reference into the cloud's
+	// secret store (on AWS, the Secrets Manager ARN of the RDS-managed secret).
+	// Marked secret either way.
+	Credentials pulumi.StringOutput
+	// Native exposes the cloud resources by role, for what the abstraction hides.
+	Native map[string]pulumi.Resource
+}
+
+// QueueProvisioner creates a work queue with its dead-letter queue.
+type QueueProvisioner interface {
+	Queue(ctx *pulumi.Context, name string, in QueueInput, parent pulumi.Resource) (*Queue, error)
+}
+
+// QueueInput is what a cloud needs to create a queue. Owner names the queue
+// within its scope: "queue" for a tenant's work queue, the subscriber name in a fanout.
+type QueueInput struct {
+	Scope Scope
+	Owner string
+	Spec  QueueSpec
+}
+
+// Queue is a created queue and its dead-letter queue.
+type Queue struct {
+	URL           pulumi.StringOutput
+	DeadLetterURL pulumi.StringOutput
+	// ID and DeadLetterID are the cloud's identifiers used to grant access and
+	// wire subscriptions (the ARN on AWS).
+	ID           pulumi.StringOutput
+	DeadLetterID pulumi.StringOutput
+	Native       map[string]pulumi.Resource
+}
+
+// WebAppProvisioner creates a tenant's public web app.
+type WebAppProvisioner interface {
+	WebApp(ctx *pulumi.Context, name string, in WebAppInput, parent pulumi.Resource) (*WebApp, error)
+}
+
+// Workload is what the web app and the background container share: the
+// environment contract and the resources it points at, to which the cloud
+// grants the workload (and only it) access.
+type Workload struct {
+	Scope Scope
+	// Env holds the plain (non-secret) variables: the contract's and the spec's.
+	// The adapter adds DATABASE_PASSWORD from Database.Credentials through the
+	// cloud's secret mechanism, never as a plain value.
+	Env      pulumi.StringMap
+	Database *Database
+	Queue    *Queue
+}
+
+// WebAppInput is what a cloud needs to create a web app.
+type WebAppInput struct {
+	Workload
+	Spec WebAppSpec
+}
+
+// WebApp is a created web app. URL is its public address.
+type WebApp struct {
+	URL    pulumi.StringOutput
+	Native map[string]pulumi.Resource
+}
+
+// ContainerProvisioner creates a tenant's background container.
+type ContainerProvisioner interface {
+	Container(ctx *pulumi.Context, name string, in ContainerInput, parent pulumi.Resource) (*Container, error)
+}
+
+// ContainerInput is what a cloud needs to create a background container.
+type ContainerInput struct {
+	Workload
+	Spec ContainerSpec
+}
+
+// Container is a created background container.
+type Container struct {
+	Native map[string]pulumi.Resource
+}
+
+// FanoutProvisioner creates a fanout's topic and its subscriptions.
+type FanoutProvisioner interface {
+	Topic(ctx *pulumi.Context, name string, in TopicInput, parent pulumi.Resource) (*Topic, error)
+	// Subscribe delivers the topic into queue (the subscriber's own, or a
+	// tenant's) and lets only that topic write to it. An unsupported filter is
+	// a *FieldError on "filter".
+	Subscribe(ctx *pulumi.Context, name string, in SubscriptionInput, parent pulumi.Resource) (*Subscription, error)
+}
+
+// TopicInput is what a cloud needs to create a fanout topic.
+type TopicInput struct {
+	Scope Scope
+	Name  string
+}
+
+// Topic is a created fanout topic. ID is the identifier publishers use (the ARN on AWS).
+type Topic struct {
+	ID     pulumi.StringOutput
+	Native map[string]pulumi.Resource
+}
+
+// SubscriptionInput is one subscriber of a fanout.
+type SubscriptionInput struct {
+	Scope      Scope
+	Subscriber SubscriberSpec
+	Topic      *Topic
+	Queue      *Queue
+}
+
+// Subscription is a created subscription.
+type Subscription struct {
+	Native map[string]pulumi.Resource
+}

@@ -1,0 +1,106 @@
+package components
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// MessagingFanoutType is the MessagingFanout's type token. It is part of
+// every child's URN: never change it without aliases.
+const MessagingFanoutType = "tenantfleet:index:MessagingFanout"
+
+// MessagingFanout is one topic delivered to every subscriber's queue, each
+// with its own dead-letter queue. Only the topic may write to those queues.
+type MessagingFanout struct {
+	pulumi.ResourceState
+
+	// TopicID is what publishers address (the topic ARN on AWS).
+	TopicID pulumi.StringOutput `pulumi:"topicId"`
+	// QueueURLs maps each subscriber name to the queue it receives in.
+	QueueURLs pulumi.StringMapOutput `pulumi:"queueUrls"`
+	// DeadLetterQueueURLs maps each subscriber name to its dead-letter queue.
+	DeadLetterQueueURLs pulumi.StringMapOutput `pulumi:"deadLetterQueueUrls"`
+
+	// Native is the escape hatch: the cloud's resources by role.
+	Native map[string]pulumi.Resource
+}
+
+// MessagingFanoutArgs configures a MessagingFanout.
+type MessagingFanoutArgs struct {
+	Spec FanoutSpec
+	// TenantQueues holds the work queue of every tenant of the stack, by
+	// tenant id; a subscriber naming a tenant receives into that queue.
+	TenantQueues map[string]*Queue
+	Cloud        Adapter
+}
+
+// NewMessagingFanout validates args.Spec and then provisions the topic and one
+// subscription per subscriber. Nothing is registered when the spec is invalid.
+func NewMessagingFanout(ctx *pulumi.Context, name string, args *MessagingFanoutArgs, opts ...pulumi.ResourceOption) (*MessagingFanout, error) {
+	if args == nil || args.Cloud == nil {
+		return nil, fmt.Errorf("messaging fanout %q: a cloud adapter is required", name)
+	}
+	spec := args.Spec
+	if err := spec.Validate(sortedKeysOf(args.TenantQueues)); err != nil {
+		return nil, fmt.Errorf("messaging fanout %q: %w", name, err)
+	}
+
+	fanout := &MessagingFanout{Native: map[string]pulumi.Resource{}}
+	if err := ctx.RegisterComponentResource(MessagingFanoutType, name, fanout, opts...); err != nil {
+		return nil, fmt.Errorf("register messaging fanout %q: %w", name, err)
+	}
+	cloud := args.Cloud
+	shared := Scope{Stack: ctx.Stack(), Component: ComponentFanout, Tenant: SharedTenant}
+
+	topic, err := cloud.Topic(ctx, name+"-topic", TopicInput{Scope: shared, Name: spec.Name}, fanout)
+	if err != nil {
+		return nil, fmt.Errorf("messaging fanout %q: topic: %w", name, err)
+	}
+	maps.Copy(fanout.Native, topic.Native)
+
+	queueURLs, deadLetterURLs := pulumi.StringMap{}, pulumi.StringMap{}
+	for i, sub := range spec.Subscribers {
+		field := fmt.Sprintf("subscribers[%d]", i)
+		scope, queue := shared, args.TenantQueues[sub.Tenant]
+		if sub.Tenant != "" {
+			scope.Tenant = sub.Tenant
+		} else {
+			queue, err = cloud.Queue(ctx, name+"-"+sub.Name, QueueInput{Scope: scope, Owner: spec.Name + "-" + sub.Name, Spec: sub.Queue.WithDefaults()}, fanout)
+			if err != nil {
+				return nil, fmt.Errorf("messaging fanout %q: %s: queue: %w", name, field, err)
+			}
+			maps.Copy(fanout.Native, queue.Native)
+		}
+		s, err := cloud.Subscribe(ctx, name+"-"+sub.Name, SubscriptionInput{Scope: scope, Subscriber: sub, Topic: topic, Queue: queue}, fanout)
+		if err != nil {
+			return nil, fmt.Errorf("messaging fanout %q: %w", name, Prefix(field+".", err))
+		}
+		maps.Copy(fanout.Native, s.Native)
+		queueURLs[sub.Name] = queue.URL
+		deadLetterURLs[sub.Name] = queue.DeadLetterURL
+	}
+
+	fanout.TopicID = topic.ID
+	fanout.QueueURLs = queueURLs.ToStringMapOutput()
+	fanout.DeadLetterQueueURLs = deadLetterURLs.ToStringMapOutput()
+	if err := ctx.RegisterResourceOutputs(fanout, pulumi.Map{
+		"topicId":             fanout.TopicID,
+		"queueUrls":           fanout.QueueURLs,
+		"deadLetterQueueUrls": fanout.DeadLetterQueueURLs,
+	}); err != nil {
+		return nil, fmt.Errorf("messaging fanout %q: register outputs: %w", name, err)
+	}
+	return fanout, nil
+}
+
+func sortedKeysOf[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,125 @@
+package components
+
+import (
+	"fmt"
+	"maps"
+	"strconv"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// TenantUnitType is the TenantUnit's type token. It is part of every child's
+// URN: never change it without aliases.
+const TenantUnitType = "tenantfleet:index:TenantUnit"
+
+// TenantUnit is one customer account: a PostgreSQL database, a public web app,
+// a work queue with its dead-letter queue and a background container, on the
+// cloud its Adapter provisions.
+type TenantUnit struct {
+	pulumi.ResourceState
+
+	// WebURL is the web app's public address.
+	WebURL pulumi.StringOutput `pulumi:"webUrl"`
+	// DatabaseEndpoint is host:port of the tenant's PostgreSQL server.
+	DatabaseEndpoint pulumi.StringOutput `pulumi:"databaseEndpoint"`
+	DatabaseName     pulumi.StringOutput `pulumi:"databaseName"`
+	DatabaseUser     pulumi.StringOutput `pulumi:"databaseUser"`
+	// DatabaseCredentials is a secret: the password, or a reference into the
+	// cloud's secret store where the cloud manages the password (AWS).
+	DatabaseCredentials pulumi.StringOutput `pulumi:"databaseCredentials"`
+	QueueURL            pulumi.StringOutput `pulumi:"queueUrl"`
+	DeadLetterQueueURL  pulumi.StringOutput `pulumi:"deadLetterQueueUrl"`
+
+	// Queue is the tenant's work queue, for wiring it into a MessagingFanout.
+	Queue *Queue
+	// Native is the escape hatch: the cloud's resources by role
+	// ("database", "queue", "web-service", ...), to read or depend on what the
+	// abstraction hides. The roles and types are the adapter's.
+	Native map[string]pulumi.Resource
+}
+
+// TenantUnitArgs configures a TenantUnit.
+type TenantUnitArgs struct {
+	// Spec describes the tenant; unset fields take their defaults.
+	Spec TenantSpec
+	// Cloud provisions the resources.
+	Cloud Adapter
+}
+
+// NewTenantUnit validates args.Spec and then provisions the tenant unit on
+// args.Cloud. Nothing is registered when the spec is invalid: the error names
+// each bad field.
+func NewTenantUnit(ctx *pulumi.Context, name string, args *TenantUnitArgs, opts ...pulumi.ResourceOption) (*TenantUnit, error) {
+	if args == nil || args.Cloud == nil {
+		return nil, fmt.Errorf("tenant unit %q: a cloud adapter is required", name)
+	}
+	spec := args.Spec.WithDefaults()
+	if err := spec.Validate(); err != nil {
+		return nil, fmt.Errorf("tenant unit %q: %w", name, err)
+	}
+
+	unit := &TenantUnit{Native: map[string]pulumi.Resource{}}
+	if err := ctx.RegisterComponentResource(TenantUnitType, name, unit, opts...); err != nil {
+		return nil, fmt.Errorf("register tenant unit %q: %w", name, err)
+	}
+	cloud := args.Cloud
+	scope := Scope{Stack: ctx.Stack(), Component: ComponentTenantUnit, Tenant: spec.ID}
+
+	db, err := cloud.Database(ctx, name+"-db", DatabaseInput{Scope: scope, Spec: spec.Database}, unit)
+	if err != nil {
+		return nil, fmt.Errorf("tenant unit %q: database: %w", name, err)
+	}
+	queue, err := cloud.Queue(ctx, name+"-queue", QueueInput{Scope: scope, Owner: "queue", Spec: spec.Queue}, unit)
+	if err != nil {
+		return nil, fmt.Errorf("tenant unit %q: queue: %w", name, err)
+	}
+	web, err := cloud.WebApp(ctx, name+"-web", WebAppInput{
+		Workload: Workload{
+			Scope:    scope,
+			Env:      contractEnv(cloud.Name(), scope, WorkloadWeb, spec.Web.Port, db, queue, spec.Web.Env),
+			Database: db,
+			Queue:    queue,
+		},
+		Spec: spec.Web,
+	}, unit)
+	if err != nil {
+		return nil, fmt.Errorf("tenant unit %q: web app: %w", name, err)
+	}
+	worker, err := cloud.Container(ctx, name+"-worker", ContainerInput{
+		Workload: Workload{
+			Scope:    scope,
+			Env:      contractEnv(cloud.Name(), scope, WorkloadWorker, 0, db, queue, spec.Worker.Env),
+			Database: db,
+			Queue:    queue,
+		},
+		Spec: spec.Worker,
+	}, unit)
+	if err != nil {
+		return nil, fmt.Errorf("tenant unit %q: worker: %w", name, err)
+	}
+
+	for _, native := range []map[string]pulumi.Resource{db.Native, queue.Native, web.Native, worker.Native} {
+		maps.Copy(unit.Native, native)
+	}
+	unit.Queue = queue
+	unit.WebURL = web.URL
+	unit.DatabaseEndpoint = pulumi.Sprintf("%s:%s", db.Host, db.Port.ApplyT(func(p int) string { return strconv.Itoa(p) }))
+	unit.DatabaseName = db.Name
+	unit.DatabaseUser = db.User
+	unit.DatabaseCredentials = pulumi.ToSecret(db.Credentials).(pulumi.StringOutput)
+	unit.QueueURL = queue.URL
+	unit.DeadLetterQueueURL = queue.DeadLetterURL
+
+	if err := ctx.RegisterResourceOutputs(unit, pulumi.Map{
+		"webUrl":              unit.WebURL,
+		"databaseEndpoint":    unit.DatabaseEndpoint,
+		"databaseName":        unit.DatabaseName,
+		"databaseUser":        unit.DatabaseUser,
+		"databaseCredentials": unit.DatabaseCredentials,
+		"queueUrl":            unit.QueueURL,
+		"deadLetterQueueUrl":  unit.DeadLetterQueueURL,
+	}); err != nil {
+		return nil, fmt.Errorf("tenant unit %q: register outputs: %w", name, err)
+	}
+	return unit, nil
+}
