@@ -2,7 +2,10 @@ module github.com/tenantfleet/tenantfleet
 
 go 1.25.8
 
-require github.com/pulumi/pulumi/sdk/v3 v3.232.0
+require (
+	github.com/pulumi/pulumi-aws/sdk/v6 v6.83.2
+	github.com/pulumi/pulumi/sdk/v3 v3.232.0
+)
 
 require (
 	dario.cat/mergo v1.0.0 // indirect
@@ -75,6 +78,7 @@ require (
 	github.com/santhosh-tekuri/jsonschema/v5 v5.0.0 // indirect
 	github.com/sergi/go-diff v1.4.0 // indirect
 	github.com/skeema/knownhosts v1.3.1 // indirect
+	github.com/spf13/cast v1.4.1 // indirect
 	github.com/spf13/cobra v1.10.2 // indirect
 	github.com/spf13/pflag v1.0.10 // indirect
 	github.com/texttheater/golang-levenshtein v1.0.1 // indirect

@@ -14,11 +14,17 @@ import "github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 //   - Tag every taggable resource with Scope.Tags, shaped by the cloud's rules.
 //   - Only declare: no cloud SDK calls, no blocking on an Output (that
 //     deadlocks in preview). Invokes (data-source lookups) are allowed.
-//   - Reject inputs the cloud cannot honour with a *FieldError naming the spec
-//     field, before registering anything.
+//   - Reject what the cloud cannot honour in ValidateTenant/ValidateFanout,
+//     which run before anything is registered, so a bad spec never leaves
+//     half-created resources behind.
 type Adapter interface {
 	// Name is the registry name: aws, azure, gcp, digitalocean or local.
 	Name() string
+	// ValidateTenant and ValidateFanout check a defaulted, neutrally valid
+	// spec against the cloud's own limits, returning *FieldErrors named like
+	// the spec's fields (for example "worker.memoryMiB", "subscribers[1].filter").
+	ValidateTenant(spec TenantSpec) error
+	ValidateFanout(spec FanoutSpec) error
 	DatabaseProvisioner
 	QueueProvisioner
 	WebAppProvisioner
@@ -35,6 +41,21 @@ type Scope struct {
 	Tenant string
 }
 
+// FoundationProvisioner is an optional capability, found by type assertion:
+// per-tenant pieces the other capabilities of the same tenant build on
+// (network rules, a cluster, a log group). TenantUnit calls it first and hands
+// the result back in every input of that tenant.
+type FoundationProvisioner interface {
+	Foundation(ctx *pulumi.Context, name string, scope Scope, parent pulumi.Resource) (*Foundation, error)
+}
+
+// Foundation is a tenant's shared cloud pieces.
+type Foundation struct {
+	Native map[string]pulumi.Resource
+	// State is the adapter's own, opaque to the components.
+	State any
+}
+
 // DatabaseProvisioner creates a tenant's PostgreSQL database.
 type DatabaseProvisioner interface {
 	Database(ctx *pulumi.Context, name string, in DatabaseInput, parent pulumi.Resource) (*Database, error)
@@ -42,8 +63,9 @@ type DatabaseProvisioner interface {
 
 // DatabaseInput is what a cloud needs to create a tenant database.
 type DatabaseInput struct {
-	Scope Scope
-	Spec  DatabaseSpec
+	Scope      Scope
+	Spec       DatabaseSpec
+	Foundation *Foundation // nil unless the adapter is a FoundationProvisioner
 }
 
 // Database is a created tenant database. Credentials is always a secret.
@@ -69,11 +91,13 @@ type QueueProvisioner interface {
 }
 
 // QueueInput is what a cloud needs to create a queue. Owner names the queue
-// within its scope: "queue" for a tenant's work queue, the subscriber name in a fanout.
+// within its scope: "work" for a tenant's work queue, "<fanout>/<subscriber>"
+// in a fanout. Shape it with naming's Unique so "/" never aliases.
 type QueueInput struct {
-	Scope Scope
-	Owner string
-	Spec  QueueSpec
+	Scope      Scope
+	Owner      string
+	Spec       QueueSpec
+	Foundation *Foundation // nil for fanout queues and adapters without foundations
 }
 
 // Queue is a created queue and its dead-letter queue.
@@ -96,7 +120,8 @@ type WebAppProvisioner interface {
 // environment contract and the resources it points at, to which the cloud
 // grants the workload (and only it) access.
 type Workload struct {
-	Scope Scope
+	Scope      Scope
+	Foundation *Foundation // nil unless the adapter is a FoundationProvisioner
 	// Env holds the plain (non-secret) variables: the contract's and the spec's.
 	// The adapter adds DATABASE_PASSWORD from Database.Credentials through the
 	// cloud's secret mechanism, never as a plain value.

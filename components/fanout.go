@@ -12,6 +12,15 @@ import (
 // every child's URN: never change it without aliases.
 const MessagingFanoutType = "tenantfleet:index:MessagingFanout"
 
+// ValidateFanout checks spec neutrally and then against cloud's limits.
+// tenants are the stack's tenant ids, which subscribers may name.
+func ValidateFanout(cloud Adapter, spec FanoutSpec, tenants []string) error {
+	if err := spec.Validate(tenants); err != nil {
+		return err
+	}
+	return cloud.ValidateFanout(spec)
+}
+
 // MessagingFanout is one topic delivered to every subscriber's queue, each
 // with its own dead-letter queue. Only the topic may write to those queues.
 type MessagingFanout struct {
@@ -44,7 +53,7 @@ func NewMessagingFanout(ctx *pulumi.Context, name string, args *MessagingFanoutA
 		return nil, fmt.Errorf("messaging fanout %q: a cloud adapter is required", name)
 	}
 	spec := args.Spec
-	if err := spec.Validate(sortedKeysOf(args.TenantQueues)); err != nil {
+	if err := ValidateFanout(args.Cloud, spec, sortedKeysOf(args.TenantQueues)); err != nil {
 		return nil, fmt.Errorf("messaging fanout %q: %w", name, err)
 	}
 
@@ -68,17 +77,17 @@ func NewMessagingFanout(ctx *pulumi.Context, name string, args *MessagingFanoutA
 		if sub.Tenant != "" {
 			scope.Tenant = sub.Tenant
 		} else {
-			queue, err = cloud.Queue(ctx, name+"-"+sub.Name, QueueInput{Scope: scope, Owner: spec.Name + "-" + sub.Name, Spec: sub.Queue.WithDefaults()}, fanout)
+			queue, err = cloud.Queue(ctx, name+"-"+sub.Name, QueueInput{Scope: scope, Owner: spec.Name + "/" + sub.Name, Spec: sub.Queue.WithDefaults()}, fanout)
 			if err != nil {
 				return nil, fmt.Errorf("messaging fanout %q: %s: queue: %w", name, field, err)
 			}
-			maps.Copy(fanout.Native, queue.Native)
+			copyPrefixed(fanout.Native, sub.Name+"/", queue.Native)
 		}
 		s, err := cloud.Subscribe(ctx, name+"-"+sub.Name, SubscriptionInput{Scope: scope, Subscriber: sub, Topic: topic, Queue: queue}, fanout)
 		if err != nil {
 			return nil, fmt.Errorf("messaging fanout %q: %w", name, Prefix(field+".", err))
 		}
-		maps.Copy(fanout.Native, s.Native)
+		copyPrefixed(fanout.Native, sub.Name+"/", s.Native)
 		queueURLs[sub.Name] = queue.URL
 		deadLetterURLs[sub.Name] = queue.DeadLetterURL
 	}
@@ -94,6 +103,14 @@ func NewMessagingFanout(ctx *pulumi.Context, name string, args *MessagingFanoutA
 		return nil, fmt.Errorf("messaging fanout %q: register outputs: %w", name, err)
 	}
 	return fanout, nil
+}
+
+// copyPrefixed copies src into dst with every key prefixed, so the resources
+// of different subscribers keep apart ("billing/queue", "audit/queue").
+func copyPrefixed(dst map[string]pulumi.Resource, prefix string, src map[string]pulumi.Resource) {
+	for k, v := range src {
+		dst[prefix+k] = v
+	}
 }
 
 func sortedKeysOf[V any](m map[string]V) []string {

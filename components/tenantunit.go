@@ -12,6 +12,15 @@ import (
 // URN: never change it without aliases.
 const TenantUnitType = "tenantfleet:index:TenantUnit"
 
+// ValidateTenant checks a defaulted spec neutrally and then against cloud's
+// limits, returning every problem as *FieldErrors.
+func ValidateTenant(cloud Adapter, spec TenantSpec) error {
+	if err := spec.Validate(); err != nil {
+		return err
+	}
+	return cloud.ValidateTenant(spec)
+}
+
 // TenantUnit is one customer account: a PostgreSQL database, a public web app,
 // a work queue with its dead-letter queue and a background container, on the
 // cloud its Adapter provisions.
@@ -54,7 +63,7 @@ func NewTenantUnit(ctx *pulumi.Context, name string, args *TenantUnitArgs, opts 
 		return nil, fmt.Errorf("tenant unit %q: a cloud adapter is required", name)
 	}
 	spec := args.Spec.WithDefaults()
-	if err := spec.Validate(); err != nil {
+	if err := ValidateTenant(args.Cloud, spec); err != nil {
 		return nil, fmt.Errorf("tenant unit %q: %w", name, err)
 	}
 
@@ -65,20 +74,29 @@ func NewTenantUnit(ctx *pulumi.Context, name string, args *TenantUnitArgs, opts 
 	cloud := args.Cloud
 	scope := Scope{Stack: ctx.Stack(), Component: ComponentTenantUnit, Tenant: spec.ID}
 
-	db, err := cloud.Database(ctx, name+"-db", DatabaseInput{Scope: scope, Spec: spec.Database}, unit)
+	var base *Foundation
+	if fp, ok := cloud.(FoundationProvisioner); ok {
+		var err error
+		if base, err = fp.Foundation(ctx, name+"-base", scope, unit); err != nil {
+			return nil, fmt.Errorf("tenant unit %q: foundation: %w", name, err)
+		}
+		maps.Copy(unit.Native, base.Native)
+	}
+	db, err := cloud.Database(ctx, name+"-db", DatabaseInput{Scope: scope, Spec: spec.Database, Foundation: base}, unit)
 	if err != nil {
 		return nil, fmt.Errorf("tenant unit %q: database: %w", name, err)
 	}
-	queue, err := cloud.Queue(ctx, name+"-queue", QueueInput{Scope: scope, Owner: "queue", Spec: spec.Queue}, unit)
+	queue, err := cloud.Queue(ctx, name+"-queue", QueueInput{Scope: scope, Owner: "work", Spec: spec.Queue, Foundation: base}, unit)
 	if err != nil {
 		return nil, fmt.Errorf("tenant unit %q: queue: %w", name, err)
 	}
 	web, err := cloud.WebApp(ctx, name+"-web", WebAppInput{
 		Workload: Workload{
-			Scope:    scope,
-			Env:      contractEnv(cloud.Name(), scope, WorkloadWeb, spec.Web.Port, db, queue, spec.Web.Env),
-			Database: db,
-			Queue:    queue,
+			Scope:      scope,
+			Foundation: base,
+			Env:        contractEnv(cloud.Name(), scope, WorkloadWeb, spec.Web.Port, db, queue, spec.Web.Env),
+			Database:   db,
+			Queue:      queue,
 		},
 		Spec: spec.Web,
 	}, unit)
@@ -87,10 +105,11 @@ func NewTenantUnit(ctx *pulumi.Context, name string, args *TenantUnitArgs, opts 
 	}
 	worker, err := cloud.Container(ctx, name+"-worker", ContainerInput{
 		Workload: Workload{
-			Scope:    scope,
-			Env:      contractEnv(cloud.Name(), scope, WorkloadWorker, 0, db, queue, spec.Worker.Env),
-			Database: db,
-			Queue:    queue,
+			Scope:      scope,
+			Foundation: base,
+			Env:        contractEnv(cloud.Name(), scope, WorkloadWorker, 0, db, queue, spec.Worker.Env),
+			Database:   db,
+			Queue:      queue,
 		},
 		Spec: spec.Worker,
 	}, unit)

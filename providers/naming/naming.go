@@ -1,0 +1,108 @@
+package naming
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"unicode"
+)
+
+// HashLength is the number of hex characters appended when a name is shaped lossily.
+const HashLength = 8
+
+// Rule is one cloud's naming rule for one kind of resource.
+type Rule struct {
+	// MaxLen is the longest name the cloud accepts.
+	MaxLen int
+	// Sep joins the parts and replaces characters the cloud does not allow.
+	// Empty means parts are concatenated and bad characters dropped.
+	Sep string
+	// Extra lists characters allowed besides ASCII letters and digits.
+	Extra string
+	// Lower folds the name to lowercase (and allows no uppercase).
+	Lower bool
+	// StartLetter requires the first character to be a letter.
+	StartLetter bool
+}
+
+// Name joins parts under the rule. When the joined input already satisfies
+// the rule it is returned as is; otherwise it is sanitized, truncated to make
+// room, and suffixed with a hash of the unshaped input, so shaping never maps
+// two inputs onto one name.
+func (r Rule) Name(parts ...string) string {
+	raw := strings.Join(parts, r.Sep)
+	clean := r.sanitize(raw)
+	if clean == raw && len(clean) <= r.MaxLen {
+		return clean
+	}
+	hash := rawHash(raw)
+	keep := r.MaxLen - HashLength - len(r.Sep)
+	if keep < 1 {
+		return hash[:min(len(hash), r.MaxLen)]
+	}
+	if len(clean) > keep {
+		clean = clean[:keep]
+	}
+	clean = strings.TrimRight(clean, r.Sep+r.Extra)
+	if clean == "" {
+		return r.startFix(hash)
+	}
+	return clean + r.Sep + hash
+}
+
+// Unique is for names that must be unique account-wide: it always appends a
+// hash of the parts taken separately, so parts that contain the separator
+// cannot alias ("prod"+"eu-acme" and "prod-eu"+"acme" differ), and the
+// readable prefix is shaped and truncated to fit.
+func (r Rule) Unique(parts ...string) string {
+	hash := rawHash(strings.Join(parts, "\x00"))
+	keep := r.MaxLen - HashLength - len(r.Sep)
+	clean := r.sanitize(strings.Join(parts, r.Sep))
+	if len(clean) > keep {
+		clean = clean[:max(keep, 0)]
+	}
+	clean = strings.TrimRight(clean, r.Sep+r.Extra)
+	if clean == "" {
+		return r.startFix(hash)[:min(r.MaxLen, HashLength)]
+	}
+	return clean + r.Sep + hash
+}
+
+func (r Rule) sanitize(s string) string {
+	if r.Lower {
+		s = strings.ToLower(s)
+	}
+	var b strings.Builder
+	for _, c := range s {
+		switch {
+		case c < unicode.MaxASCII && (unicode.IsLetter(c) || unicode.IsDigit(c)):
+			b.WriteRune(c)
+		case strings.ContainsRune(r.Extra, c) || (r.Sep != "" && string(c) == r.Sep):
+			b.WriteRune(c)
+		default:
+			b.WriteString(r.Sep)
+		}
+	}
+	out := b.String()
+	if r.Sep != "" {
+		for strings.Contains(out, r.Sep+r.Sep) {
+			out = strings.ReplaceAll(out, r.Sep+r.Sep, r.Sep)
+		}
+		out = strings.Trim(out, r.Sep)
+	}
+	return r.startFix(out)
+}
+
+// startFix prefixes "x" when the rule needs a leading letter and s lacks one.
+func (r Rule) startFix(s string) string {
+	if r.StartLetter && (s == "" || !unicode.IsLetter(rune(s[0]))) {
+		return "x" + s
+	}
+	return s
+}
+
+// rawHash is the first HashLength hex characters of the SHA-256 of s.
+func rawHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])[:HashLength]
+}
