@@ -1,0 +1,119 @@
+package aws_test
+
+import (
+	"testing"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/tenantfleet/tenantfleet/components"
+	"github.com/tenantfleet/tenantfleet/providers/aws"
+	"github.com/tenantfleet/tenantfleet/providers/conformance"
+)
+
+// Each broken adapter is the AWS adapter with one rule broken; the suite
+// must report exactly that rule. This is what shows the suite can fail.
+
+type dropsTag struct{ *aws.Adapter }
+
+func (b dropsTag) Topic(ctx *pulumi.Context, name string, in components.TopicInput, parent pulumi.Resource) (*components.Topic, error) {
+	t, err := sns.NewTopic(ctx, name, &sns.TopicArgs{}, pulumi.Parent(parent))
+	if err != nil {
+		return nil, err
+	}
+	return &components.Topic{ID: t.Arn, Native: map[string]pulumi.Resource{"topic": t}}, nil
+}
+
+type skipsParent struct{ *aws.Adapter }
+
+func (b skipsParent) Queue(ctx *pulumi.Context, name string, in components.QueueInput, _ pulumi.Resource) (*components.Queue, error) {
+	return b.Adapter.Queue(ctx, name, in, nil)
+}
+
+// leaksSecret registers a password-like input as plaintext. (The typed SDK
+// marks schema-secret fields itself, so the leak is modelled with a raw
+// registration, as an adapter building untyped properties would.)
+type leaksSecret struct{ *aws.Adapter }
+
+func (b leaksSecret) Database(ctx *pulumi.Context, name string, in components.DatabaseInput, parent pulumi.Resource) (*components.Database, error) {
+	var leaked pulumi.CustomResourceState
+	if err := ctx.RegisterResource("aws:docdb/cluster:Cluster", name+"-leak", pulumi.Map{
+		"masterPassword": pulumi.String("hunter2"),
+		"tags":           pulumi.ToStringMap(in.Scope.Tags()),
+	}, &leaked, pulumi.Parent(parent)); err != nil {
+		return nil, err
+	}
+	return b.Adapter.Database(ctx, name, in, parent)
+}
+
+type collidingNames struct{ *aws.Adapter }
+
+func (b collidingNames) Queue(ctx *pulumi.Context, name string, in components.QueueInput, parent pulumi.Resource) (*components.Queue, error) {
+	in.Scope.Tenant, in.Owner = "same", "same"
+	return b.Adapter.Queue(ctx, name, in, parent)
+}
+
+type collidingURNs struct{ *aws.Adapter }
+
+func (b collidingURNs) Queue(ctx *pulumi.Context, _ string, in components.QueueInput, parent pulumi.Resource) (*components.Queue, error) {
+	return b.Adapter.Queue(ctx, "queue", in, parent)
+}
+
+type dropsContract struct{ *aws.Adapter }
+
+func (b dropsContract) Container(ctx *pulumi.Context, name string, in components.ContainerInput, parent pulumi.Resource) (*components.Container, error) {
+	env := pulumi.StringMap{}
+	for k, v := range in.Env {
+		if k != components.EnvQueueURL {
+			env[k] = v
+		}
+	}
+	in.Env = env
+	return b.Adapter.Container(ctx, name, in, parent)
+}
+
+type validatesLate struct{ *aws.Adapter }
+
+func (validatesLate) ValidateTenant(components.TenantSpec) error { return nil }
+
+type opensQueue struct{ *aws.Adapter }
+
+func (b opensQueue) Subscribe(ctx *pulumi.Context, name string, in components.SubscriptionInput, parent pulumi.Resource) (*components.Subscription, error) {
+	other := *in.Topic
+	other.ID = pulumi.String("arn:aws:sns:us-east-1:999999999999:someone-else").ToStringOutput()
+	in.Topic = &other
+	return b.Adapter.Subscribe(ctx, name, in, parent)
+}
+
+func TestSuiteCatchesBrokenAdapters(t *testing.T) {
+	cases := []struct {
+		name  string
+		wrap  func(*aws.Adapter) components.Adapter
+		check string
+	}{
+		{"drops a tag", func(a *aws.Adapter) components.Adapter { return dropsTag{a} }, "tagged"},
+		{"skips a parent", func(a *aws.Adapter) components.Adapter { return skipsParent{a} }, "parented"},
+		{"puts a password in state", func(a *aws.Adapter) components.Adapter { return leaksSecret{a} }, "secret"},
+		{"gives two tenants one queue name", func(a *aws.Adapter) components.Adapter { return collidingNames{a} }, "unique-name"},
+		{"reuses a logical name", func(a *aws.Adapter) components.Adapter { return collidingURNs{a} }, "unique-urn"},
+		{"drops QUEUE_URL from the worker", func(a *aws.Adapter) components.Adapter { return dropsContract{a} }, "contract"},
+		{"refuses a spec only after registering resources", func(a *aws.Adapter) components.Adapter { return validatesLate{a} }, "invalid"},
+		{"lets another topic write to the queues", func(a *aws.Adapter) components.Adapter { return opensQueue{a} }, "fanout"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := profile()
+			p.New = func(ctx *pulumi.Context) (components.Adapter, error) {
+				a, err := aws.NewWithConfig(aws.Config{})
+				if err != nil {
+					return nil, err
+				}
+				return tc.wrap(a), nil
+			}
+			r := conformance.Check(p)
+			if !r.Has(tc.check) {
+				t.Fatalf("the suite did not report %q; findings: %v", tc.check, r.Findings)
+			}
+		})
+	}
+}

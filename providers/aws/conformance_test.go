@@ -1,0 +1,215 @@
+package aws_test
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/tenantfleet/tenantfleet/components"
+	"github.com/tenantfleet/tenantfleet/providers/aws"
+	"github.com/tenantfleet/tenantfleet/providers/conformance"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/graph.golden")
+
+// profile states facts about AWS resource types for the conformance suite.
+func profile() *conformance.Profile {
+	return &conformance.Profile{
+		New:     aws.New,
+		Outputs: mockOutputs,
+		Invoke:  mockInvoke,
+		Kinds: map[string][]string{
+			"database":     {"aws:rds/instance:Instance"},
+			"queue":        {"aws:sqs/queue:Queue"},
+			"web":          {"aws:lb/loadBalancer:LoadBalancer"},
+			"worker":       {"aws:ecs/service:Service"},
+			"topic":        {"aws:sns/topic:Topic"},
+			"subscription": {"aws:sns/topicSubscription:TopicSubscription"},
+		},
+		// These AWS types have no tags argument.
+		Untaggable: []string{
+			"aws:iam/rolePolicy:RolePolicy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+			"aws:sqs/queuePolicy:QueuePolicy", "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy",
+			"aws:sns/topicSubscription:TopicSubscription", "aws:appautoscaling/policy:Policy",
+			"aws:ec2/securityGroupRule:SecurityGroupRule",
+		},
+		Tags: func(r conformance.Resource) (map[string]string, bool) {
+			v, ok := r.Inputs["tags"]
+			if !ok || !v.IsObject() {
+				return nil, false
+			}
+			out := map[string]string{}
+			for k, tv := range v.ObjectValue() {
+				if tv.IsString() {
+					out[string(k)] = tv.StringValue()
+				}
+			}
+			return out, true
+		},
+		NameKeys: []string{"name", "identifier", "family", "finalSnapshotIdentifier"},
+		Database: func(r conformance.Resource) []string {
+			var problems []string
+			if !boolInput(r, "storageEncrypted") {
+				problems = append(problems, "storageEncrypted is not true")
+			}
+			if v, ok := r.Inputs["publiclyAccessible"]; !ok || !v.IsBool() || v.BoolValue() {
+				problems = append(problems, "publiclyAccessible is not explicitly false")
+			}
+			if !boolInput(r, "manageMasterUserPassword") {
+				problems = append(problems, "the master password is not managed by AWS: it would sit in state")
+			}
+			if _, ok := r.Inputs["password"]; ok {
+				problems = append(problems, "a password input is set")
+			}
+			if v := r.Inputs["backupRetentionPeriod"]; !v.IsNumber() || v.NumberValue() < 1 {
+				problems = append(problems, "automated backups are off")
+			}
+			return problems
+		},
+		WorkloadEnv:      taskDefinitionEnv,
+		SubscriberAccess: subscriberAccess,
+		SupportsFilters:  true,
+		InvalidTenants: []conformance.InvalidTenant{
+			{Reason: "Fargate has no 0.25 vCPU / 768 MiB size", Field: "worker.memoryMiB", Mutate: func(s *components.TenantSpec) {
+				s.Worker.CPU, s.Worker.MemoryMiB = 250, 768
+			}},
+		},
+	}
+}
+
+func TestConformance(t *testing.T) {
+	g := conformance.Run(t, profile())
+	t.Run("golden graph", func(t *testing.T) { conformance.Golden(t, g, ".", *update) })
+}
+
+func boolInput(r conformance.Resource, key string) bool {
+	v, ok := r.Inputs[resource.PropertyKey(key)]
+	return ok && v.IsBool() && v.BoolValue()
+}
+
+const account = "123456789012"
+
+// mockOutputs adds what AWS computes: ARNs, queue URLs, endpoints.
+func mockOutputs(args pulumi.MockResourceArgs) resource.PropertyMap {
+	name := args.Name
+	if v, ok := args.Inputs["name"]; ok && v.IsString() {
+		name = v.StringValue()
+	}
+	service := strings.SplitN(strings.TrimPrefix(args.TypeToken, "aws:"), "/", 2)[0]
+	out := resource.PropertyMap{
+		"arn":  resource.NewStringProperty(fmt.Sprintf("arn:aws:%s:us-east-1:%s:%s", service, account, name)),
+		"name": resource.NewStringProperty(name),
+	}
+	switch args.TypeToken {
+	case "aws:sqs/queue:Queue":
+		out["url"] = resource.NewStringProperty(fmt.Sprintf("https://sqs.us-east-1.amazonaws.com/%s/%s", account, name))
+	case "aws:rds/instance:Instance":
+		id := args.Inputs["identifier"].StringValue()
+		out["address"] = resource.NewStringProperty(id + ".abc123.us-east-1.rds.amazonaws.com")
+		out["port"] = resource.NewNumberProperty(5432)
+		out["masterUserSecrets"] = resource.NewArrayProperty([]resource.PropertyValue{resource.NewObjectProperty(resource.PropertyMap{
+			"secretArn": resource.NewStringProperty(fmt.Sprintf("arn:aws:secretsmanager:us-east-1:%s:secret:rds!db-%s-AbCdEf", account, id)),
+		})})
+	case "aws:lb/loadBalancer:LoadBalancer":
+		out["dnsName"] = resource.NewStringProperty(name + "-1234567890.us-east-1.elb.amazonaws.com")
+	}
+	return out
+}
+
+// mockInvoke answers the default-VPC lookups.
+func mockInvoke(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	switch args.Token {
+	case "aws:index/getRegion:getRegion":
+		return resource.PropertyMap{"name": resource.NewStringProperty("us-east-1")}, nil
+	case "aws:ec2/getVpc:getVpc":
+		return resource.PropertyMap{"id": resource.NewStringProperty("vpc-0default")}, nil
+	case "aws:ec2/getSubnets:getSubnets":
+		return resource.PropertyMap{"ids": resource.NewArrayProperty([]resource.PropertyValue{
+			resource.NewStringProperty("subnet-0a"), resource.NewStringProperty("subnet-0b"),
+		})}, nil
+	}
+	return nil, fmt.Errorf("unexpected invoke %s", args.Token)
+}
+
+// taskDefinitionEnv reads the environment of an ECS task definition's container.
+func taskDefinitionEnv(r conformance.Resource) (map[string]string, []string, bool) {
+	if r.Type != "aws:ecs/taskDefinition:TaskDefinition" {
+		return nil, nil, false
+	}
+	var defs []struct {
+		Environment []struct{ Name, Value string }
+		Secrets     []struct{ Name, ValueFrom string }
+	}
+	if err := json.Unmarshal([]byte(r.Inputs["containerDefinitions"].StringValue()), &defs); err != nil || len(defs) != 1 {
+		return nil, nil, false
+	}
+	plain := map[string]string{}
+	for _, e := range defs[0].Environment {
+		plain[e.Name] = e.Value
+	}
+	var secret []string
+	for _, s := range defs[0].Secrets {
+		if strings.HasPrefix(s.ValueFrom, "arn:aws:secretsmanager:") {
+			secret = append(secret, s.Name)
+		}
+	}
+	return plain, secret, true
+}
+
+// subscriberAccess checks that the queue and its dead-letter queue accept
+// SendMessage from the topic only, and that the topic delivers to the queue.
+func subscriberAccess(g *conformance.Graph, topicARN, queueURL, dlqURL string) []string {
+	var problems []string
+	for _, url := range []string{queueURL, dlqURL} {
+		if !hasTopicOnlyPolicy(g, url, topicARN) {
+			problems = append(problems, fmt.Sprintf("no queue policy on %s letting only %s send", url, topicARN))
+		}
+	}
+	queueARN := ""
+	for _, q := range g.OfType("aws:sqs/queue:Queue") {
+		if q.Outputs["url"].StringValue() == queueURL {
+			queueARN = q.Outputs["arn"].StringValue()
+		}
+	}
+	delivered := false
+	for _, s := range g.OfType("aws:sns/topicSubscription:TopicSubscription") {
+		if s.Inputs["topic"].StringValue() == topicARN && s.Inputs["endpoint"].StringValue() == queueARN && s.Inputs["protocol"].StringValue() == "sqs" {
+			delivered = true
+		}
+	}
+	if !delivered {
+		problems = append(problems, fmt.Sprintf("no SQS subscription of %s delivers to %s", topicARN, queueARN))
+	}
+	return problems
+}
+
+func hasTopicOnlyPolicy(g *conformance.Graph, queueURL, topicARN string) bool {
+	for _, p := range g.OfType("aws:sqs/queuePolicy:QueuePolicy") {
+		if p.Inputs["queueUrl"].StringValue() != queueURL {
+			continue
+		}
+		var doc struct {
+			Statement []struct {
+				Effect    string
+				Principal map[string]string
+				Action    string
+				Condition map[string]map[string]string
+			}
+		}
+		if json.Unmarshal([]byte(p.Inputs["policy"].StringValue()), &doc) != nil || len(doc.Statement) == 0 {
+			return false
+		}
+		for _, s := range doc.Statement {
+			if s.Effect != "Allow" || s.Principal["Service"] != "sns.amazonaws.com" || s.Condition["ArnEquals"]["aws:SourceArn"] != topicARN {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}

@@ -1,0 +1,119 @@
+package conformance
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Resource is one registration the mocks saw.
+type Resource struct {
+	URN    resource.URN
+	Type   string
+	Name   string
+	Parent resource.URN
+	Custom bool
+	// Inputs as registered; Outputs as the mock returned them (inputs plus
+	// what the profile's Outputs adds).
+	Inputs  resource.PropertyMap
+	Outputs resource.PropertyMap
+}
+
+func (r Resource) String() string { return fmt.Sprintf("%s %q", r.Type, r.Name) }
+
+// Graph records registrations. Pulumi's mocks accept duplicate URNs, so the
+// graph keeps every registration and the suite checks for repeats.
+type Graph struct {
+	mu        sync.Mutex
+	Resources []Resource
+	profile   *Profile
+	project   string
+	stack     string
+}
+
+// NewResource implements pulumi.MockResourceMonitor.
+func (g *Graph) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	parent := resource.URN("")
+	if args.RegisterRPC != nil {
+		parent = resource.URN(args.RegisterRPC.GetParent())
+	}
+	var parentType tokens.Type
+	if parent != "" {
+		parentType = parent.QualifiedType()
+	}
+	urn := resource.NewURN(tokens.QName(g.stack), tokens.PackageName(g.project), parentType, tokens.Type(args.TypeToken), args.Name)
+	outputs := args.Inputs.Copy()
+	id := args.Name + "-id"
+	if g.profile.Outputs != nil && args.Custom {
+		for k, v := range g.profile.Outputs(args) {
+			outputs[k] = v
+		}
+	}
+	if !args.Custom {
+		id = ""
+	}
+	g.mu.Lock()
+	g.Resources = append(g.Resources, Resource{
+		URN: urn, Type: args.TypeToken, Name: args.Name, Parent: parent, Custom: args.Custom,
+		Inputs: args.Inputs, Outputs: outputs,
+	})
+	g.mu.Unlock()
+	return id, outputs, nil
+}
+
+// Call implements pulumi.MockResourceMonitor: data-source lookups are
+// answered by the profile.
+func (g *Graph) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	if g.profile.Invoke == nil {
+		return nil, fmt.Errorf("adapter invoked %s but its profile answers no invokes", args.Token)
+	}
+	return g.profile.Invoke(args)
+}
+
+// Custom returns the custom (cloud) resources, in registration order.
+func (g *Graph) Custom() []Resource {
+	var out []Resource
+	for _, r := range g.Resources {
+		if r.Custom {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// OfType returns the resources of one type token.
+func (g *Graph) OfType(typ string) []Resource {
+	var out []Resource
+	for _, r := range g.Resources {
+		if r.Type == typ {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// ByURN returns the resource with urn.
+func (g *Graph) ByURN(urn resource.URN) (Resource, bool) {
+	for _, r := range g.Resources {
+		if r.URN == urn {
+			return r, true
+		}
+	}
+	return Resource{}, false
+}
+
+// Golden renders the graph as sorted lines "<qualified type>::<name>", one a
+// resource: the shape a reviewer diffs when an adapter changes.
+func (g *Graph) Golden() string {
+	lines := make([]string, 0, len(g.Resources))
+	for _, r := range g.Resources {
+		lines = append(lines, fmt.Sprintf("%s::%s", r.URN.QualifiedType(), r.Name))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n") + "\n"
+}

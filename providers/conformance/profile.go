@@ -1,0 +1,61 @@
+package conformance
+
+import (
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/tenantfleet/tenantfleet/components"
+)
+
+// Profile is what the suite must know about one adapter's native resources.
+// It states facts about the cloud's resource types, never about the
+// adapter's behaviour: the suite observes that through the mocks.
+type Profile struct {
+	// New returns a fresh adapter for one program run.
+	New func(ctx *pulumi.Context) (components.Adapter, error)
+	// Config is the stack config the program runs with ("tenantfleet:aws": "{...}").
+	Config map[string]string
+	// Outputs adds what the cloud computes (ARNs, URLs, endpoints) to a
+	// resource's mocked outputs.
+	Outputs func(args pulumi.MockResourceArgs) resource.PropertyMap
+	// Invoke answers the adapter's data-source lookups.
+	Invoke func(args pulumi.MockCallArgs) (resource.PropertyMap, error)
+
+	// Kinds lists, for each role, the resource types at least one of which
+	// must exist per tenant ("database", "queue", "web", "worker") or per
+	// fanout ("topic", "subscription").
+	Kinds map[string][]string
+	// Untaggable lists the types that cannot carry tags. Every other custom
+	// resource must carry all four tenantfleet tags.
+	Untaggable []string
+	// Tags reads a resource's tags from its inputs; ok is false when it has none.
+	Tags func(r Resource) (tags map[string]string, ok bool)
+	// NameKeys are the input keys holding physical names, which must be
+	// unique per type across the stack ("name", "identifier", ...).
+	NameKeys []string
+
+	// Database reports what makes a database resource reachable from the
+	// internet or unencrypted; it is called for each resource of Kinds["database"].
+	Database func(r Resource) (problems []string)
+	// WorkloadEnv reads a workload definition's environment: plain values
+	// and the names of secret-injected variables. ok is false for resources
+	// that define no workload.
+	WorkloadEnv func(r Resource) (plain map[string]string, secret []string, ok bool)
+	// SubscriberAccess reports what is missing for a subscriber whose queue
+	// and dead-letter queue have the given URLs to accept messages from the
+	// topic only (for example a queue policy naming the topic).
+	SubscriberAccess func(g *Graph, topicID, queueURL, deadLetterURL string) (problems []string)
+	// SupportsFilters says whether subscribers may filter on a message attribute.
+	SupportsFilters bool
+
+	// InvalidTenants are cloud-specific specs the adapter must refuse, on top
+	// of the neutral cases every adapter shares.
+	InvalidTenants []InvalidTenant
+}
+
+// InvalidTenant is a spec change that must be refused, naming Field.
+type InvalidTenant struct {
+	Reason string
+	Field  string
+	Mutate func(*components.TenantSpec)
+}

@@ -1,0 +1,455 @@
+package conformance
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/tenantfleet/tenantfleet/components"
+)
+
+// Finding is one rule an adapter broke.
+type Finding struct {
+	// Check names the rule ("tagged", "parented", ...), stable for tests.
+	Check  string
+	Detail string
+}
+
+func (f Finding) String() string { return f.Check + ": " + f.Detail }
+
+// Report is the outcome of running the suite on one adapter.
+type Report struct {
+	Findings []Finding
+	// Graph is the update run's recorded graph (nil when the program failed).
+	Graph *Graph
+}
+
+// Has reports whether any finding is of check.
+func (r Report) Has(check string) bool {
+	return slices.ContainsFunc(r.Findings, func(f Finding) bool { return f.Check == check })
+}
+
+type findings []Finding
+
+func (fs *findings) add(check, format string, args ...any) {
+	*fs = append(*fs, Finding{Check: check, Detail: fmt.Sprintf(format, args...)})
+}
+
+// outcome holds what the program produced, resolved after the run.
+type outcome struct {
+	wg        sync.WaitGroup
+	mu        sync.Mutex
+	units     map[string]*components.TenantUnit
+	fanout    *components.MessagingFanout
+	strings   map[string]string
+	stringMap map[string]map[string]string
+}
+
+func (o *outcome) capture(key string, out pulumi.StringOutput) {
+	o.wg.Add(1)
+	out.ApplyT(func(v string) string {
+		o.mu.Lock()
+		o.strings[key] = v
+		o.mu.Unlock()
+		o.wg.Done()
+		return v
+	})
+}
+
+func (o *outcome) captureMap(key string, out pulumi.StringMapOutput) {
+	o.wg.Add(1)
+	out.ApplyT(func(v map[string]string) map[string]string {
+		o.mu.Lock()
+		o.stringMap[key] = v
+		o.mu.Unlock()
+		o.wg.Done()
+		return v
+	})
+}
+
+// run executes the scenario program once under mocks.
+func run(p *Profile, dryRun bool, program func(ctx *pulumi.Context, cloud components.Adapter, o *outcome) error) (*Graph, *outcome, error) {
+	g := &Graph{profile: p, project: Project, stack: Stack}
+	o := &outcome{units: map[string]*components.TenantUnit{}, strings: map[string]string{}, stringMap: map[string]map[string]string{}}
+	restore := setConfig(p.Config)
+	defer restore()
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		cloud, err := p.New(ctx)
+		if err != nil {
+			return err
+		}
+		return program(ctx, cloud, o)
+	}, pulumi.WithMocks(Project, Stack, g), func(info *pulumi.RunInfo) { info.DryRun = dryRun })
+	o.wg.Wait()
+	return g, o, err
+}
+
+// setConfig sets the program's stack config the way the engine passes it.
+func setConfig(cfg map[string]string) func() {
+	old, had := os.LookupEnv(pulumi.EnvConfig)
+	var b strings.Builder
+	b.WriteString("{")
+	keys := make([]string, 0, len(cfg))
+	for k := range cfg {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "%q:%q", k, cfg[k])
+	}
+	b.WriteString("}")
+	os.Setenv(pulumi.EnvConfig, b.String())
+	return func() {
+		if had {
+			os.Setenv(pulumi.EnvConfig, old)
+		} else {
+			os.Unsetenv(pulumi.EnvConfig)
+		}
+	}
+}
+
+// scenario provisions the two tenants and the fanout.
+func scenario(p *Profile) func(ctx *pulumi.Context, cloud components.Adapter, o *outcome) error {
+	return func(ctx *pulumi.Context, cloud components.Adapter, o *outcome) error {
+		queues := map[string]*components.Queue{}
+		for _, spec := range Tenants() {
+			u, err := components.NewTenantUnit(ctx, spec.ID, &components.TenantUnitArgs{Spec: spec, Cloud: cloud})
+			if err != nil {
+				return err
+			}
+			o.units[spec.ID] = u
+			queues[spec.ID] = u.Queue
+			o.capture(spec.ID+"/queueUrl", u.QueueURL)
+			o.capture(spec.ID+"/webUrl", u.WebURL)
+		}
+		f, err := components.NewMessagingFanout(ctx, "events", &components.MessagingFanoutArgs{
+			Spec: Fanout(p.SupportsFilters), TenantQueues: queues, Cloud: cloud,
+		})
+		if err != nil {
+			return err
+		}
+		o.fanout = f
+		o.capture("topic", f.TopicID)
+		o.captureMap("queues", f.QueueURLs)
+		o.captureMap("deadLetters", f.DeadLetterQueueURLs)
+		return nil
+	}
+}
+
+// Check runs the whole suite on the profile's adapter and returns every finding.
+func Check(p *Profile) Report {
+	var fs findings
+	// Preview first, as `pulumi preview` would: it must succeed on its own.
+	if _, _, err := run(p, true, scenario(p)); err != nil {
+		fs.add("preview", "the scenario fails in preview: %v", err)
+	}
+	g, o, err := run(p, false, scenario(p))
+	if err != nil {
+		fs.add("update", "the scenario fails: %v", err)
+		return Report{Findings: fs}
+	}
+	checkKinds(&fs, p, g)
+	checkParents(&fs, g)
+	checkUnique(&fs, p, g)
+	checkTags(&fs, p, g)
+	checkSecrets(&fs, g, o)
+	checkDatabase(&fs, p, g)
+	checkWorkloads(&fs, p, g)
+	checkFanout(&fs, p, g, o)
+	checkInvalid(&fs, p)
+	return Report{Findings: fs, Graph: g}
+}
+
+// Run runs the suite and reports each finding as a test error.
+func Run(t *testing.T, p *Profile) *Graph {
+	t.Helper()
+	r := Check(p)
+	for _, f := range r.Findings {
+		t.Errorf("conformance: %s", f)
+	}
+	return r.Graph
+}
+
+// Golden compares the graph with testdata/graph.golden under dir, rewriting
+// it instead when update is set (go test -update).
+func Golden(t *testing.T, g *Graph, dir string, update bool) {
+	t.Helper()
+	if g == nil {
+		t.Fatal("no graph: the scenario failed")
+	}
+	path := filepath.Join(dir, "testdata", "graph.golden")
+	got := g.Golden()
+	if update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden graph (run go test -update to create it): %v", err)
+	}
+	if string(want) != got {
+		t.Errorf("resource graph differs from %s (-want +got); run go test -update if intended:\n%s", path, lineDiff(string(want), got))
+	}
+}
+
+// lineDiff lists lines only in want (-) and only in got (+).
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	for _, l := range w {
+		if !slices.Contains(g, l) {
+			fmt.Fprintf(&b, "- %s\n", l)
+		}
+	}
+	for _, l := range g {
+		if !slices.Contains(w, l) {
+			fmt.Fprintf(&b, "+ %s\n", l)
+		}
+	}
+	return b.String()
+}
+
+// componentOf returns the tenant unit or fanout a resource belongs to: its
+// nearest component ancestor.
+func componentOf(g *Graph, r Resource) (Resource, bool) {
+	for parent := r.Parent; parent != ""; {
+		p, ok := g.ByURN(parent)
+		if !ok {
+			return Resource{}, false
+		}
+		if p.Type == components.TenantUnitType || p.Type == components.MessagingFanoutType {
+			return p, true
+		}
+		parent = p.Parent
+	}
+	return Resource{}, false
+}
+
+func checkKinds(fs *findings, p *Profile, g *Graph) {
+	perUnit := map[string][]string{
+		components.TenantUnitType:      {"database", "queue", "web", "worker"},
+		components.MessagingFanoutType: {"topic", "subscription"},
+	}
+	for _, comp := range g.Resources {
+		roles, ok := perUnit[comp.Type]
+		if !ok {
+			continue
+		}
+		for _, role := range roles {
+			found := false
+			for _, r := range g.Custom() {
+				if c, ok := componentOf(g, r); ok && c.URN == comp.URN && slices.Contains(p.Kinds[role], r.Type) {
+					found = true
+				}
+			}
+			if !found {
+				fs.add("kinds", "%s has no %s resource (one of %v)", comp, role, p.Kinds[role])
+			}
+		}
+	}
+}
+
+func checkParents(fs *findings, g *Graph) {
+	for _, r := range g.Custom() {
+		if r.Parent == "" {
+			fs.add("parented", "%s has no parent: it escapes its component", r)
+			continue
+		}
+		if _, ok := componentOf(g, r); !ok {
+			fs.add("parented", "%s is not inside a TenantUnit or MessagingFanout (parent %s)", r, r.Parent)
+		}
+	}
+}
+
+func checkUnique(fs *findings, p *Profile, g *Graph) {
+	urns := map[resource.URN]int{}
+	for _, r := range g.Resources {
+		urns[r.URN]++
+	}
+	for urn, n := range urns {
+		if n > 1 {
+			fs.add("unique-urn", "URN %s is registered %d times", urn, n)
+		}
+	}
+	names := map[string]string{}
+	for _, r := range g.Custom() {
+		for _, key := range p.NameKeys {
+			v, ok := r.Inputs[resource.PropertyKey(key)]
+			if !ok || !v.IsString() {
+				continue
+			}
+			id := r.Type + " " + key + "=" + v.StringValue()
+			if prev, dup := names[id]; dup {
+				fs.add("unique-name", "%s and %s share the physical name %q", prev, r, v.StringValue())
+			}
+			names[id] = r.String()
+		}
+	}
+}
+
+func checkTags(fs *findings, p *Profile, g *Graph) {
+	for _, r := range g.Custom() {
+		if slices.Contains(p.Untaggable, r.Type) {
+			continue
+		}
+		tags, ok := p.Tags(r)
+		if !ok {
+			fs.add("tagged", "%s carries no tags", r)
+			continue
+		}
+		want := map[string]string{components.TagStack: Stack, components.TagManagedBy: components.ManagedBy}
+		if c, ok := componentOf(g, r); ok {
+			want[components.TagComponent] = map[string]string{
+				components.TenantUnitType: components.ComponentTenantUnit, components.MessagingFanoutType: components.ComponentFanout,
+			}[c.Type]
+		}
+		for k, v := range want {
+			if tags[k] != v {
+				fs.add("tagged", "%s has tag %s=%q, want %q", r, k, tags[k], v)
+			}
+		}
+		if tags[components.TagTenant] == "" {
+			fs.add("tagged", "%s has no %s tag", r, components.TagTenant)
+		}
+	}
+}
+
+var secretKey = regexp.MustCompile(`(?i)(password|secretstring|privatekey|connectionstring)`)
+
+func checkSecrets(fs *findings, g *Graph, o *outcome) {
+	for id, u := range o.units {
+		if !pulumi.IsSecret(u.DatabaseCredentials) {
+			fs.add("secret", "tenant %s: DatabaseCredentials is not a secret", id)
+		}
+	}
+	for _, r := range g.Custom() {
+		for key, v := range r.Inputs {
+			if secretKey.MatchString(string(key)) && v.IsString() && v.StringValue() != "" {
+				fs.add("secret", "%s: input %s holds a plaintext value; mark it secret", r, key)
+			}
+		}
+	}
+}
+
+func checkDatabase(fs *findings, p *Profile, g *Graph) {
+	for _, r := range g.Custom() {
+		if slices.Contains(p.Kinds["database"], r.Type) {
+			for _, problem := range p.Database(r) {
+				fs.add("database", "%s: %s", r, problem)
+			}
+		}
+	}
+}
+
+func checkWorkloads(fs *findings, p *Profile, g *Graph) {
+	seen := map[string]int{}
+	for _, r := range g.Custom() {
+		plain, secret, ok := p.WorkloadEnv(r)
+		if !ok {
+			continue
+		}
+		workload, tenant := plain[components.EnvWorkload], plain[components.EnvTenantID]
+		seen[tenant+"/"+workload]++
+		for _, name := range components.ContractVariables() {
+			isSecret := slices.Contains(secret, name)
+			_, isPlain := plain[name]
+			switch {
+			case name == components.EnvDatabasePassword && isPlain:
+				fs.add("contract", "%s: %s is a plain value; it must come from the secret store", r, name)
+			case name == components.EnvDatabasePassword && !isSecret:
+				fs.add("contract", "%s: %s is missing", r, name)
+			case name == components.EnvPort && workload == components.WorkloadWorker:
+				if isPlain {
+					fs.add("contract", "%s: the worker has no port but gets PORT", r)
+				}
+			case name != components.EnvDatabasePassword && !isPlain:
+				fs.add("contract", "%s: %s is missing", r, name)
+			}
+		}
+	}
+	for _, spec := range Tenants() {
+		for _, w := range []string{components.WorkloadWeb, components.WorkloadWorker} {
+			if seen[spec.ID+"/"+w] != 1 {
+				fs.add("contract", "tenant %s: %d %s workloads carry the environment contract, want 1", spec.ID, seen[spec.ID+"/"+w], w)
+			}
+		}
+	}
+}
+
+func checkFanout(fs *findings, p *Profile, g *Graph, o *outcome) {
+	spec := Fanout(p.SupportsFilters)
+	queues, dlqs := o.stringMap["queues"], o.stringMap["deadLetters"]
+	seenQueue := map[string]string{}
+	for _, sub := range spec.Subscribers {
+		q, dlq := queues[sub.Name], dlqs[sub.Name]
+		if q == "" || dlq == "" || q == dlq {
+			fs.add("fanout", "subscriber %s: queue %q and dead-letter queue %q must both exist and differ", sub.Name, q, dlq)
+			continue
+		}
+		if prev, dup := seenQueue[q]; dup {
+			fs.add("fanout", "subscribers %s and %s share the queue %s", prev, sub.Name, q)
+		}
+		seenQueue[q] = sub.Name
+		if sub.Tenant != "" && q != o.strings[sub.Tenant+"/queueUrl"] {
+			fs.add("fanout", "subscriber %s names tenant %s but receives in %s, not the tenant's queue %s", sub.Name, sub.Tenant, q, o.strings[sub.Tenant+"/queueUrl"])
+		}
+		for _, problem := range p.SubscriberAccess(g, o.strings["topic"], q, dlq) {
+			fs.add("fanout", "subscriber %s: %s", sub.Name, problem)
+		}
+	}
+	if !p.SupportsFilters {
+		bad := Fanout(true)
+		err := components.ValidateFanout(mustAdapter(p), bad, []string{"acme"})
+		if err == nil || !strings.Contains(err.Error(), "subscribers[0].filter") {
+			fs.add("invalid", "a filter on a cloud without filters must be refused naming subscribers[0].filter, got %v", err)
+		}
+	}
+}
+
+// mustAdapter builds an adapter outside a program, for validation only.
+func mustAdapter(p *Profile) components.Adapter {
+	var cloud components.Adapter
+	_, _, _ = run(p, true, func(_ *pulumi.Context, c components.Adapter, _ *outcome) error {
+		cloud = c
+		return nil
+	})
+	return cloud
+}
+
+func checkInvalid(fs *findings, p *Profile) {
+	cases := append(invalidTenants(), p.InvalidTenants...)
+	for _, tc := range cases {
+		spec := Tenants()[0]
+		tc.Mutate(&spec)
+		g, _, err := run(p, true, func(ctx *pulumi.Context, cloud components.Adapter, _ *outcome) error {
+			_, err := components.NewTenantUnit(ctx, "bad", &components.TenantUnitArgs{Spec: spec, Cloud: cloud})
+			return err
+		})
+		switch {
+		case err == nil:
+			fs.add("invalid", "%s: the spec was accepted", tc.Reason)
+		case !strings.Contains(err.Error(), tc.Field+":"):
+			fs.add("invalid", "%s: the error does not name %s: %v", tc.Reason, tc.Field, err)
+		}
+		if n := len(g.Custom()) + len(g.OfType(components.TenantUnitType)); n > 0 {
+			fs.add("invalid", "%s: %d resources were registered before the spec was refused", tc.Reason, n)
+		}
+	}
+}
