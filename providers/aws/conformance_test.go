@@ -8,10 +8,10 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/tenantfleet/tenantfleet/components"
 	"github.com/tenantfleet/tenantfleet/providers/aws"
+	"github.com/tenantfleet/tenantfleet/providers/aws/awsmock"
 	"github.com/tenantfleet/tenantfleet/providers/conformance"
 )
 
@@ -21,8 +21,8 @@ var update = flag.Bool("update", false, "rewrite testdata/graph.golden")
 func profile() *conformance.Profile {
 	return &conformance.Profile{
 		New:     aws.New,
-		Outputs: mockOutputs,
-		Invoke:  mockInvoke,
+		Outputs: awsmock.Outputs,
+		Invoke:  awsmock.Invoke,
 		Kinds: map[string][]string{
 			"database":     {"aws:rds/instance:Instance"},
 			"queue":        {"aws:sqs/queue:Queue"},
@@ -90,50 +90,6 @@ func TestConformance(t *testing.T) {
 func boolInput(r conformance.Resource, key string) bool {
 	v, ok := r.Inputs[resource.PropertyKey(key)]
 	return ok && v.IsBool() && v.BoolValue()
-}
-
-const account = "123456789012"
-
-// mockOutputs adds what AWS computes: ARNs, queue URLs, endpoints.
-func mockOutputs(args pulumi.MockResourceArgs) resource.PropertyMap {
-	name := args.Name
-	if v, ok := args.Inputs["name"]; ok && v.IsString() {
-		name = v.StringValue()
-	}
-	service := strings.SplitN(strings.TrimPrefix(args.TypeToken, "aws:"), "/", 2)[0]
-	out := resource.PropertyMap{
-		"arn":  resource.NewStringProperty(fmt.Sprintf("arn:aws:%s:us-east-1:%s:%s", service, account, name)),
-		"name": resource.NewStringProperty(name),
-	}
-	switch args.TypeToken {
-	case "aws:sqs/queue:Queue":
-		out["url"] = resource.NewStringProperty(fmt.Sprintf("https://sqs.us-east-1.amazonaws.com/%s/%s", account, name))
-	case "aws:rds/instance:Instance":
-		id := args.Inputs["identifier"].StringValue()
-		out["address"] = resource.NewStringProperty(id + ".abc123.us-east-1.rds.amazonaws.com")
-		out["port"] = resource.NewNumberProperty(5432)
-		out["masterUserSecrets"] = resource.NewArrayProperty([]resource.PropertyValue{resource.NewObjectProperty(resource.PropertyMap{
-			"secretArn": resource.NewStringProperty(fmt.Sprintf("arn:aws:secretsmanager:us-east-1:%s:secret:rds!db-%s-AbCdEf", account, id)),
-		})})
-	case "aws:lb/loadBalancer:LoadBalancer":
-		out["dnsName"] = resource.NewStringProperty(name + "-1234567890.us-east-1.elb.amazonaws.com")
-	}
-	return out
-}
-
-// mockInvoke answers the default-VPC lookups.
-func mockInvoke(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	switch args.Token {
-	case "aws:index/getRegion:getRegion":
-		return resource.PropertyMap{"name": resource.NewStringProperty("us-east-1")}, nil
-	case "aws:ec2/getVpc:getVpc":
-		return resource.PropertyMap{"id": resource.NewStringProperty("vpc-0default")}, nil
-	case "aws:ec2/getSubnets:getSubnets":
-		return resource.PropertyMap{"ids": resource.NewArrayProperty([]resource.PropertyValue{
-			resource.NewStringProperty("subnet-0a"), resource.NewStringProperty("subnet-0b"),
-		})}, nil
-	}
-	return nil, fmt.Errorf("unexpected invoke %s", args.Token)
 }
 
 // taskDefinitionEnv reads the environment of an ECS task definition's container.

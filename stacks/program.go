@@ -1,0 +1,65 @@
+package stacks
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/tenantfleet/tenantfleet/components"
+	"github.com/tenantfleet/tenantfleet/providers"
+)
+
+// Program is the tenantfleet Pulumi program. It registers nothing until the
+// whole configuration has been validated.
+func Program(ctx *pulumi.Context) error {
+	cfg, err := LoadConfig(ctx)
+	if err != nil {
+		return err
+	}
+	if cfg.Cloud == "" {
+		return fmt.Errorf("%s is required: one of %s", KeyCloud, strings.Join(providers.Names(), ", "))
+	}
+	cloud, err := providers.New(ctx, cfg.Cloud)
+	if err != nil {
+		return fmt.Errorf("%s: %w", KeyCloud, err)
+	}
+	if err := cfg.Validate(cloud); err != nil {
+		return errorList("invalid stack configuration", err)
+	}
+
+	tenants := pulumi.Map{}
+	queues := map[string]*components.Queue{}
+	for _, spec := range cfg.Tenants {
+		unit, err := components.NewTenantUnit(ctx, spec.ID, &components.TenantUnitArgs{Spec: spec, Cloud: cloud})
+		if err != nil {
+			return err
+		}
+		queues[spec.ID] = unit.Queue
+		tenants[spec.ID] = pulumi.Map{
+			"webUrl":              unit.WebURL,
+			"databaseEndpoint":    unit.DatabaseEndpoint,
+			"databaseName":        unit.DatabaseName,
+			"databaseUser":        unit.DatabaseUser,
+			"databaseCredentials": unit.DatabaseCredentials,
+			"queueUrl":            unit.QueueURL,
+			"deadLetterQueueUrl":  unit.DeadLetterQueueURL,
+		}
+	}
+	ctx.Export("tenants", tenants)
+
+	if cfg.Fanout != nil {
+		fanout, err := components.NewMessagingFanout(ctx, cfg.Fanout.Name, &components.MessagingFanoutArgs{
+			Spec: *cfg.Fanout, TenantQueues: queues, Cloud: cloud,
+		})
+		if err != nil {
+			return err
+		}
+		ctx.Export("fanout", pulumi.Map{
+			"topicId":             fanout.TopicID,
+			"queueUrls":           fanout.QueueURLs,
+			"deadLetterQueueUrls": fanout.DeadLetterQueueURLs,
+		})
+	}
+	return nil
+}

@@ -1,0 +1,153 @@
+package stacks_test
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"gopkg.in/yaml.v3"
+
+	"github.com/tenantfleet/tenantfleet/providers/aws/awsmock"
+	"github.com/tenantfleet/tenantfleet/stacks"
+)
+
+// counting records registrations on top of the AWS mocks.
+type counting struct {
+	awsmock.Mocks
+	mu    sync.Mutex
+	types []string
+}
+
+func (c *counting) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	c.mu.Lock()
+	c.types = append(c.types, args.TypeToken)
+	c.mu.Unlock()
+	return c.Mocks.NewResource(args)
+}
+
+// run runs the program with cfg as the stack config, as the engine passes it.
+func run(t *testing.T, cfg map[string]string, dryRun bool) (*counting, error) {
+	t.Helper()
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(pulumi.EnvConfig, string(raw))
+	m := &counting{}
+	err = pulumi.RunErr(stacks.Program, pulumi.WithMocks("tenantfleet", "dev", m), func(info *pulumi.RunInfo) { info.DryRun = dryRun })
+	return m, err
+}
+
+// stackConfig reads a Pulumi.<stack>.yaml the way the CLI does: structured
+// values become JSON strings.
+func stackConfig(t *testing.T, path string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct{ Config map[string]any }
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	out := map[string]string{}
+	for k, v := range doc.Config {
+		if s, ok := v.(string); ok {
+			out[k] = s
+			continue
+		}
+		j, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[k] = string(j)
+	}
+	return out
+}
+
+func TestDevStackPreviewsAndUpdates(t *testing.T) {
+	cfg := stackConfig(t, "../Pulumi.dev.yaml")
+	for _, dryRun := range []bool{true, false} {
+		m, err := run(t, cfg, dryRun)
+		if err != nil {
+			t.Fatalf("dryRun=%v: %v", dryRun, err)
+		}
+		count := map[string]int{}
+		for _, typ := range m.types {
+			count[typ]++
+		}
+		if count["tenantfleet:index:TenantUnit"] != 2 || count["tenantfleet:index:MessagingFanout"] != 1 {
+			t.Errorf("dryRun=%v: got %d tenant units and %d fanouts, want 2 and 1", dryRun,
+				count["tenantfleet:index:TenantUnit"], count["tenantfleet:index:MessagingFanout"])
+		}
+		if count["aws:rds/instance:Instance"] != 2 || count["aws:sns/topicSubscription:TopicSubscription"] != 3 {
+			t.Errorf("dryRun=%v: got %d databases and %d subscriptions, want 2 and 3", dryRun,
+				count["aws:rds/instance:Instance"], count["aws:sns/topicSubscription:TopicSubscription"])
+		}
+	}
+}
+
+func TestBadConfigNamesTheKeyAndRegistersNothing(t *testing.T) {
+	base := stackConfig(t, "../Pulumi.dev.yaml")
+	cases := []struct {
+		name   string
+		edit   func(cfg map[string]string)
+		want   []string
+		reason string
+	}{
+		{"unknown cloud", func(c map[string]string) { c["tenantfleet:cloud"] = "oracle" },
+			[]string{"tenantfleet:cloud", `"oracle"`, "valid clouds are aws"}, "the error lists the valid clouds"},
+		{"missing cloud", func(c map[string]string) { delete(c, "tenantfleet:cloud") },
+			[]string{"tenantfleet:cloud is required"}, "no silent default cloud"},
+		{"bad tenant id", func(c map[string]string) { replace(c, "tenantfleet:tenants", `"id":"globex"`, `"id":"Globex!"`) },
+			[]string{`tenantfleet:tenants[1].id`, `"Globex!"`}, "the index and field are named"},
+		{"duplicate tenant", func(c map[string]string) { replace(c, "tenantfleet:tenants", `"id":"globex"`, `"id":"acme"`) },
+			[]string{`tenantfleet:tenants[1].id: is already used by tenantfleet:tenants[0]`}, "duplicates are refused"},
+		{"typo in a field", func(c map[string]string) { replace(c, "tenantfleet:tenants", `"port":80`, `"prot":80`) },
+			[]string{"tenantfleet:tenants", `unknown field "prot"`}, "a typo must not fall back to a default"},
+		{"wrong type", func(c map[string]string) { replace(c, "tenantfleet:tenants", `"port":80`, `"port":"eighty"`) },
+			[]string{"tenantfleet:tenants", "web.port", "must be a int"}, "the field of the wrong type is named"},
+		{"malformed JSON", func(c map[string]string) { c["tenantfleet:fanout"] = `{"name": "x",` },
+			[]string{"tenantfleet:fanout"}, "the key is named"},
+		{"subscriber of no tenant", func(c map[string]string) { replace(c, "tenantfleet:fanout", `"tenant":"acme"`, `"tenant":"initech"`) },
+			[]string{`tenantfleet:fanout.subscribers[2].tenant`, `"initech"`}, "subscribers may only name the stack's tenants"},
+		{"Fargate size", func(c map[string]string) {
+			replace(c, "tenantfleet:tenants", `"port":80`, `"port":80,"cpu":250,"memoryMiB":768`)
+		}, []string{"tenantfleet:tenants[0].web.memoryMiB", "is not a Fargate size"}, "the cloud's limits are checked before anything registers"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := map[string]string{}
+			for k, v := range base {
+				cfg[k] = v
+			}
+			tc.edit(cfg)
+			m, err := run(t, cfg, true)
+			if err == nil {
+				t.Fatalf("the config was accepted (%s)", tc.reason)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not contain %q (%s):\n%v", w, tc.reason, err)
+				}
+			}
+			for _, typ := range m.types {
+				if typ != "pulumi:pulumi:Stack" {
+					t.Errorf("%s was registered before the config was refused", typ)
+				}
+			}
+		})
+	}
+}
+
+// replace edits the JSON of one config key, failing if old is absent.
+func replace(cfg map[string]string, key, old, new string) {
+	if !strings.Contains(cfg[key], old) {
+		panic(key + " does not contain " + old + ": " + cfg[key])
+	}
+	cfg[key] = strings.Replace(cfg[key], old, new, 1)
+}
