@@ -2,7 +2,6 @@ package aws_test
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"strings"
 	"testing"
@@ -14,8 +13,6 @@ import (
 	"github.com/tenantfleet/tenantfleet/providers/aws/awsmock"
 	"github.com/tenantfleet/tenantfleet/providers/conformance"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/graph.golden")
 
 // profile states facts about AWS resource types for the conformance suite.
 func profile() *conformance.Profile {
@@ -84,7 +81,7 @@ func profile() *conformance.Profile {
 
 func TestConformance(t *testing.T) {
 	g := conformance.Run(t, profile())
-	t.Run("golden graph", func(t *testing.T) { conformance.Golden(t, g, ".", *update) })
+	t.Run("golden graph", func(t *testing.T) { conformance.Golden(t, g, ".") })
 }
 
 func boolInput(r conformance.Resource, key string) bool {

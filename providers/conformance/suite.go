@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -182,16 +183,19 @@ func Run(t *testing.T, p *Profile) *Graph {
 	return r.Graph
 }
 
+// Update rewrites golden graphs instead of comparing them: go test -update.
+var Update = flag.Bool("update", false, "rewrite testdata/graph.golden")
+
 // Golden compares the graph with testdata/graph.golden under dir, rewriting
-// it instead when update is set (go test -update).
-func Golden(t *testing.T, g *Graph, dir string, update bool) {
+// it instead when -update is given.
+func Golden(t *testing.T, g *Graph, dir string) {
 	t.Helper()
 	if g == nil {
 		t.Fatal("no graph: the scenario failed")
 	}
 	path := filepath.Join(dir, "testdata", "graph.golden")
 	got := g.Golden()
-	if update {
+	if *Update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}
