@@ -71,4 +71,3 @@ func Invoke(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	}
 	return nil, fmt.Errorf("unexpected invoke %s", args.Token)
 }
-
