@@ -95,14 +95,20 @@ func NewMessagingFanout(ctx *pulumi.Context, name string, args *MessagingFanoutA
 	fanout.TopicID = topic.ID
 	fanout.QueueURLs = queueURLs.ToStringMapOutput()
 	fanout.DeadLetterQueueURLs = deadLetterURLs.ToStringMapOutput()
-	if err := ctx.RegisterResourceOutputs(fanout, pulumi.Map{
-		"topicId":             fanout.TopicID,
-		"queueUrls":           fanout.QueueURLs,
-		"deadLetterQueueUrls": fanout.DeadLetterQueueURLs,
-	}); err != nil {
+	if err := ctx.RegisterResourceOutputs(fanout, fanout.Outputs()); err != nil {
 		return nil, fmt.Errorf("messaging fanout %q: register outputs: %w", name, err)
 	}
 	return fanout, nil
+}
+
+// Outputs is the fanout's outputs by name, as registered on the component
+// and as a stack exports them.
+func (f *MessagingFanout) Outputs() pulumi.Map {
+	return pulumi.Map{
+		"topicId":             f.TopicID,
+		"queueUrls":           f.QueueURLs,
+		"deadLetterQueueUrls": f.DeadLetterQueueURLs,
+	}
 }
 
 // copyPrefixed copies src into dst with every key prefixed, so the resources

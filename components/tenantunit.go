@@ -129,16 +129,22 @@ func NewTenantUnit(ctx *pulumi.Context, name string, args *TenantUnitArgs, opts 
 	unit.QueueURL = queue.URL
 	unit.DeadLetterQueueURL = queue.DeadLetterURL
 
-	if err := ctx.RegisterResourceOutputs(unit, pulumi.Map{
-		"webUrl":              unit.WebURL,
-		"databaseEndpoint":    unit.DatabaseEndpoint,
-		"databaseName":        unit.DatabaseName,
-		"databaseUser":        unit.DatabaseUser,
-		"databaseCredentials": unit.DatabaseCredentials,
-		"queueUrl":            unit.QueueURL,
-		"deadLetterQueueUrl":  unit.DeadLetterQueueURL,
-	}); err != nil {
+	if err := ctx.RegisterResourceOutputs(unit, unit.Outputs()); err != nil {
 		return nil, fmt.Errorf("tenant unit %q: register outputs: %w", name, err)
 	}
 	return unit, nil
+}
+
+// Outputs is the unit's outputs by name, as registered on the component and
+// as a stack exports them. databaseCredentials is a secret.
+func (u *TenantUnit) Outputs() pulumi.Map {
+	return pulumi.Map{
+		"webUrl":              u.WebURL,
+		"databaseEndpoint":    u.DatabaseEndpoint,
+		"databaseName":        u.DatabaseName,
+		"databaseUser":        u.DatabaseUser,
+		"databaseCredentials": u.DatabaseCredentials,
+		"queueUrl":            u.QueueURL,
+		"deadLetterQueueUrl":  u.DeadLetterQueueURL,
+	}
 }

@@ -36,15 +36,7 @@ func Program(ctx *pulumi.Context) error {
 			return err
 		}
 		queues[spec.ID] = unit.Queue
-		tenants[spec.ID] = pulumi.Map{
-			"webUrl":              unit.WebURL,
-			"databaseEndpoint":    unit.DatabaseEndpoint,
-			"databaseName":        unit.DatabaseName,
-			"databaseUser":        unit.DatabaseUser,
-			"databaseCredentials": unit.DatabaseCredentials,
-			"queueUrl":            unit.QueueURL,
-			"deadLetterQueueUrl":  unit.DeadLetterQueueURL,
-		}
+		tenants[spec.ID] = unit.Outputs()
 	}
 	ctx.Export("tenants", tenants)
 
@@ -55,11 +47,7 @@ func Program(ctx *pulumi.Context) error {
 		if err != nil {
 			return err
 		}
-		ctx.Export("fanout", pulumi.Map{
-			"topicId":             fanout.TopicID,
-			"queueUrls":           fanout.QueueURLs,
-			"deadLetterQueueUrls": fanout.DeadLetterQueueURLs,
-		})
+		ctx.Export("fanout", fanout.Outputs())
 	}
 	return nil
 }
