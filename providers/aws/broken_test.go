@@ -53,6 +53,13 @@ func (b collidingNames) Queue(ctx *pulumi.Context, name string, in components.Qu
 	return b.Adapter.Queue(ctx, name, in, parent)
 }
 
+type mistagsTenant struct{ *aws.Adapter }
+
+func (b mistagsTenant) Database(ctx *pulumi.Context, name string, in components.DatabaseInput, parent pulumi.Resource) (*components.Database, error) {
+	in.Scope.Tenant += "-other"
+	return b.Adapter.Database(ctx, name, in, parent)
+}
+
 type collidingURNs struct{ *aws.Adapter }
 
 func (b collidingURNs) Queue(ctx *pulumi.Context, _ string, in components.QueueInput, parent pulumi.Resource) (*components.Queue, error) {
@@ -92,6 +99,7 @@ func TestSuiteCatchesBrokenAdapters(t *testing.T) {
 		check string
 	}{
 		{"drops a tag", func(a *aws.Adapter) components.Adapter { return dropsTag{a} }, "tagged"},
+		{"tags a resource with another tenant", func(a *aws.Adapter) components.Adapter { return mistagsTenant{a} }, "tagged"},
 		{"skips a parent", func(a *aws.Adapter) components.Adapter { return skipsParent{a} }, "parented"},
 		{"puts a password in state", func(a *aws.Adapter) components.Adapter { return leaksSecret{a} }, "secret"},
 		{"gives two tenants one queue name", func(a *aws.Adapter) components.Adapter { return collidingNames{a} }, "unique-name"},

@@ -319,18 +319,28 @@ func checkTags(fs *findings, p *Profile, g *Graph) {
 			continue
 		}
 		want := map[string]string{components.TagStack: Stack, components.TagManagedBy: components.ManagedBy}
+		tenants := []string{}
 		if c, ok := componentOf(g, r); ok {
-			want[components.TagComponent] = map[string]string{
-				components.TenantUnitType: components.ComponentTenantUnit, components.MessagingFanoutType: components.ComponentFanout,
-			}[c.Type]
+			switch c.Type {
+			case components.TenantUnitType:
+				// The scenario names each tenant unit by its tenant id.
+				want[components.TagComponent], tenants = components.ComponentTenantUnit, []string{c.Name}
+			case components.MessagingFanoutType:
+				want[components.TagComponent], tenants = components.ComponentFanout, []string{components.SharedTenant}
+				for _, sub := range Fanout(p.SupportsFilters).Subscribers {
+					if sub.Tenant != "" {
+						tenants = append(tenants, sub.Tenant)
+					}
+				}
+			}
 		}
 		for k, v := range want {
 			if tags[k] != v {
 				fs.add("tagged", "%s has tag %s=%q, want %q", r, k, tags[k], v)
 			}
 		}
-		if tags[components.TagTenant] == "" {
-			fs.add("tagged", "%s has no %s tag", r, components.TagTenant)
+		if !slices.Contains(tenants, tags[components.TagTenant]) {
+			fs.add("tagged", "%s has tag %s=%q, want one of %q", r, components.TagTenant, tags[components.TagTenant], tenants)
 		}
 	}
 }
