@@ -119,6 +119,14 @@ func (a *Adapter) network(ctx *pulumi.Context) *network {
 	return n
 }
 
+// childOptions are the options of every resource the adapter registers: the
+// component as parent and nothing from the caller. Physical names are fixed
+// (see physical), so a replacement cannot create the new resource first —
+// its name is taken — and must delete first.
+func childOptions(parent pulumi.Resource) []pulumi.ResourceOption {
+	return []pulumi.ResourceOption{pulumi.Parent(parent), pulumi.DeleteBeforeReplace(true)}
+}
+
 // tags shapes the scope's tags to AWS rules.
 func tags(s components.Scope) pulumi.StringMap {
 	return pulumi.ToStringMap(naming.AWSTags(s.Tags()))

@@ -14,7 +14,7 @@ func (a *Adapter) Container(ctx *pulumi.Context, name string, in components.Cont
 	if err != nil {
 		return nil, err
 	}
-	opts := []pulumi.ResourceOption{pulumi.Parent(parent)}
+	opts := childOptions(parent)
 	td, taskRole, err := a.taskDefinition(ctx, name, in.Workload, task{
 		role: components.WorkloadWorker, image: in.Spec.Image, command: in.Spec.Command,
 		cpuUnits: cpu, memoryMiB: mem, queueActions: consumeActions,

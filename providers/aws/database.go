@@ -49,10 +49,8 @@ func (a *Adapter) Database(ctx *pulumi.Context, name string, in components.Datab
 		FinalSnapshotIdentifier: pulumi.Sprintf("%s-final", identifier),
 		Tags:                    tags(in.Scope),
 	},
-		pulumi.Parent(parent),
-		// The identifier is fixed, so a replacement must delete first; deletion
-		// protection (on by default) still refuses it until turned off.
-		pulumi.DeleteBeforeReplace(true),
+		// Deletion protection (on by default) refuses a replacement until turned off.
+		childOptions(parent)...,
 	)
 	if err != nil {
 		return nil, fmt.Errorf("RDS instance: %w", err)

@@ -18,7 +18,7 @@ func (a *Adapter) Topic(ctx *pulumi.Context, name string, in components.TopicInp
 		Name:           pulumi.String(naming.AWS.SNSTopic.Unique(in.Scope.Stack, in.Name)),
 		KmsMasterKeyId: pulumi.String("alias/aws/sns"),
 		Tags:           tags(in.Scope),
-	}, pulumi.Parent(parent))
+	}, childOptions(parent)...)
 	if err != nil {
 		return nil, fmt.Errorf("SNS topic: %w", err)
 	}
@@ -31,7 +31,7 @@ func (a *Adapter) Topic(ctx *pulumi.Context, name string, in components.TopicInp
 // failures redriven to the subscriber's dead-letter queue, and queue policies
 // that let only this topic send to the queue and its dead-letter queue.
 func (a *Adapter) Subscribe(ctx *pulumi.Context, name string, in components.SubscriptionInput, parent pulumi.Resource) (*components.Subscription, error) {
-	opts := []pulumi.ResourceOption{pulumi.Parent(parent)}
+	opts := childOptions(parent)
 	onlyTopic := func(queueARN pulumi.StringOutput) pulumi.StringOutput {
 		return pulumi.All(queueARN, in.Topic.ID).ApplyT(func(v []any) (string, error) {
 			return jsonString(map[string]any{

@@ -33,7 +33,7 @@ const logRetentionDays = 30
 // Foundation implements components.FoundationProvisioner.
 func (a *Adapter) Foundation(ctx *pulumi.Context, name string, scope components.Scope, parent pulumi.Resource) (*components.Foundation, error) {
 	net := a.network(ctx)
-	opts := []pulumi.ResourceOption{pulumi.Parent(parent)}
+	opts := childOptions(parent)
 	f := &foundation{net: net}
 	var err error
 	everywhere := ec2.SecurityGroupEgressArray{ec2.SecurityGroupEgressArgs{

@@ -14,7 +14,7 @@ import (
 // its own dead-letter queue after MaxReceiveCount receives, both encrypted
 // with SQS-managed keys (which, unlike the aws/sqs KMS key, SNS can deliver into).
 func (a *Adapter) Queue(ctx *pulumi.Context, name string, in components.QueueInput, parent pulumi.Resource) (*components.Queue, error) {
-	opts := []pulumi.ResourceOption{pulumi.Parent(parent)}
+	opts := childOptions(parent)
 	dlq, err := sqs.NewQueue(ctx, name+"-dlq", &sqs.QueueArgs{
 		Name:                    physical(naming.AWS.SQSQueue, in.Scope, in.Owner, "dlq"),
 		MessageRetentionSeconds: pulumi.Int(components.DeadLetterRetentionSeconds),

@@ -28,7 +28,7 @@ func (a *Adapter) WebApp(ctx *pulumi.Context, name string, in components.WebAppI
 	if err != nil {
 		return nil, err
 	}
-	opts := []pulumi.ResourceOption{pulumi.Parent(parent)}
+	opts := childOptions(parent)
 	scope := in.Scope
 
 	ingress, err := ec2.NewSecurityGroupRule(ctx, name+"-ingress", &ec2.SecurityGroupRuleArgs{
@@ -63,7 +63,7 @@ func (a *Adapter) WebApp(ctx *pulumi.Context, name string, in components.WebAppI
 			Interval: pulumi.Int(15), HealthyThreshold: pulumi.Int(2), UnhealthyThreshold: pulumi.Int(3),
 		},
 		Tags: tags(scope),
-	}, append(opts, pulumi.DeleteBeforeReplace(true))...)
+	}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("target group: %w", err)
 	}
