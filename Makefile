@@ -1,18 +1,32 @@
 # tenantfleet — `make help` lists the targets.
 PULUMI_VERSION := v3.232.0
 # Adapters with a golden resource graph under providers/<name>/testdata.
-ADAPTERS := aws
+ADAPTERS := aws local
 
 .DEFAULT_GOAL := help
-.PHONY: help cli test vet fmt-check golden
+.PHONY: help demo down setup build cli test vet fmt-check golden bench
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+demo: setup ## Bring the dev stack up on the local cloud, publish an event, show it arrive
+	@scripts/demo.sh
+
+down: ## Destroy the dev stack and stop the local cloud
+	@if [ -x bin/tenantfleet ]; then bin/tenantfleet destroy --stack dev && bin/tenantfleet local stop; fi
+
+setup: cli build ## Install what the local cloud needs (PostgreSQL) and build everything
+	@scripts/setup-local.sh
+
+build: ## Build bin/tenantfleet, the local provider plugin and the example app image
+	go build -o bin/tenantfleet ./cmd/tenantfleet
+	go build -o bin/pulumi-resource-tenantfleet-local ./cmd/pulumi-resource-tenantfleet-local
+	go build -o bin/images/tenant-app/dev/entrypoint ./examples/tenant-app
+
 cli: ## Build the pinned Pulumi CLI into ./bin/pulumi (no-op when already built)
 	@scripts/build-pulumi-cli.sh
 
-test: cli vet fmt-check ## Set up and run the whole test suite (what CI runs)
+test: setup vet fmt-check ## Set up and run the whole test suite, end-to-end test included (what CI runs)
 	@test "$$(./bin/pulumi version)" = "$(PULUMI_VERSION)" || { echo "bin/pulumi is not $(PULUMI_VERSION)"; exit 1; }
 	go test ./...
 
@@ -22,6 +36,9 @@ vet: ## go vet every package
 fmt-check: ## Fail when a Go file is not gofmt-formatted
 	@files=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$files" ]; then echo "not gofmt-formatted:"; echo "$$files"; exit 1; fi
+
+bench: setup ## Measure `up` on the local cloud: engine floor, 2 and 20 tenants (wall time, peak memory)
+	go test ./e2e/ -run '^$$' -bench . -benchtime 1x -timeout 60m
 
 golden: ## Rewrite each adapter's testdata/graph.golden after an intended change
 	go test $(addprefix ./providers/,$(ADAPTERS)) -run TestConformance -update

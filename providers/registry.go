@@ -9,6 +9,7 @@ import (
 
 	"github.com/tenantfleet/tenantfleet/components"
 	"github.com/tenantfleet/tenantfleet/providers/aws"
+	"github.com/tenantfleet/tenantfleet/providers/local"
 )
 
 // Factory builds a cloud's adapter for one program run, reading the cloud's
@@ -16,9 +17,10 @@ import (
 type Factory func(ctx *pulumi.Context) (components.Adapter, error)
 
 // registry is every cloud tenantfleet can provision, by tenantfleet:cloud value.
-// azure, gcp, digitalocean and local are added as their adapters land.
+// azure, gcp and digitalocean are added as their adapters land.
 var registry = map[string]Factory{
-	aws.Name: aws.New,
+	aws.Name:   aws.New,
+	local.Name: local.New,
 }
 
 // Names lists the registered clouds, sorted.

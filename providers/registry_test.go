@@ -16,9 +16,10 @@ func TestRegistry(t *testing.T) {
 		wantErr string
 	}{
 		{"aws", ""},
-		{"AWS", `unknown cloud "AWS": valid clouds are aws`},
-		{"", `unknown cloud "": valid clouds are aws`},
-		{"oracle", `unknown cloud "oracle": valid clouds are aws`},
+		{"local", ""},
+		{"AWS", `unknown cloud "AWS": valid clouds are aws, local`},
+		{"", `unknown cloud "": valid clouds are aws, local`},
+		{"oracle", `unknown cloud "oracle": valid clouds are aws, local`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -37,7 +38,7 @@ func TestRegistry(t *testing.T) {
 			}
 		})
 	}
-	if got := strings.Join(providers.Names(), ","); got != "aws" {
+	if got := strings.Join(providers.Names(), ","); got != "aws,local" {
 		t.Errorf("Names() = %q", got)
 	}
 }

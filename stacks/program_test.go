@@ -12,12 +12,13 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tenantfleet/tenantfleet/providers/aws/awsmock"
+	"github.com/tenantfleet/tenantfleet/providers/local/localmock"
 	"github.com/tenantfleet/tenantfleet/stacks"
 )
 
-// counting records registrations on top of the AWS mocks.
+// counting records registrations on top of a cloud's mocks.
 type counting struct {
-	awsmock.Mocks
+	pulumi.MockResourceMonitor
 	mu    sync.Mutex
 	types []string
 }
@@ -26,7 +27,15 @@ func (c *counting) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	c.mu.Lock()
 	c.types = append(c.types, args.TypeToken)
 	c.mu.Unlock()
-	return c.Mocks.NewResource(args)
+	return c.MockResourceMonitor.NewResource(args)
+}
+
+// mocksFor answers the mocks the way the stack's cloud would.
+func mocksFor(cfg map[string]string) pulumi.MockResourceMonitor {
+	if cfg["tenantfleet:cloud"] == "local" {
+		return localmock.Mocks{}
+	}
+	return awsmock.Mocks{}
 }
 
 // run runs the program with cfg as the stack config, as the engine passes it.
@@ -37,7 +46,7 @@ func run(t *testing.T, cfg map[string]string, dryRun bool) (*counting, error) {
 		t.Fatal(err)
 	}
 	t.Setenv(pulumi.EnvConfig, string(raw))
-	m := &counting{}
+	m := &counting{MockResourceMonitor: mocksFor(cfg)}
 	err = pulumi.RunErr(stacks.Program, pulumi.WithMocks("tenantfleet", "dev", m), func(info *pulumi.RunInfo) { info.DryRun = dryRun })
 	return m, err
 }
@@ -69,30 +78,43 @@ func stackConfig(t *testing.T, path string) map[string]string {
 	return out
 }
 
-func TestDevStackPreviewsAndUpdates(t *testing.T) {
-	cfg := stackConfig(t, "../Pulumi.dev.yaml")
-	for _, dryRun := range []bool{true, false} {
-		m, err := run(t, cfg, dryRun)
-		if err != nil {
-			t.Fatalf("dryRun=%v: %v", dryRun, err)
-		}
-		count := map[string]int{}
-		for _, typ := range m.types {
-			count[typ]++
-		}
-		if count["tenantfleet:index:TenantUnit"] != 2 || count["tenantfleet:index:MessagingFanout"] != 1 {
-			t.Errorf("dryRun=%v: got %d tenant units and %d fanouts, want 2 and 1", dryRun,
-				count["tenantfleet:index:TenantUnit"], count["tenantfleet:index:MessagingFanout"])
-		}
-		if count["aws:rds/instance:Instance"] != 2 || count["aws:sns/topicSubscription:TopicSubscription"] != 3 {
-			t.Errorf("dryRun=%v: got %d databases and %d subscriptions, want 2 and 3", dryRun,
-				count["aws:rds/instance:Instance"], count["aws:sns/topicSubscription:TopicSubscription"])
+// TestStackFilesPreviewAndUpdate keeps the checked-in stack files working:
+// each is loaded as the CLI would and run in preview and update.
+func TestStackFilesPreviewAndUpdate(t *testing.T) {
+	cases := []struct {
+		file                     string
+		database, subscription   string
+		databases, subscriptions int
+	}{
+		{"../Pulumi.dev.yaml", "tenantfleet-local:index:Database", "tenantfleet-local:index:Subscription", 2, 2},
+		{"../Pulumi.aws.yaml", "aws:rds/instance:Instance", "aws:sns/topicSubscription:TopicSubscription", 2, 3},
+	}
+	for _, tc := range cases {
+		cfg := stackConfig(t, tc.file)
+		for _, dryRun := range []bool{true, false} {
+			m, err := run(t, cfg, dryRun)
+			if err != nil {
+				t.Fatalf("%s dryRun=%v: %v", tc.file, dryRun, err)
+			}
+			count := map[string]int{}
+			for _, typ := range m.types {
+				count[typ]++
+			}
+			if count["tenantfleet:index:TenantUnit"] != 2 || count["tenantfleet:index:MessagingFanout"] != 1 {
+				t.Errorf("%s dryRun=%v: got %d tenant units and %d fanouts, want 2 and 1", tc.file, dryRun,
+					count["tenantfleet:index:TenantUnit"], count["tenantfleet:index:MessagingFanout"])
+			}
+			if count[tc.database] != tc.databases || count[tc.subscription] != tc.subscriptions {
+				t.Errorf("%s dryRun=%v: got %d databases and %d subscriptions, want %d and %d", tc.file, dryRun,
+					count[tc.database], count[tc.subscription], tc.databases, tc.subscriptions)
+			}
 		}
 	}
 }
 
 func TestBadConfigNamesTheKeyAndRegistersNothing(t *testing.T) {
-	base := stackConfig(t, "../Pulumi.dev.yaml")
+	base := stackConfig(t, "../Pulumi.aws.yaml")
+	local := stackConfig(t, "../Pulumi.dev.yaml")
 	cases := []struct {
 		name   string
 		edit   func(cfg map[string]string)
@@ -118,6 +140,12 @@ func TestBadConfigNamesTheKeyAndRegistersNothing(t *testing.T) {
 		{"Fargate size", func(c map[string]string) {
 			replace(c, "tenantfleet:tenants", `"port":80`, `"port":80,"cpu":250,"memoryMiB":768`)
 		}, []string{"tenantfleet:tenants[0].web.memoryMiB", "is not a Fargate size"}, "the cloud's limits are checked before anything registers"},
+		{"filter on the local cloud", func(c map[string]string) {
+			for k, v := range local {
+				c[k] = v
+			}
+			replace(c, "tenantfleet:fanout", `"name":"acme"`, `"name":"acme","filter":{"attribute":"type","values":["x"]}`)
+		}, []string{"tenantfleet:fanout.subscribers[0].filter", "local"}, "an unsupported filter is refused at preview"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -66,9 +66,9 @@ type Database struct {
 
 // QueueSpec is a durable work queue: a JetStream stream with work-queue
 // retention on subject "queue.<name>", one durable pull consumer "worker"
-// (MaxDeliver, AckWait), and a dead-letter stream "<name>-dlq" into which
-// the runtime moves a message once it has been delivered MaxDeliver times
-// without an ack.
+// (MaxDeliver, AckWait), and a dead-letter stream (subject
+// "queue.<name>.dlq") into which the runtime moves a message once it has
+// been delivered MaxDeliver times without an ack.
 type QueueSpec struct {
 	Name             string `json:"name"`
 	MaxDeliver       int    `json:"maxDeliver"`

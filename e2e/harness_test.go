@@ -1,0 +1,289 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tenantfleet/tenantfleet/internal/localcloud"
+)
+
+// repoRoot is the repository, two levels up from this package.
+func repoRoot(tb testing.TB) string {
+	tb.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return root
+}
+
+// fleet is one isolated tenantfleet installation: its own binaries, local
+// cloud data directory, state backend and passphrase.
+type fleet struct {
+	tb         testing.TB
+	bin        string // holds tenantfleet, pulumi, the plugin and images/
+	projectDir string
+	dataDir    string
+	env        []string
+}
+
+// newFleet builds the binaries into a fresh directory and prepares a project
+// with the given stack files (name -> YAML).
+func newFleet(tb testing.TB, stacks map[string]string) *fleet {
+	tb.Helper()
+	root := repoRoot(tb)
+	pulumiBin := filepath.Join(root, "bin", "pulumi")
+	if _, err := os.Stat(pulumiBin); err != nil {
+		tb.Fatalf("%s is missing: run `make cli` (make test does)", pulumiBin)
+	}
+	// The local cloud runs PostgreSQL as the postgres user when root: every
+	// directory on the way to the data directory must be traversable.
+	base, err := os.MkdirTemp("", "tenantfleet-e2e-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.Chmod(base, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	f := &fleet{
+		tb: tb, bin: filepath.Join(base, "bin"), projectDir: filepath.Join(base, "project"),
+		dataDir: filepath.Join(base, "local"),
+	}
+	for _, d := range []string{f.bin, f.projectDir, f.dataDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	build := func(out, pkg string) {
+		cmd := exec.Command("go", "build", "-o", out, pkg)
+		cmd.Dir = root
+		if b, err := cmd.CombinedOutput(); err != nil {
+			tb.Fatalf("go build %s: %v\n%s", pkg, err, b)
+		}
+	}
+	build(filepath.Join(f.bin, "tenantfleet"), "./cmd/tenantfleet")
+	build(filepath.Join(f.bin, "pulumi-resource-tenantfleet-local"), "./cmd/pulumi-resource-tenantfleet-local")
+	build(filepath.Join(f.bin, "images", "tenant-app", "dev", "entrypoint"), "./examples/tenant-app")
+	if err := os.Symlink(pulumiBin, filepath.Join(f.bin, "pulumi")); err != nil {
+		tb.Fatal(err)
+	}
+	project, err := os.ReadFile(filepath.Join(root, "Pulumi.yaml"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.write("Pulumi.yaml", string(project))
+	// Pulumi.yaml's main must exist; the CLI runs the program inline.
+	if err := os.MkdirAll(filepath.Join(f.projectDir, "cmd", "program"), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	for name, yaml := range stacks {
+		f.write("Pulumi."+name+".yaml", yaml)
+	}
+	f.env = append(os.Environ(),
+		"TENANTFLEET_LOCAL_DIR="+f.dataDir,
+		"XDG_STATE_HOME="+filepath.Join(base, "state"),
+		"PULUMI_BACKEND_URL=", "PULUMI_CONFIG_PASSPHRASE=", "PULUMI_CONFIG_PASSPHRASE_FILE=", "PULUMI_HOME=",
+		"TENANTFLEET_LOCAL_IMAGES=",
+	)
+	f.env = withoutEmpty(f.env)
+	tb.Cleanup(func() {
+		// Leave nothing running whatever happened: stop the runtime, then remove the files.
+		_, _, _ = f.run("local", "stop")
+		if !tb.Failed() {
+			_ = os.RemoveAll(base)
+		} else {
+			tb.Logf("kept %s for inspection", base)
+		}
+	})
+	return f
+}
+
+// withoutEmpty drops NAME= entries, so those variables are unset for the CLI.
+func withoutEmpty(env []string) []string {
+	unset := map[string]bool{}
+	for _, kv := range env {
+		if strings.HasSuffix(kv, "=") {
+			unset[strings.TrimSuffix(kv, "=")] = true
+		}
+	}
+	var out []string
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if !unset[name] {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func (f *fleet) write(name, content string) {
+	f.tb.Helper()
+	if err := os.WriteFile(filepath.Join(f.projectDir, name), []byte(content), 0o644); err != nil {
+		f.tb.Fatal(err)
+	}
+}
+
+// run runs `tenantfleet args...` in the project and returns stdout, stderr and the exit code.
+func (f *fleet) run(args ...string) (string, string, int) {
+	f.tb.Helper()
+	cmd := exec.Command(filepath.Join(f.bin, "tenantfleet"), args...)
+	cmd.Dir, cmd.Env = f.projectDir, f.env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		code = exitErr.ExitCode()
+	} else if err != nil {
+		f.tb.Fatalf("tenantfleet %s: %v", strings.Join(args, " "), err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+// must runs the CLI and fails the test unless it exits with want.
+func (f *fleet) must(want int, args ...string) string {
+	f.tb.Helper()
+	stdout, stderr, code := f.run(args...)
+	if code != want {
+		f.tb.Fatalf("tenantfleet %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, stdout, stderr)
+	}
+	return stdout
+}
+
+// tenantOutputs is one entry of the stack output "tenants".
+type tenantOutputs struct {
+	WebURL              string `json:"webUrl"`
+	DatabaseEndpoint    string `json:"databaseEndpoint"`
+	DatabaseName        string `json:"databaseName"`
+	DatabaseUser        string `json:"databaseUser"`
+	DatabaseCredentials string `json:"databaseCredentials"`
+	QueueURL            string `json:"queueUrl"`
+	DeadLetterQueueURL  string `json:"deadLetterQueueUrl"`
+}
+
+type stackOutputs struct {
+	Tenants map[string]tenantOutputs `json:"tenants"`
+	Fanout  struct {
+		TopicID             string            `json:"topicId"`
+		QueueURLs           map[string]string `json:"queueUrls"`
+		DeadLetterQueueURLs map[string]string `json:"deadLetterQueueUrls"`
+	} `json:"fanout"`
+}
+
+func (f *fleet) outputs(stack string) stackOutputs {
+	f.tb.Helper()
+	var out stackOutputs
+	raw := f.must(0, "outputs", "--stack", stack, "--json", "--show-secrets")
+	if err := json.Unmarshal([]byte(raw), &out); err != nil {
+		f.tb.Fatalf("outputs --json: %v\n%s", err, raw)
+	}
+	return out
+}
+
+func (f *fleet) runtime() *localcloud.Client { return localcloud.NewClient(f.dataDir) }
+
+// eventually polls check until it returns nil or the deadline passes.
+func eventually(tb testing.TB, within time.Duration, what string, check func() error) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s: still failing after %s: %v", what, within, err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+var httpClient = &http.Client{Timeout: 5 * time.Second}
+
+func getStatus(u string) (int, string, error) {
+	resp, err := httpClient.Get(u)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+// connectDB opens a connection as a tenant would.
+func connectDB(ctx context.Context, endpoint, database, user, password string) (*pgx.Conn, error) {
+	host, port, _ := strings.Cut(endpoint, ":")
+	dsn := fmt.Sprintf("host=%s port=%s dbname=%s user=%s password=%s sslmode=disable connect_timeout=5", host, port, database, user, password)
+	return pgx.Connect(ctx, dsn)
+}
+
+// streamMessages counts the messages in the JetStream stream a local queue
+// URL (nats://host:port?stream=S&...) names.
+func streamMessages(ctx context.Context, queueURL string) (uint64, error) {
+	u, err := url.Parse(queueURL)
+	if err != nil {
+		return 0, err
+	}
+	nc, err := nats.Connect("nats://" + u.Host)
+	if err != nil {
+		return 0, err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return 0, err
+	}
+	s, err := js.Stream(ctx, u.Query().Get("stream"))
+	if err != nil {
+		return 0, err
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.State.Msgs, nil
+}
+
+// streamCount counts the JetStream streams that belong to stacks on the NATS
+// server behind url: every stream but the runtime's own (TENANTFLEET_*, the
+// advisory stream that drives dead-lettering).
+func streamCount(ctx context.Context, anyURL string) (int, error) {
+	u, err := url.Parse(anyURL)
+	if err != nil {
+		return 0, err
+	}
+	nc, err := nats.Connect("nats://" + u.Host)
+	if err != nil {
+		return 0, err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	names := js.StreamNames(ctx)
+	for name := range names.Name() {
+		if !strings.HasPrefix(name, "TENANTFLEET_") {
+			n++
+		}
+	}
+	return n, names.Err()
+}

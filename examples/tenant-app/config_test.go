@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func TestMissingEnvNamesEveryVariable(t *testing.T) {
+	all := []string{
+		envWorkload, envTenantID, envCloud, envStack,
+		envDatabaseHost, envDatabasePort, envDatabaseName, envDatabaseUser, envDatabasePassword, envDatabaseSSLMode,
+		envQueueURL, envDeadLetterURL,
+	}
+	err := run(context.Background(), nil, envMap(nil), quietLog())
+	if err == nil {
+		t.Fatal("no error with an empty environment")
+	}
+	for _, name := range all {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s: %v", name, err)
+		}
+	}
+
+	// The web app also needs PORT; the worker does not.
+	_, err = loadConfig(roleWeb, envMap(nil))
+	for _, name := range append(all[1:], envPort) {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("web: error does not name %s: %v", name, err)
+		}
+	}
+	_, err = loadConfig(roleWorker, envMap(nil))
+	names := strings.Split(strings.TrimPrefix(err.Error(), "missing environment variables: "), ", ")
+	if len(names) != len(all)-1 || slices.Contains(names, envPort) || slices.Contains(names, envWorkload) {
+		t.Errorf("worker: want every contract variable but PORT and TENANTFLEET_WORKLOAD: %v", err)
+	}
+
+	// Only the missing ones, in one message.
+	env := fullEnv()
+	delete(env, envDatabaseHost)
+	env[envQueueURL] = "  "
+	_, err = loadConfig(roleWeb, envMap(env))
+	if err == nil || err.Error() != "missing environment variables: DATABASE_HOST, QUEUE_URL" {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	c, err := loadConfig(roleWeb, envMap(fullEnv()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 8080 || c.DB.Port != 5432 || c.TenantID != "acme" || c.DB.SSLMode != "disable" {
+		t.Errorf("config: %+v", c)
+	}
+
+	env := fullEnv()
+	env[envDatabasePort] = "x"
+	env[envPort] = "70000"
+	env[envDatabaseSSLMode] = "sometimes"
+	_, err = loadConfig(roleWeb, envMap(env))
+	for _, want := range []string{envDatabasePort, envPort, envDatabaseSSLMode} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %s: %v", want, err)
+		}
+	}
+}
+
+func TestRoleSelection(t *testing.T) {
+	env := fullEnv()
+	for _, tc := range []struct {
+		args    []string
+		env     string
+		want    string
+		wantErr bool
+	}{
+		{nil, "web", "web", false},
+		{nil, "worker", "worker", false},
+		{[]string{"worker"}, "web", "worker", false}, // the argument wins
+		{[]string{"web"}, "worker", "web", false},
+		{[]string{"serve"}, "web", "", true},
+		{nil, "cron", "", true},
+		{nil, "", "", false},
+	} {
+		env[envWorkload] = tc.env
+		got, err := roleFrom(tc.args, envMap(env))
+		if got != tc.want || (err != nil) != tc.wantErr {
+			t.Errorf("roleFrom(%v, %q) = %q, %v", tc.args, tc.env, got, err)
+		}
+	}
+}
+
+func TestConnStringRoundTripsAndPasswordNeverInErrors(t *testing.T) {
+	c, err := loadConfig(roleWorker, envMap(fullEnv()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgx.ParseConfig(connString(c.DB, "tenant-app-worker"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Password != c.DB.Password || cfg.Host != "127.0.0.1" || cfg.Port != 5432 || cfg.Database != "acme" || cfg.User != "acme" {
+		t.Errorf("parsed %q@%s:%d/%s", cfg.User, cfg.Host, cfg.Port, cfg.Database)
+	}
+	if cfg.TLSConfig != nil {
+		t.Error("sslmode=disable produced a TLS config")
+	}
+
+	// A store that cannot connect reports an error without the password.
+	c.DB.Port = 1 // nothing listens there
+	s, err := newPGStore(c.DB, "t", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Ping(context.Background())
+	if err == nil {
+		t.Fatal("ping succeeded on port 1")
+	}
+	if strings.Contains(err.Error(), c.DB.Password) || strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("error leaks the password: %v", err)
+	}
+	if strings.Contains(c.DB.LogValue().String(), "s3cr3t") {
+		t.Error("DBConfig.LogValue leaks the password")
+	}
+}
+
+func TestWorkerOnOtherCloudsFailsClearly(t *testing.T) {
+	env := fullEnv()
+	env[envCloud] = "aws"
+	env[envQueueURL] = "https://sqs.eu-west-1.amazonaws.com/123/acme"
+	err := run(context.Background(), []string{"worker"}, envMap(env), quietLog())
+	if err == nil || err.Error() != "queue client for aws is not part of this example yet" {
+		t.Errorf("got %v", err)
+	}
+}

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/tenantfleet/tenantfleet/components"
+)
+
+// The app repeats the contract's names instead of importing tenantfleet (an
+// app image should not pull in the Pulumi SDK); this keeps the two in step.
+func TestAppReadsTheWholeContract(t *testing.T) {
+	app := []string{
+		envTenantID, envCloud, envStack, envWorkload,
+		envDatabaseHost, envDatabasePort, envDatabaseName, envDatabaseUser, envDatabasePassword, envDatabaseSSLMode,
+		envQueueURL, envDeadLetterURL, envPort,
+	}
+	contract := components.ContractVariables()
+	for _, v := range contract {
+		if !slices.Contains(app, v) {
+			t.Errorf("the app does not read contract variable %s", v)
+		}
+	}
+	for _, v := range app {
+		if !components.IsContractVariable(v) {
+			t.Errorf("the app reads %s, which is not in the contract", v)
+		}
+	}
+	if roleWeb != components.WorkloadWeb || roleWorker != components.WorkloadWorker {
+		t.Error("workload names differ from the contract's")
+	}
+}

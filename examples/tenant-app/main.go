@@ -1,0 +1,125 @@
+// Command tenant-app is tenantfleet's example tenant application: one binary
+// that is either the tenant's web app or its worker, written only against the
+// environment contract (README "The environment contract"), so the same
+// image runs on every cloud.
+//
+//	tenant-app [web|worker]
+//
+// The argument overrides TENANTFLEET_WORKLOAD. See README.md next to this file.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("app", "tenant-app")
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, log); err != nil {
+		log.Error("tenant-app failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, log *slog.Logger) error {
+	role, err := roleFrom(args, getenv)
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig(role, getenv)
+	if err != nil {
+		return err
+	}
+	log = log.With("tenant", cfg.TenantID, "workload", cfg.Role)
+	log.Info("starting", "cloud", cfg.Cloud, "stack", cfg.Stack, "database", cfg.DB)
+
+	conns := 1
+	if cfg.Role == roleWeb {
+		conns = 4
+	}
+	store, err := newPGStore(cfg.DB, "tenant-app-"+cfg.Role, conns)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		store.Close(cctx)
+	}()
+
+	switch cfg.Role {
+	case roleWorker:
+		q, err := openQueue(ctx, cfg.Cloud, cfg.QueueURL, true, log)
+		if err != nil {
+			return err
+		}
+		defer q.Close()
+		return runWorker(ctx, q, store, log, defaultWorkerOptions())
+	case roleWeb:
+		app := &webApp{info: appInfo{TenantID: cfg.TenantID, Cloud: cfg.Cloud, Stack: cfg.Stack}, store: store, log: log}
+		// The pages work without a queue client; only /api/enqueue needs one.
+		if q, err := openQueue(ctx, cfg.Cloud, cfg.QueueURL, false, log); err != nil {
+			log.Warn("no queue client: POST /api/enqueue answers 501", "err", err)
+			app.queueErr = err
+		} else {
+			defer q.Close()
+			app.queue = q
+		}
+		return serveWeb(ctx, ":"+strconv.Itoa(cfg.Port), app, log)
+	default:
+		return fmt.Errorf("unknown workload %q", cfg.Role)
+	}
+}
+
+// serveWeb serves app on addr until ctx ends, then drains requests.
+func serveWeb(ctx context.Context, addr string, app *webApp, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           app.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := app.ping(ctx); err != nil {
+			log.Warn("database not reachable yet", "err", err)
+		} else {
+			log.Info("database reachable")
+		}
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,170 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/spf13/cobra"
+
+	"github.com/tenantfleet/tenantfleet/internal/localcloud"
+)
+
+// App is the tenantfleet command with what it needs from the outside world;
+// tests replace parts of it.
+type App struct {
+	// Program is the Pulumi program the stack commands run inline
+	// (stacks.Program).
+	Program pulumi.RunFunc
+	Stdout  io.Writer
+	Stderr  io.Writer
+	// ExeDir is the directory of the tenantfleet binary, where the pulumi CLI
+	// and the local cloud's provider plugin are looked for first.
+	ExeDir string
+
+	// The local cloud runtime (package localcloud).
+	LocalRun     func(ctx context.Context, opts localcloud.Options) error
+	LocalConnect func(ctx context.Context, dataDir string) (localcloud.API, error)
+	LocalClient  func(dataDir string) LocalRuntime
+
+	// force is closed on a second interrupt: stop now, not gracefully.
+	force <-chan struct{}
+	// verbose is the --verbose flag.
+	verbose bool
+}
+
+// LocalRuntime is the part of localcloud.Client the local commands use.
+type LocalRuntime interface {
+	Status(ctx context.Context) (localcloud.Status, error)
+	Shutdown(ctx context.Context) error
+}
+
+// NewApp returns the tenantfleet command running program, wired to the
+// process's standard streams, its executable's directory and localcloud.
+func NewApp(program pulumi.RunFunc) *App {
+	a := &App{
+		Program:      program,
+		Stdout:       os.Stdout,
+		Stderr:       os.Stderr,
+		LocalRun:     localcloud.Run,
+		LocalConnect: localcloud.Connect,
+		LocalClient:  func(dataDir string) LocalRuntime { return localcloud.NewClient(dataDir) },
+	}
+	if exe, err := os.Executable(); err == nil {
+		if resolved, err := filepath.EvalSymlinks(exe); err == nil {
+			exe = resolved
+		}
+		a.ExeDir = filepath.Dir(exe)
+	}
+	return a
+}
+
+// Main runs tenantfleet with the process's arguments and returns its exit
+// code. The first SIGINT or SIGTERM cancels the running operation
+// gracefully (the engine finishes in-flight steps and records them; the
+// local cloud stops its processes); a second one stops at once.
+func Main(program pulumi.RunFunc) int {
+	app := NewApp(program)
+	ctx, force, stop := interrupts(app.Stderr)
+	defer stop()
+	app.force = force
+	return app.Run(ctx, os.Args[1:])
+}
+
+func interrupts(w io.Writer) (context.Context, <-chan struct{}, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	force := make(chan struct{})
+	quit := make(chan struct{})
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case sig := <-sigs:
+			fmt.Fprintf(w, "\n%s received: stopping gracefully (send it again to stop at once)\n", sig)
+			cancel()
+		case <-quit:
+			return
+		}
+		select {
+		case <-sigs:
+			fmt.Fprintln(w, "stopping at once")
+			close(force)
+		case <-quit:
+		}
+	}()
+	return ctx, force, func() {
+		signal.Stop(sigs)
+		close(quit)
+		cancel()
+	}
+}
+
+// Run runs the command line args (without the program name) and returns the
+// exit code: see ExitOK, ExitFailed, ExitUsage and ExitChanges.
+func (a *App) Run(ctx context.Context, args []string) int {
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetOut(a.Stdout)
+	root.SetErr(a.Stderr)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		fmt.Fprintf(a.Stderr, "tenantfleet: %v\n", err)
+		var exitErr *ExitError
+		if !errors.As(err, &exitErr) {
+			fmt.Fprintln(a.Stderr, "Run 'tenantfleet --help' for usage.")
+		}
+	}
+	return exitCode(err)
+}
+
+func (a *App) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "tenantfleet",
+		Short: "Provision tenant units and messaging fanouts on the cloud each stack chooses",
+		Long: `tenantfleet provisions what every customer account gets — a tenant unit (a PostgreSQL
+database, a public web app, a work queue with a dead-letter queue, a background
+container) — and a messaging fanout, on the cloud a stack's Pulumi.<stack>.yaml names.
+
+The stack commands run the tenantfleet Pulumi program through the Automation API with
+the pulumi CLI found next to this binary (make cli builds ./bin/pulumi), so no Pulumi
+language host is needed. State goes to a file:// backend under
+$XDG_STATE_HOME/tenantfleet (or ~/.local/state/tenantfleet) unless --backend or
+PULUMI_BACKEND_URL says otherwise; secrets use a passphrase generated there once.
+
+The local commands manage the embedded local cloud (PostgreSQL, NATS JetStream and
+supervised processes on this machine) that the "local" cloud provisions into.
+
+Exit codes: 0 success; 1 the operation failed; 2 usage or configuration error;
+3 preview or refresh found changes with --expect-no-changes.`,
+		Example: `  tenantfleet preview --stack dev
+  tenantfleet up --stack dev
+  tenantfleet outputs --stack dev --json
+  tenantfleet destroy --stack dev --remove
+  tenantfleet local start`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+			level := slog.LevelInfo
+			if a.verbose {
+				level = slog.LevelDebug
+			}
+			slog.SetDefault(slog.New(slog.NewTextHandler(a.Stderr, &slog.HandlerOptions{Level: level})))
+		},
+	}
+	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false,
+		"stream the engine's full output (stack commands) and debug logs")
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageErrorf("%v\nRun '%s --help' for usage.", err, cmd.CommandPath())
+	})
+	root.AddCommand(a.stackCommands()...)
+	root.AddCommand(a.localCommand())
+	root.AddCommand(a.publishCommand())
+	return root
+}

@@ -1,0 +1,133 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+)
+
+// engineCommand is the pulumi CLI as the Automation API drives it. It runs
+// commands like auto's own implementation, with two differences:
+//
+//   - on interrupt (ctx done) it sends the engine SIGINT and waits for it to
+//     cancel gracefully, however long the in-flight steps take (auto kills it
+//     after 10 s, which can leave a stack locked with pending operations); a
+//     second interrupt (force closed) makes it stop at once;
+//   - it remembers the last command's error output and exit code, which auto
+//     folds into an opaque error, so failures can be classified.
+type engineCommand struct {
+	auto.PulumiCommand // the checked CLI; provides Version
+	path               string
+	force              <-chan struct{}
+
+	mu   sync.Mutex
+	last commandResult
+}
+
+type commandResult struct {
+	args   []string
+	stderr string
+	code   int
+}
+
+// newEngineCommand checks the CLI at path (auto.NewPulumiCommand runs
+// `pulumi version` and checks it against the SDK's minimum) and wraps it.
+func newEngineCommand(path string, force <-chan struct{}) (*engineCommand, error) {
+	binDir := filepath.Dir(path)
+	if filepath.Base(binDir) != "bin" {
+		return nil, usageErrorf("the pulumi CLI at %s must be in a directory named bin "+
+			"(the Automation API runs <root>/bin/pulumi)", path)
+	}
+	checked, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: filepath.Dir(binDir)})
+	if err != nil {
+		return nil, usageErrorf("the pulumi CLI at %s is not usable: %v; run `make cli` to rebuild ./bin/pulumi", path, err)
+	}
+	return &engineCommand{PulumiCommand: checked, path: path, force: force}, nil
+}
+
+// Run implements auto.PulumiCommand.
+func (c *engineCommand) Run(ctx context.Context,
+	workdir string,
+	stdin io.Reader,
+	additionalOutput []io.Writer,
+	additionalErrorOutput []io.Writer,
+	additionalEnv []string,
+	args ...string,
+) (string, string, int, error) {
+	if !slices.Contains(args, "--non-interactive") {
+		args = append([]string{"--non-interactive"}, args...)
+	}
+	cmd := exec.Command(c.path, args...) //nolint:gosec // the CLI found by findPulumi
+	cmd.Dir = workdir
+	// Later entries win: additionalEnv (the workspace's variables, PATH
+	// included) overrides this process's environment.
+	cmd.Env = append(append(os.Environ(), additionalEnv...), "PULUMI_AUTOMATION_API=true")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = io.MultiWriter(append(slices.Clone(additionalOutput), &stdout)...)
+	cmd.Stderr = io.MultiWriter(append(slices.Clone(additionalErrorOutput), &stderr)...)
+	cmd.Stdin = stdin
+	// Its own process group: a terminal's Ctrl-C reaches tenantfleet only,
+	// which then asks the engine to cancel.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Plugins that outlive the CLI must not hold its output pipes open forever.
+	cmd.WaitDelay = 10 * time.Second
+
+	if err := ctx.Err(); err != nil {
+		return "", "", -2, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", "", -2, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case err = <-done:
+		case <-c.force:
+			// The engine's second interrupt: stop now.
+			_ = cmd.Process.Signal(os.Interrupt)
+			select {
+			case err = <-done:
+			case <-time.After(5 * time.Second):
+				_ = cmd.Process.Kill()
+				err = <-done
+			}
+		}
+	}
+
+	result := commandResult{args: args}
+	if err != nil {
+		result.code, result.stderr = -2, stderr.String()
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			result.code = exitErr.ExitCode()
+		}
+	}
+	c.mu.Lock()
+	c.last = result
+	c.mu.Unlock()
+	return stdout.String(), stderr.String(), result.code, err
+}
+
+// lastResult is the last command run: its exit code, and its error output
+// when it failed.
+func (c *engineCommand) lastResult() commandResult {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last
+}

@@ -1,0 +1,270 @@
+package cli
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Environment variables the stack commands read or set for the engine.
+const (
+	envBackendURL      = "PULUMI_BACKEND_URL"
+	envPassphrase      = "PULUMI_CONFIG_PASSPHRASE"
+	envPassphraseFile  = "PULUMI_CONFIG_PASSPHRASE_FILE"
+	envPulumiHome      = "PULUMI_HOME"
+	envSkipUpdateCheck = "PULUMI_SKIP_UPDATE_CHECK"
+	envXDGStateHome    = "XDG_STATE_HOME"
+)
+
+// pluginBinary is the local cloud's provider plugin, built next to tenantfleet.
+const pluginBinary = "pulumi-resource-tenantfleet-local"
+
+// StateDir is where tenantfleet keeps its own state: $XDG_STATE_HOME/tenantfleet,
+// or ~/.local/state/tenantfleet when XDG_STATE_HOME is unset or not absolute
+// (as the XDG base directory specification says).
+func StateDir() (string, error) {
+	base := os.Getenv(envXDGStateHome)
+	if !filepath.IsAbs(base) {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("find the state directory: %w (set %s)", err, envXDGStateHome)
+		}
+		base = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(base, "tenantfleet"), nil
+}
+
+// engineEnv is everything the stack commands hand the Pulumi engine: which
+// backend, which secrets passphrase, which PULUMI_HOME, and a PATH that finds
+// the local cloud's provider plugin.
+type engineEnv struct {
+	stateDir   string
+	backendURL string
+	// backendSource says where backendURL came from, for messages.
+	backendSource string
+	// passphraseFile is the generated passphrase file, or "" when the user's
+	// PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE is used.
+	passphraseFile string
+	// vars are set on every pulumi command, on top of this process's environment.
+	vars map[string]string
+}
+
+// resolveEngineEnv works out the backend, the passphrase, PULUMI_HOME and PATH:
+//
+//   - backend: the --backend flag, else $PULUMI_BACKEND_URL, else
+//     file://<state dir>/state (created when missing);
+//   - secrets: the passphrase provider, with the user's
+//     PULUMI_CONFIG_PASSPHRASE(_FILE) when set, else a random passphrase
+//     generated once into <state dir>/passphrase (mode 0600), passed to the
+//     engine as PULUMI_CONFIG_PASSPHRASE_FILE so it never appears in an
+//     environment listing;
+//   - PULUMI_HOME: the user's when set, else <state dir>/pulumi-home, so the
+//     engine never reads or writes ~/.pulumi behind the user's back (plugin
+//     cache, selected stack, credentials);
+//   - PATH: the directory of the tenantfleet binary (which holds
+//     pulumi-resource-tenantfleet-local), then <project dir>/bin, then the
+//     directory of the pulumi CLI, then $PATH;
+//   - TENANTFLEET_LOCAL_IMAGES: the user's when set, else the images
+//     directory next to the tenantfleet binary when there is one (`make build`
+//     fills bin/images), so the local cloud started on demand finds the
+//     example app's image without any set-up.
+func resolveEngineEnv(backendFlag, exeDir, projectDir, pulumiDir string) (*engineEnv, error) {
+	stateDir, err := StateDir()
+	if err != nil {
+		return nil, err
+	}
+	e := &engineEnv{stateDir: stateDir, vars: map[string]string{envSkipUpdateCheck: "true"}}
+
+	switch {
+	case backendFlag != "":
+		e.backendURL, e.backendSource = backendFlag, "--backend"
+	case os.Getenv(envBackendURL) != "":
+		e.backendURL, e.backendSource = os.Getenv(envBackendURL), envBackendURL
+	default:
+		dir := filepath.Join(stateDir, "state")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create the default backend directory: %w", err)
+		}
+		e.backendURL, e.backendSource = "file://"+filepath.ToSlash(dir), "default"
+	}
+	e.vars[envBackendURL] = e.backendURL
+
+	if !userPassphraseSet() {
+		e.passphraseFile = filepath.Join(stateDir, "passphrase")
+		if err := ensurePassphraseFile(e.passphraseFile); err != nil {
+			return nil, err
+		}
+		e.vars[envPassphraseFile] = e.passphraseFile
+	}
+
+	if os.Getenv(envPulumiHome) == "" {
+		home := filepath.Join(stateDir, "pulumi-home")
+		if err := os.MkdirAll(home, 0o700); err != nil {
+			return nil, fmt.Errorf("create PULUMI_HOME: %w", err)
+		}
+		e.vars[envPulumiHome] = home
+	}
+
+	if os.Getenv("TENANTFLEET_LOCAL_IMAGES") == "" && exeDir != "" {
+		if info, err := os.Stat(filepath.Join(exeDir, "images")); err == nil && info.IsDir() {
+			e.vars["TENANTFLEET_LOCAL_IMAGES"] = filepath.Join(exeDir, "images")
+		}
+	}
+
+	var path []string
+	for _, dir := range []string{exeDir, filepath.Join(projectDir, "bin"), pulumiDir} {
+		if info, err := os.Stat(dir); err == nil && info.IsDir() && dir != "" && !slices.Contains(path, dir) {
+			path = append(path, dir)
+		}
+	}
+	if p := os.Getenv("PATH"); p != "" {
+		path = append(path, p)
+	}
+	e.vars["PATH"] = strings.Join(path, string(os.PathListSeparator))
+	return e, nil
+}
+
+// userPassphraseSet reports whether the user chose the passphrase, the way
+// the engine reads it: PULUMI_CONFIG_PASSPHRASE set (even empty), or
+// PULUMI_CONFIG_PASSPHRASE_FILE set and not empty.
+func userPassphraseSet() bool {
+	if _, ok := os.LookupEnv(envPassphrase); ok {
+		return true
+	}
+	return os.Getenv(envPassphraseFile) != ""
+}
+
+// ensurePassphraseFile makes sure path holds a passphrase readable only by
+// its owner: it generates 32 random bytes (base64) once, and afterwards only
+// checks the file and narrows its permissions to 0600 when they are wider.
+// The passphrase is never printed or logged.
+func ensurePassphraseFile(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create the passphrase directory: %w", err)
+	}
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		if err := createPassphraseFile(path); err != nil {
+			return err
+		}
+	}
+
+	info, err := os.Lstat(path)
+	if err != nil {
+		return fmt.Errorf("check the secrets passphrase file: %w", err)
+	}
+	if !info.Mode().IsRegular() {
+		return fmt.Errorf("secrets passphrase file %s is not a regular file", path)
+	}
+	if info.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(path, 0o600); err != nil {
+			return fmt.Errorf("restrict the secrets passphrase file %s to 0600: %w", path, err)
+		}
+		slog.Warn("secrets passphrase file was readable by others; restricted it to 0600",
+			"file", path, "was", info.Mode().Perm().String())
+	}
+	if info.Size() == 0 {
+		return fmt.Errorf("secrets passphrase file %s is empty; restore it from a backup "+
+			"(stacks encrypted with it cannot be decrypted without it)", path)
+	}
+	return nil
+}
+
+// createPassphraseFile writes a new random passphrase to path, atomically:
+// a concurrent first run either creates it or finds it whole, never empty.
+func createPassphraseFile(path string) error {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return fmt.Errorf("generate a secrets passphrase: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".passphrase-*")
+	if err != nil {
+		return fmt.Errorf("create the secrets passphrase file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.WriteString(base64.RawURLEncoding.EncodeToString(raw) + "\n")
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o600)
+	}
+	if err != nil {
+		return fmt.Errorf("write the secrets passphrase file: %w", err)
+	}
+	// Link fails when path exists: then another run created it first.
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create the secrets passphrase file %s: %w", path, err)
+	} else if err == nil {
+		slog.Info("generated a secrets passphrase; back it up to keep the stacks' secrets readable", "file", path)
+	}
+	return nil
+}
+
+// findPulumi returns the pulumi CLI to drive: next to the tenantfleet binary
+// (make puts both in ./bin), else <project dir>/bin, else on $PATH.
+func findPulumi(exeDir, projectDir string) (string, error) {
+	var tried []string
+	for _, dir := range []string{exeDir, filepath.Join(projectDir, "bin")} {
+		if dir == "" {
+			continue
+		}
+		candidate := filepath.Join(dir, "pulumi")
+		tried = append(tried, candidate)
+		if isExecutable(candidate) {
+			return candidate, nil
+		}
+	}
+	tried = append(tried, "$PATH")
+	if p, err := exec.LookPath("pulumi"); err == nil {
+		if abs, err := filepath.Abs(p); err == nil {
+			return abs, nil
+		}
+		return p, nil
+	}
+	return "", usageErrorf("the pulumi CLI was not found (looked at %s); run `make cli` in the "+
+		"tenantfleet checkout to build ./bin/pulumi, or install Pulumi", strings.Join(tried, ", "))
+}
+
+func isExecutable(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && info.Mode().IsRegular() && info.Mode().Perm()&0o111 != 0
+}
+
+// findProjectDir returns the nearest directory upward from start that holds
+// a Pulumi.yaml (or Pulumi.yml).
+func findProjectDir(start string) (string, error) {
+	dir, err := filepath.Abs(start)
+	if err != nil {
+		return "", err
+	}
+	for {
+		if projectFile(dir) != "" {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", usageErrorf("no Pulumi.yaml in %s or any directory above it; "+
+				"run tenantfleet inside the project or pass --project-dir", start)
+		}
+		dir = parent
+	}
+}
+
+// projectFile returns the path of dir's Pulumi.yaml or Pulumi.yml, or "".
+func projectFile(dir string) string {
+	for _, name := range []string{"Pulumi.yaml", "Pulumi.yml"} {
+		p := filepath.Join(dir, name)
+		if info, err := os.Stat(p); err == nil && info.Mode().IsRegular() {
+			return p
+		}
+	}
+	return ""
+}

@@ -1,0 +1,228 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestResolveEngineEnv(t *testing.T) {
+	for _, k := range []string{envPassphrase, envPassphraseFile, envBackendURL, envPulumiHome} {
+		unsetEnv(t, k)
+	}
+	state := t.TempDir()
+	t.Setenv(envXDGStateHome, state)
+	exeDir, projectDir := t.TempDir(), t.TempDir()
+	if err := os.Mkdir(filepath.Join(projectDir, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", "/usr/bin")
+
+	e, err := resolveEngineEnv("", exeDir, projectDir, "/opt/pulumi/bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(state, "tenantfleet")
+	want := map[string]string{
+		envBackendURL:      "file://" + filepath.Join(root, "state"),
+		envPassphraseFile:  filepath.Join(root, "passphrase"),
+		envPulumiHome:      filepath.Join(root, "pulumi-home"),
+		envSkipUpdateCheck: "true",
+		// The plugin next to tenantfleet first; a missing directory is left out.
+		"PATH": exeDir + ":" + filepath.Join(projectDir, "bin") + ":/usr/bin",
+	}
+	for k, v := range want {
+		if e.vars[k] != v {
+			t.Errorf("%s = %q, want %q", k, e.vars[k], v)
+		}
+	}
+	if len(e.vars) != len(want) {
+		t.Errorf("vars = %v, want exactly %v", e.vars, want)
+	}
+	for _, dir := range []string{filepath.Join(root, "state"), filepath.Join(root, "pulumi-home")} {
+		if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+			t.Errorf("%s was not created: %v", dir, err)
+		}
+	}
+
+	// The environment wins over the defaults, and --backend over the environment.
+	t.Setenv(envBackendURL, "file:///from-env")
+	t.Setenv(envPassphrase, "")
+	t.Setenv(envPulumiHome, "/home/me/.pulumi")
+	e, err = resolveEngineEnv("", exeDir, projectDir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.backendURL != "file:///from-env" || e.backendSource != envBackendURL {
+		t.Errorf("backend = %q from %s, want $%s", e.backendURL, e.backendSource, envBackendURL)
+	}
+	if _, set := e.vars[envPassphraseFile]; set || e.passphraseFile != "" {
+		t.Errorf("the user's (empty) PULUMI_CONFIG_PASSPHRASE must be used, got vars %v", e.vars)
+	}
+	if _, set := e.vars[envPulumiHome]; set {
+		t.Errorf("the user's PULUMI_HOME must be inherited, got %q", e.vars[envPulumiHome])
+	}
+	e, err = resolveEngineEnv("s3://bucket", exeDir, projectDir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.backendURL != "s3://bucket" || e.vars[envBackendURL] != "s3://bucket" {
+		t.Errorf("--backend: backend = %q, env %q", e.backendURL, e.vars[envBackendURL])
+	}
+}
+
+func TestUserPassphraseSet(t *testing.T) {
+	cases := []struct {
+		reason     string
+		phrase     *string
+		phraseFile string
+		want       bool
+	}{
+		{"neither set", nil, "", false},
+		{"an empty passphrase is a passphrase", ptr(""), "", true},
+		{"a passphrase", ptr("x"), "", true},
+		{"a passphrase file", nil, "/some/file", true},
+		{"an empty passphrase file name is ignored, as the engine does", nil, "", false},
+	}
+	for _, c := range cases {
+		unsetEnv(t, envPassphrase)
+		unsetEnv(t, envPassphraseFile)
+		if c.phrase != nil {
+			t.Setenv(envPassphrase, *c.phrase)
+		}
+		if c.phraseFile != "" {
+			t.Setenv(envPassphraseFile, c.phraseFile)
+		}
+		if got := userPassphraseSet(); got != c.want {
+			t.Errorf("%s: userPassphraseSet() = %v, want %v", c.reason, got, c.want)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestEnsurePassphraseFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "passphrase")
+	if err := ensurePassphraseFile(path); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("mode = %v, want 0600", info.Mode().Perm())
+	}
+	first, _ := os.ReadFile(path)
+	if len(strings.TrimSpace(string(first))) < 40 {
+		t.Errorf("passphrase is %d characters, want at least 40 (32 random bytes)", len(strings.TrimSpace(string(first))))
+	}
+
+	// Reused, and narrowed back to 0600 when widened.
+	if err := os.Chmod(path, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := ensurePassphraseFile(path); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := os.ReadFile(path)
+	if string(first) != string(second) {
+		t.Error("the passphrase changed on the second call")
+	}
+	if info, _ := os.Stat(path); info.Mode().Perm() != 0o600 {
+		t.Errorf("mode after a second call = %v, want 0600", info.Mode().Perm())
+	}
+
+	// Another file gets another passphrase.
+	other := filepath.Join(t.TempDir(), "passphrase")
+	if err := ensurePassphraseFile(other); err != nil {
+		t.Fatal(err)
+	}
+	if third, _ := os.ReadFile(other); string(third) == string(first) {
+		t.Error("two generated passphrases are equal")
+	}
+
+	// An emptied file is an error, not silently replaced: stacks depend on it.
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := ensurePassphraseFile(path); err == nil || !strings.Contains(err.Error(), "empty") {
+		t.Errorf("empty passphrase file: err = %v, want an error saying it is empty", err)
+	}
+}
+
+// Concurrent first runs agree on one passphrase and none sees a partial file.
+func TestEnsurePassphraseFileConcurrently(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "passphrase")
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() { errs <- ensurePassphraseFile(path) }()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("the directory holds %d entries, want only the passphrase file (no temporary files left)", len(entries))
+	}
+}
+
+func TestFindProjectDir(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "Pulumi.yaml"), "name: x\nruntime: go\n")
+	deep := filepath.Join(root, "a", "b")
+	if err := os.MkdirAll(deep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	got, err := findProjectDir(deep)
+	if err != nil || got != root {
+		t.Errorf("findProjectDir(%s) = %q, %v; want %q", deep, got, err, root)
+	}
+
+	lonely := t.TempDir()
+	if _, err := findProjectDir(lonely); exitCode(err) != ExitUsage || !strings.Contains(err.Error(), "--project-dir") {
+		t.Errorf("no Pulumi.yaml: err = %v, want a usage error pointing at --project-dir", err)
+	}
+}
+
+func TestFindPulumi(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	exeDir, projectDir := t.TempDir(), t.TempDir()
+	_, err := findPulumi(exeDir, projectDir)
+	if exitCode(err) != ExitUsage || !strings.Contains(err.Error(), "make cli") {
+		t.Errorf("no pulumi: err = %v, want a usage error naming `make cli`", err)
+	}
+
+	inProject := filepath.Join(projectDir, "bin", "pulumi")
+	writeFile(t, inProject, "#!/bin/sh\n")
+	if err := os.Chmod(inProject, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := findPulumi(exeDir, projectDir); err != nil || got != inProject {
+		t.Errorf("findPulumi = %q, %v; want the project's %s", got, err, inProject)
+	}
+	nextToExe := filepath.Join(exeDir, "pulumi")
+	writeFile(t, nextToExe, "#!/bin/sh\n")
+	if err := os.Chmod(nextToExe, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := findPulumi(exeDir, projectDir); err != nil || got != nextToExe {
+		t.Errorf("findPulumi = %q, %v; want the one next to tenantfleet, %s", got, err, nextToExe)
+	}
+}
+
+func TestCheckStackConfig(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "Pulumi.yaml"), "name: x\nruntime: go\nstackConfigDir: stacks\n")
+	writeFile(t, filepath.Join(dir, "stacks", "Pulumi.dev.yaml"), "config: {}\n")
+	if err := checkStackConfig(dir, "dev"); err != nil {
+		t.Errorf("stackConfigDir: %v", err)
+	}
+	err := checkStackConfig(dir, "prod")
+	if want := filepath.Join(dir, "stacks", "Pulumi.prod.yaml"); exitCode(err) != ExitUsage || !strings.Contains(err.Error(), want) {
+		t.Errorf("missing stack file: err = %v, want a usage error naming %s", err, want)
+	}
+}

@@ -1,0 +1,312 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tenantfleet/tenantfleet/internal/localcloud"
+)
+
+// envLocalImagesDir is read by localcloud.DefaultImagesDir, the default of
+// --images-dir. `local start --images-dir` sets it for the runtime it starts
+// in the background (localcloud.Connect runs `tenantfleet local run`, which
+// inherits it).
+const envLocalImagesDir = "TENANTFLEET_LOCAL_IMAGES"
+
+// How long the local commands wait for the runtime.
+const (
+	localStatusTimeout = 5 * time.Second
+	localStartTimeout  = 3 * time.Minute
+	localStopTimeout   = 2 * time.Minute // stopping PostgreSQL and the processes
+)
+
+type localFlags struct {
+	dataDir   string
+	imagesDir string
+	json      bool
+}
+
+func (f *localFlags) registerDataDir(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.dataDir, "data-dir", "", "the runtime's data directory (default: $TENANTFLEET_LOCAL_DIR, else $XDG_STATE_HOME/tenantfleet/local)")
+}
+
+func (f *localFlags) registerImagesDir(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.imagesDir, "images-dir", "",
+		"where container images map to local directories (<images dir>/<name>/<tag>) "+
+			"(default: $"+envLocalImagesDir+", else <data dir>/images)")
+}
+
+func (f *localFlags) resolveDataDir() (string, error) {
+	if f.dataDir != "" {
+		return f.dataDir, nil
+	}
+	dir, err := localcloud.DefaultDataDir()
+	if err != nil {
+		return "", usageErrorf("find the local cloud's data directory: %v (pass --data-dir)", err)
+	}
+	return dir, nil
+}
+
+func (f *localFlags) resolveImagesDir(dataDir string) string {
+	if f.imagesDir != "" {
+		return f.imagesDir
+	}
+	return localcloud.DefaultImagesDir(dataDir)
+}
+
+func (a *App) localCommand() *cobra.Command {
+	local := &cobra.Command{
+		Use:   "local",
+		Short: "Manage the embedded local cloud runtime",
+		Long: `The local cloud runs on this machine what the "local" cloud provisions: a PostgreSQL
+server, an embedded NATS JetStream server and supervised web and worker processes,
+with an API on a unix socket in its data directory. One runtime serves one data
+directory. The provider plugin starts it on demand; these commands manage it by hand.`,
+		Example: `  tenantfleet local start
+  tenantfleet local status --json
+  tenantfleet local stop
+  tenantfleet local run --data-dir /tmp/lc   # in the foreground, logs on stderr`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+
+	var run, start, stop, status localFlags
+	runCmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the local cloud in the foreground",
+		Long: `Run runs the local cloud runtime in the foreground and logs to stderr until it gets
+SIGINT or SIGTERM; it then stops its processes, NATS and PostgreSQL and exits 0. A
+second signal stops at once. It fails when another runtime serves the data directory.`,
+		Example: `  tenantfleet local run
+  tenantfleet local run --data-dir /tmp/lc --images-dir ./examples/images`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.localRun(cmd.Context(), run) },
+	}
+	run.registerDataDir(runCmd)
+	run.registerImagesDir(runCmd)
+
+	startCmd := &cobra.Command{
+		Use:   "start",
+		Short: "Start the local cloud in the background unless it is running",
+		Long: `Start makes sure a local cloud runtime serves the data directory: when none answers it
+starts one in the background (tenantfleet local run) and waits until it is ready. It
+then prints the data directory and the runtime's status.`,
+		Example: `  tenantfleet local start
+  tenantfleet local start --data-dir /tmp/lc --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.localStart(cmd.Context(), start) },
+	}
+	start.registerDataDir(startCmd)
+	start.registerImagesDir(startCmd)
+	startCmd.Flags().BoolVar(&start.json, "json", false, "print the status as JSON")
+
+	stopCmd := &cobra.Command{
+		Use:   "stop",
+		Short: "Stop the local cloud",
+		Long: `Stop asks the runtime serving the data directory to shut down (its processes, NATS
+and PostgreSQL stop; their data stays) and waits until it has. Stopping a runtime that
+is not running succeeds.`,
+		Example: `  tenantfleet local stop
+  tenantfleet local stop --data-dir /tmp/lc`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.localStop(cmd.Context(), stop) },
+	}
+	stop.registerDataDir(stopCmd)
+
+	statusCmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the local cloud's status",
+		Long: `Status shows whether a runtime serves the data directory, its PostgreSQL port, its
+NATS URL and every supervised process (running, pid, port, URL, restarts, log file).
+It exits 1 when the runtime is not running.`,
+		Example: `  tenantfleet local status
+  tenantfleet local status --json | jq '.processes[] | select(.running | not)'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.localStatus(cmd.Context(), status) },
+	}
+	status.registerDataDir(statusCmd)
+	statusCmd.Flags().BoolVar(&status.json, "json", false, "print the status as JSON")
+
+	local.AddCommand(runCmd, startCmd, stopCmd, statusCmd)
+	return local
+}
+
+func (a *App) localRun(ctx context.Context, f localFlags) error {
+	dataDir, err := f.resolveDataDir()
+	if err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if a.verbose {
+		level = slog.LevelDebug
+	}
+	opts := localcloud.Options{
+		DataDir:   dataDir,
+		ImagesDir: f.resolveImagesDir(dataDir),
+		Logger:    slog.New(slog.NewTextHandler(a.Stderr, &slog.HandlerOptions{Level: level})),
+	}
+	opts.Logger.Info("local cloud starting", "dataDir", opts.DataDir, "imagesDir", opts.ImagesDir)
+
+	done := make(chan error, 1)
+	go func() { done <- a.LocalRun(ctx, opts) }()
+	select {
+	case err = <-done:
+	case <-a.force:
+		return failedErrorf("local cloud stopped at once: its PostgreSQL and processes may still be running; " +
+			"`tenantfleet local run` or `local start` takes them over again")
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return failedErrorf("local cloud (data dir %s): %v", dataDir, err)
+	}
+	return nil
+}
+
+func (a *App) localStart(ctx context.Context, f localFlags) error {
+	dataDir, err := f.resolveDataDir()
+	if err != nil {
+		return err
+	}
+	statusCtx, cancel := context.WithTimeout(ctx, localStatusTimeout)
+	_, statusErr := a.LocalClient(dataDir).Status(statusCtx)
+	cancel()
+	wasRunning := statusErr == nil
+	if wasRunning && f.imagesDir != "" {
+		slog.Warn("the local cloud is already running; --images-dir applies when it next starts", "dataDir", dataDir)
+	}
+	if !wasRunning && f.imagesDir != "" {
+		// The runtime Connect starts in the background inherits this.
+		if err := os.Setenv(envLocalImagesDir, f.imagesDir); err != nil {
+			return failedErrorf("set %s: %v", envLocalImagesDir, err)
+		}
+	}
+
+	ctx, cancel = context.WithTimeout(ctx, localStartTimeout)
+	defer cancel()
+	api, err := a.LocalConnect(ctx, dataDir)
+	if err != nil {
+		return failedErrorf("start the local cloud (data dir %s): %v", dataDir, err)
+	}
+	st, err := api.Status(ctx)
+	if err != nil {
+		return failedErrorf("local cloud started but does not answer (data dir %s): %v", dataDir, err)
+	}
+	if f.json {
+		return writeJSON(a.Stdout, runningStatus{Running: true, Status: st})
+	}
+	verb := "started"
+	if wasRunning {
+		verb = "already running"
+	}
+	fmt.Fprintf(a.Stderr, "local cloud %s\n", verb)
+	return writeStatus(a.Stdout, dataDir, st)
+}
+
+func (a *App) localStop(ctx context.Context, f localFlags) error {
+	dataDir, err := f.resolveDataDir()
+	if err != nil {
+		return err
+	}
+	client := a.LocalClient(dataDir)
+	statusCtx, cancel := context.WithTimeout(ctx, localStatusTimeout)
+	st, err := client.Status(statusCtx)
+	cancel()
+	if errors.Is(err, localcloud.ErrNotRunning) {
+		fmt.Fprintf(a.Stderr, "local cloud is not running (data dir %s)\n", dataDir)
+		return nil
+	}
+	if err != nil {
+		return failedErrorf("the local cloud (data dir %s) does not answer: %v", dataDir, err)
+	}
+
+	// Shutdown returns once the runtime has stopped and released the data directory.
+	ctx, cancel = context.WithTimeout(ctx, localStopTimeout)
+	defer cancel()
+	if err := client.Shutdown(ctx); err != nil && !errors.Is(err, localcloud.ErrNotRunning) {
+		return failedErrorf("stop the local cloud (data dir %s, pid %d): %v", dataDir, st.PID, err)
+	}
+	fmt.Fprintf(a.Stderr, "local cloud stopped (data dir %s, was pid %d)\n", dataDir, st.PID)
+	return nil
+}
+
+// runningStatus is the JSON of `local status` and `local start`.
+type runningStatus struct {
+	Running bool `json:"running"`
+	localcloud.Status
+	Error string `json:"error,omitempty"`
+}
+
+func (a *App) localStatus(ctx context.Context, f localFlags) error {
+	dataDir, err := f.resolveDataDir()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, localStatusTimeout)
+	defer cancel()
+	st, err := a.LocalClient(dataDir).Status(ctx)
+	if err != nil {
+		if f.json {
+			doc := runningStatus{Error: err.Error()}
+			doc.DataDir = dataDir
+			_ = writeJSON(a.Stdout, doc)
+		}
+		if errors.Is(err, localcloud.ErrNotRunning) {
+			return failedErrorf("local cloud is not running (data dir %s); `tenantfleet local start` starts it", dataDir)
+		}
+		return failedErrorf("the local cloud (data dir %s) does not answer: %v", dataDir, err)
+	}
+	if f.json {
+		return writeJSON(a.Stdout, runningStatus{Running: true, Status: st})
+	}
+	return writeStatus(a.Stdout, dataDir, st)
+}
+
+// writeStatus prints the runtime's status as a short report and a table of processes.
+func writeStatus(w io.Writer, dataDir string, st localcloud.Status) error {
+	if st.DataDir != "" {
+		dataDir = st.DataDir
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "local cloud\trunning (pid %d)\n", st.PID)
+	fmt.Fprintf(tw, "data dir\t%s\n", dataDir)
+	fmt.Fprintf(tw, "postgres\t%s\n", upDown(st.Postgres.Running, "127.0.0.1:"+strconv.Itoa(st.Postgres.Port)))
+	fmt.Fprintf(tw, "nats\t%s\n", upDown(st.NATS.Running, st.NATS.URL))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(st.Processes) == 0 {
+		_, err := fmt.Fprintln(w, "processes: none")
+		return err
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROCESS\tSTATE\tPID\tURL\tRESTARTS\tLOG")
+	for _, p := range st.Processes {
+		state, pid, url := "stopped", "-", "-"
+		if p.Running {
+			state, pid = "running", strconv.Itoa(p.PID)
+		}
+		if p.URL != "" {
+			url = p.URL
+		} else if p.Port != 0 {
+			url = "127.0.0.1:" + strconv.Itoa(p.Port)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", p.Name, state, pid, url, p.Restarts, p.LogPath)
+	}
+	return tw.Flush()
+}
+
+func upDown(running bool, where string) string {
+	if running {
+		return "running  " + where
+	}
+	return "stopped"
+}

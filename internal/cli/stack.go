@@ -1,0 +1,386 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"gopkg.in/yaml.v3"
+)
+
+// Operation is what a stack command does.
+type Operation string
+
+// The stack operations.
+const (
+	OpUp      Operation = "up"
+	OpPreview Operation = "preview"
+	OpRefresh Operation = "refresh"
+	OpDestroy Operation = "destroy"
+	OpOutputs Operation = "outputs"
+)
+
+// StackOptions says which stack to operate on and how.
+type StackOptions struct {
+	// ProjectDir holds Pulumi.yaml and Pulumi.<stack>.yaml; it is the
+	// workspace's working directory.
+	ProjectDir string
+	// Stack is the stack name (org/project/stack on backends that take it).
+	Stack string
+	// Backend is the backend URL; "" means $PULUMI_BACKEND_URL, else the
+	// default file:// backend in the state directory.
+	Backend string
+	// ExpectNoChanges makes preview and refresh fail with ExitChanges when
+	// they find changes.
+	ExpectNoChanges bool
+	// ShowSecrets shows secret outputs in plain text instead of "[secret]".
+	ShowSecrets bool
+	// Remove makes destroy also remove the stack (its Pulumi.<stack>.yaml
+	// is kept).
+	Remove bool
+	// Verbose streams the engine's own output instead of one line per step.
+	Verbose bool
+}
+
+// Report is the outcome of a stack operation; --json prints it.
+type Report struct {
+	Stack     string    `json:"stack"`
+	Operation Operation `json:"operation"`
+	// Result is "succeeded" or "failed".
+	Result string `json:"result"`
+	// Changes counts resource steps by kind (create, update, delete, same, ...).
+	Changes map[string]int `json:"changes"`
+	// Outputs are the stack outputs after up and refresh (and for outputs),
+	// with secrets as "[secret]" unless shown.
+	Outputs         map[string]any `json:"outputs"`
+	DurationSeconds float64        `json:"durationSeconds"`
+	// Error says why the operation failed.
+	Error string `json:"error,omitempty"`
+	// Note is a remark on a successful operation (a no-op destroy).
+	Note string `json:"note,omitempty"`
+}
+
+// Stack runs op on a stack with program as its inline Pulumi program.
+// The error, when not nil, is an *ExitError; the report is filled either way.
+func (a *App) Stack(ctx context.Context, op Operation, opts StackOptions) (Report, error) {
+	start := time.Now()
+	report := Report{Stack: opts.Stack, Operation: op, Changes: map[string]int{}, Outputs: map[string]any{}}
+	err := a.runStack(ctx, op, opts, &report)
+	report.DurationSeconds = time.Since(start).Round(time.Millisecond).Seconds()
+	report.Result = "succeeded"
+	if err != nil {
+		report.Result = "failed"
+		report.Error = err.Error()
+		var exitErr *ExitError
+		if !errors.As(err, &exitErr) {
+			err = &ExitError{Code: ExitFailed, Err: err}
+		}
+	}
+	return report, err
+}
+
+var stackNamePart = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
+
+func (a *App) runStack(ctx context.Context, op Operation, opts StackOptions, report *Report) error {
+	if a.Program == nil {
+		return failedErrorf("no Pulumi program configured")
+	}
+	parts := strings.Split(opts.Stack, "/")
+	if opts.Stack == "" || len(parts) > 3 || !stackNamePart.MatchString(parts[len(parts)-1]) {
+		return usageErrorf("invalid --stack %q: use letters, digits, '-', '_' and '.' (optionally org/project/stack)", opts.Stack)
+	}
+	projectDir, err := filepath.Abs(opts.ProjectDir)
+	if err != nil {
+		return usageErrorf("project directory: %v", err)
+	}
+	if projectFile(projectDir) == "" {
+		return usageErrorf("no Pulumi.yaml in project directory %s", projectDir)
+	}
+	// Every operation but outputs reads the stack's configuration.
+	if op != OpOutputs {
+		if err := checkStackConfig(projectDir, parts[len(parts)-1]); err != nil {
+			return err
+		}
+	}
+
+	pulumiPath, err := findPulumi(a.ExeDir, projectDir)
+	if err != nil {
+		return err
+	}
+	engine, err := newEngineCommand(pulumiPath, a.force)
+	if err != nil {
+		return err
+	}
+	env, err := resolveEngineEnv(opts.Backend, a.ExeDir, projectDir, filepath.Dir(pulumiPath))
+	if err != nil {
+		return failedErrorf("%v", err)
+	}
+	slog.Debug("engine", "pulumi", pulumiPath, "backend", env.backendURL, "backendFrom", env.backendSource,
+		"pulumiHome", env.vars[envPulumiHome], "path", env.vars["PATH"])
+
+	run := &stackRun{app: a, op: op, opts: opts, projectDir: projectDir, engine: engine, env: env, report: report}
+	return run.do(ctx)
+}
+
+// checkStackConfig fails with a usage error naming the file when the
+// stack's Pulumi.<stack>.yaml (in the project's stackConfigDir) is missing.
+func checkStackConfig(projectDir, stack string) error {
+	dir := projectDir
+	if b, err := os.ReadFile(projectFile(projectDir)); err == nil {
+		var proj struct {
+			StackConfigDir string `yaml:"stackConfigDir"`
+		}
+		if yaml.Unmarshal(b, &proj) == nil && proj.StackConfigDir != "" {
+			dir = filepath.Join(projectDir, proj.StackConfigDir)
+		}
+	}
+	var tried []string
+	for _, ext := range []string{".yaml", ".yml"} {
+		p := filepath.Join(dir, "Pulumi."+stack+ext)
+		if _, err := os.Stat(p); err == nil {
+			return nil
+		}
+		tried = append(tried, p)
+	}
+	return usageErrorf("stack %q has no configuration file: %s does not exist "+
+		"(create it, for example from Pulumi.dev.yaml, or choose another --stack)", stack, tried[0])
+}
+
+// stackRun is one stack operation in progress.
+type stackRun struct {
+	app        *App
+	op         Operation
+	opts       StackOptions
+	projectDir string
+	engine     *engineCommand
+	env        *engineEnv
+	report     *Report
+	program    programRecorder
+	progress   *progress
+}
+
+func (r *stackRun) do(ctx context.Context) error {
+	stack, err := r.selectStack(ctx)
+	if err != nil {
+		return err
+	}
+	if stack == nil { // destroy of a stack that does not exist
+		return nil
+	}
+
+	if r.op == OpOutputs {
+		outs, err := r.outputs(ctx)
+		if err != nil {
+			return err
+		}
+		r.report.Outputs = outs
+		return nil
+	}
+
+	r.progress = newProgress(r.app.Stderr, r.opts.Verbose, r.op == OpPreview)
+	ch := make(chan events.EngineEvent)
+	drained := make(chan struct{})
+	go r.progress.consume(ch, drained)
+	var progressStreams []io.Writer
+	if r.opts.Verbose {
+		progressStreams = []io.Writer{r.app.Stderr}
+	}
+
+	switch r.op {
+	case OpUp:
+		_, err = stack.Up(ctx, optup.EventStreams(ch), optup.Color("never"),
+			optup.ProgressStreams(progressStreams...), optup.ErrorProgressStreams(progressStreams...))
+	case OpPreview:
+		popts := []optpreview.Option{optpreview.EventStreams(ch), optpreview.Color("never"),
+			optpreview.ProgressStreams(progressStreams...), optpreview.ErrorProgressStreams(progressStreams...)}
+		if r.opts.ExpectNoChanges {
+			popts = append(popts, optpreview.ExpectNoChanges())
+		}
+		_, err = stack.Preview(ctx, popts...)
+	case OpRefresh:
+		ropts := []optrefresh.Option{optrefresh.EventStreams(ch), optrefresh.Color("never"),
+			optrefresh.ProgressStreams(progressStreams...), optrefresh.ErrorProgressStreams(progressStreams...)}
+		if r.opts.ExpectNoChanges {
+			ropts = append(ropts, optrefresh.ExpectNoChanges())
+		}
+		_, err = stack.Refresh(ctx, ropts...)
+	case OpDestroy:
+		_, err = stack.Destroy(ctx, optdestroy.EventStreams(ch), optdestroy.Color("never"),
+			optdestroy.ProgressStreams(progressStreams...), optdestroy.ErrorProgressStreams(progressStreams...))
+	default:
+		return usageErrorf("unknown operation %q", r.op)
+	}
+
+	// The events server closes the channel when the engine ends its stream;
+	// an engine that failed before opening one never does.
+	wait := 5 * time.Second
+	if !r.progress.streamed() {
+		wait = 250 * time.Millisecond
+	}
+	select {
+	case <-drained:
+	case <-time.After(wait):
+	}
+	changes, diags := r.progress.result()
+	if changes != nil {
+		r.report.Changes = changes
+	}
+	if err != nil {
+		return r.classify(ctx, err, changes, diags)
+	}
+	if r.op == OpPreview && r.opts.ExpectNoChanges && hasChanges(changes) {
+		// The engine should have failed already; never let changes pass.
+		return &ExitError{Code: ExitChanges, Err: fmt.Errorf("preview of stack %s found changes (%s) and --expect-no-changes was given",
+			r.opts.Stack, formatChanges(changes))}
+	}
+
+	switch r.op {
+	case OpUp, OpRefresh:
+		outs, err := r.outputs(ctx)
+		if err != nil {
+			return err
+		}
+		r.report.Outputs = outs
+	case OpDestroy:
+		if r.opts.Remove {
+			if err := r.removeStack(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// selectStack selects the stack, creating it for up and preview. For
+// destroy of a stack that does not exist it returns nil: nothing to destroy.
+func (r *stackRun) selectStack(ctx context.Context) (*auto.Stack, error) {
+	wsOpts := []auto.LocalWorkspaceOption{
+		auto.WorkDir(r.projectDir),
+		auto.Pulumi(r.engine),
+		auto.EnvVars(r.env.vars),
+		auto.SecretsProvider("passphrase"),
+	}
+	program := r.program.wrap(r.app.Program)
+	var (
+		stack auto.Stack
+		err   error
+	)
+	if r.op == OpUp || r.op == OpPreview {
+		stack, err = auto.UpsertStackInlineSource(ctx, r.opts.Stack, "tenantfleet", program, wsOpts...)
+	} else {
+		stack, err = auto.SelectStackInlineSource(ctx, r.opts.Stack, "tenantfleet", program, wsOpts...)
+	}
+	if err == nil {
+		return &stack, nil
+	}
+	if auto.IsSelectStack404Error(err) {
+		if r.op == OpDestroy {
+			r.report.Note = fmt.Sprintf("stack %s does not exist in %s: nothing to destroy", r.opts.Stack, r.env.backendURL)
+			return nil, nil
+		}
+		return nil, usageErrorf("stack %s does not exist in backend %s (from %s); `tenantfleet up --stack %s` creates it",
+			r.opts.Stack, r.env.backendURL, r.env.backendSource, r.opts.Stack)
+	}
+	return nil, r.classify(ctx, err, nil, diagnostics{})
+}
+
+// envList is the workspace's variables for commands run outside auto.
+func (r *stackRun) envList() []string {
+	keys := make([]string, 0, len(r.env.vars))
+	for k := range r.env.vars {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, k+"="+r.env.vars[k])
+	}
+	return out
+}
+
+// outputs reads the stack outputs. Without --show-secrets it asks the CLI
+// for its masked view, where every secret, however deeply nested, is the
+// string "[secret]" (auto's StackOutputs only knows whether a whole
+// top-level output holds a secret, and always decrypts).
+func (r *stackRun) outputs(ctx context.Context) (map[string]any, error) {
+	args := []string{"stack", "output", "--json", "--stack", r.opts.Stack}
+	if r.opts.ShowSecrets {
+		args = append(args, "--show-secrets")
+	}
+	stdout, _, _, err := r.engine.Run(ctx, r.projectDir, nil, nil, nil, r.envList(), args...)
+	if err != nil {
+		return nil, r.classify(ctx, err, nil, diagnostics{})
+	}
+	outs := map[string]any{}
+	if strings.TrimSpace(stdout) == "" {
+		return outs, nil
+	}
+	if err := json.Unmarshal([]byte(stdout), &outs); err != nil {
+		return nil, failedErrorf("read the outputs of stack %s: %v", r.opts.Stack, err)
+	}
+	return outs, nil
+}
+
+// removeStack removes the (empty) stack from the backend. It keeps
+// Pulumi.<stack>.yaml: `pulumi stack rm`, and so auto's optdestroy.Remove,
+// would delete the project's checked-in stack configuration.
+func (r *stackRun) removeStack(ctx context.Context) error {
+	_, _, _, err := r.engine.Run(ctx, r.projectDir, nil, nil, nil, r.envList(),
+		"stack", "rm", "--yes", "--preserve-config", "--stack", r.opts.Stack)
+	if err != nil {
+		return r.classify(ctx, err, nil, diagnostics{})
+	}
+	r.report.Note = fmt.Sprintf("removed stack %s from %s (kept its configuration file)", r.opts.Stack, r.env.backendURL)
+	return nil
+}
+
+// programRecorder wraps the Pulumi program to keep the error it returns (or
+// the panic it raises): the engine reports it buried in its own wording,
+// and its text decides between a configuration error and a failure.
+type programRecorder struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (p *programRecorder) wrap(program pulumi.RunFunc) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) (err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				p.set(fmt.Errorf("%v", v))
+				panic(v)
+			}
+		}()
+		err = program(ctx)
+		p.set(err)
+		return err
+	}
+}
+
+func (p *programRecorder) set(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.err = err
+}
+
+func (p *programRecorder) get() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}

@@ -1,0 +1,107 @@
+package local_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/tenantfleet/tenantfleet/components"
+	"github.com/tenantfleet/tenantfleet/providers/conformance"
+	"github.com/tenantfleet/tenantfleet/providers/local"
+)
+
+// Each broken adapter is the local adapter with one rule broken; the suite,
+// with the local profile, must report exactly that rule. This is what shows
+// the profile's local-specific readers can fail.
+
+// plainPassword passes DATABASE_PASSWORD as a plain variable.
+type plainPassword struct{ *local.Adapter }
+
+func (b plainPassword) WebApp(ctx *pulumi.Context, name string, in components.WebAppInput, parent pulumi.Resource) (*components.WebApp, error) {
+	p := &local.Process{}
+	env := pulumi.StringMap{}
+	for k, v := range in.Env {
+		env[k] = v
+	}
+	if err := ctx.RegisterResource(local.ProcessType, name, pulumi.Map{
+		"name": pulumi.String("plain-" + in.Scope.Tenant), "image": pulumi.String(in.Spec.Image), "web": pulumi.Bool(true),
+		"env":       env,
+		"secretEnv": pulumi.StringMap{components.EnvDatabasePassword: pulumi.String("hunter2")},
+		"tags":      pulumi.ToStringMap(in.Scope.Tags()),
+	}, p, pulumi.Parent(parent)); err != nil {
+		return nil, err
+	}
+	return &components.WebApp{URL: p.URL, Native: map[string]pulumi.Resource{"web-process": p}}, nil
+}
+
+// passesPassword gives the database a password input.
+type passesPassword struct{ *local.Adapter }
+
+func (b passesPassword) Database(ctx *pulumi.Context, name string, in components.DatabaseInput, parent pulumi.Resource) (*components.Database, error) {
+	db := &local.Database{}
+	if err := ctx.RegisterResource(local.DatabaseType, name, pulumi.Map{
+		"name":     pulumi.String("db_" + in.Scope.Tenant),
+		"password": pulumi.ToSecret(pulumi.String("hunter2")),
+		"tags":     pulumi.ToStringMap(in.Scope.Tags()),
+	}, db, pulumi.Parent(parent)); err != nil {
+		return nil, err
+	}
+	return &components.Database{Host: db.Host, Port: db.Port, Name: db.Name, User: db.User, SSLMode: "disable",
+		Credentials: pulumi.ToSecret(db.Password).(pulumi.StringOutput), Native: map[string]pulumi.Resource{"database": db}}, nil
+}
+
+// wrongQueue subscribes every subscriber into a queue of its own making.
+type wrongQueue struct{ *local.Adapter }
+
+func (b wrongQueue) Subscribe(ctx *pulumi.Context, name string, in components.SubscriptionInput, parent pulumi.Resource) (*components.Subscription, error) {
+	other := *in.Queue
+	other.ID = pulumi.String("someone-elses-queue").ToStringOutput()
+	in.Queue = &other
+	return b.Adapter.Subscribe(ctx, name, in, parent)
+}
+
+// acceptsFilters says nothing about filters it cannot honour.
+type acceptsFilters struct{ *local.Adapter }
+
+func (acceptsFilters) ValidateFanout(components.FanoutSpec) error { return nil }
+
+func TestSuiteCatchesBrokenLocalAdapters(t *testing.T) {
+	cases := []struct {
+		name  string
+		wrap  func(*local.Adapter) components.Adapter
+		check string
+	}{
+		{"passes DATABASE_PASSWORD in plain secretEnv", func(a *local.Adapter) components.Adapter { return plainPassword{a} }, "contract"},
+		{"gives the database a password input", func(a *local.Adapter) components.Adapter { return passesPassword{a} }, "database"},
+		{"subscribes the topic into another queue", func(a *local.Adapter) components.Adapter { return wrongQueue{a} }, "fanout"},
+		{"accepts a filter it cannot honour", func(a *local.Adapter) components.Adapter { return acceptsFilters{a} }, "invalid"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := profile()
+			p.New = func(*pulumi.Context) (components.Adapter, error) { return tc.wrap(&local.Adapter{}), nil }
+			r := conformance.Check(p)
+			if !r.Has(tc.check) {
+				t.Fatalf("the suite did not report %q; findings: %v", tc.check, r.Findings)
+			}
+		})
+	}
+}
+
+func TestValidateFanoutNamesEveryFilter(t *testing.T) {
+	spec := conformance.Fanout(true)
+	spec.Subscribers[2].Filter = &components.FilterSpec{Attribute: "kind", Values: []string{"a"}}
+	err := (&local.Adapter{}).ValidateFanout(spec)
+	if err == nil {
+		t.Fatal("filters were accepted")
+	}
+	for _, field := range []string{"subscribers[0].filter:", "subscribers[2].filter:"} {
+		if !strings.Contains(err.Error(), field) {
+			t.Errorf("error does not name %s: %v", field, err)
+		}
+	}
+	if strings.Contains(err.Error(), "subscribers[1]") {
+		t.Errorf("error names a subscriber without a filter: %v", err)
+	}
+}

@@ -1,0 +1,94 @@
+// Package localmock answers Pulumi mocks the way the tenantfleet-local
+// plugin would: loopback database endpoints, a generated password, NATS
+// queue and topic URLs and web process URLs. Tests of anything that runs the
+// local adapter under pulumi.WithMocks share it.
+package localmock
+
+import (
+	"fmt"
+	"hash/fnv"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Mocks is a pulumi.MockResourceMonitor backed by Outputs.
+type Mocks struct{}
+
+// NewResource implements pulumi.MockResourceMonitor.
+func (Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	out := args.Inputs.Copy()
+	if args.Custom {
+		for k, v := range Outputs(args) {
+			out[k] = v
+		}
+	}
+	return args.Name + "-id", out, nil
+}
+
+// Call implements pulumi.MockResourceMonitor: the local adapter invokes nothing.
+func (Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	return nil, fmt.Errorf("unexpected invoke %s", args.Token)
+}
+
+// Ports the mocked runtime listens on.
+const (
+	PostgresPort = 54320
+	NATSPort     = 42220
+)
+
+// WebPort is the loopback port the mocked runtime gives the web process
+// name: stable, and different for different processes (almost always).
+func WebPort(name string) int {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return 18000 + int(h.Sum32()%2000)
+}
+
+// Password is the mocked generated database password.
+const Password = "mock-password-0123456789abcdef"
+
+// Outputs adds what the plugin computes, by resource type.
+func Outputs(args pulumi.MockResourceArgs) resource.PropertyMap {
+	name := args.Name
+	if v, ok := args.Inputs["name"]; ok && v.IsString() {
+		name = v.StringValue()
+	}
+	str := resource.NewStringProperty
+	switch args.TypeToken {
+	case "tenantfleet-local:index:Database":
+		return resource.PropertyMap{
+			"host": str("127.0.0.1"), "port": resource.NewNumberProperty(PostgresPort),
+			"user": str(name), "password": str(Password),
+		}
+	case "tenantfleet-local:index:Queue":
+		return resource.PropertyMap{
+			"url":           str(natsURL(name, "queue."+name, "worker")),
+			"deadLetterUrl": str(natsURL(name+"-dlq", "dlq."+name, "worker")),
+		}
+	case "tenantfleet-local:index:Topic":
+		return resource.PropertyMap{"url": str(natsURL(name, "topic."+name, ""))}
+	case "tenantfleet-local:index:Process":
+		out := resource.PropertyMap{
+			"running": resource.NewBoolProperty(true),
+			"logPath": str("/tmp/tenantfleet-local/logs/" + name + ".log"),
+			"port":    resource.NewNumberProperty(0),
+			"url":     str(""),
+		}
+		if web := args.Inputs["web"]; web.IsBool() && web.BoolValue() {
+			port := WebPort(name)
+			out["port"] = resource.NewNumberProperty(float64(port))
+			out["url"] = str(fmt.Sprintf("http://127.0.0.1:%d", port))
+		}
+		return out
+	}
+	return resource.PropertyMap{}
+}
+
+func natsURL(stream, subject, consumer string) string {
+	u := fmt.Sprintf("nats://127.0.0.1:%d?stream=%s&subject=%s", NATSPort, stream, subject)
+	if consumer != "" {
+		u += "&consumer=" + consumer
+	}
+	return u
+}
