@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the embedded local cloud (internal/localcloud) needs on the
 # machine: the PostgreSQL server binaries (initdb, postgres) and, for a root
-# runtime, the postgres OS user PostgreSQL runs as (it refuses to run as root).
+# runtime, the postgres OS user PostgreSQL runs as (it refuses to run as root);
+# and curl and jq, which make demo uses.
 # NATS is embedded in the tenantfleet binary and needs nothing.
 #
 # The runtime finds the binaries the same way as this script: the highest
@@ -59,6 +60,22 @@ if ! have_server_binaries; then
     echo "setup-local: installed postgresql, yet initdb is still not in /usr/lib/postgresql/*/bin" >&2
     exit 1
   fi
+fi
+
+# make demo talks to the tenants' web apps with curl and reads the CLI's JSON with jq.
+missing=()
+for tool in curl jq; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup-local: install ${missing[*]} (make demo uses them)" >&2
+    exit 1
+  fi
+  echo "setup-local: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 # A root runtime runs PostgreSQL as the postgres user (the Debian package
