@@ -46,6 +46,9 @@ func run(t *testing.T, cfg map[string]string, dryRun bool) (*counting, error) {
 		t.Fatal(err)
 	}
 	t.Setenv(pulumi.EnvConfig, string(raw))
+	// The local adapter refuses images the machine does not have: give it
+	// the one Pulumi.dev.yaml names, as `make build` does.
+	localmock.Images(t, "tenant-app/dev/entrypoint")
 	m := &counting{MockResourceMonitor: mocksFor(cfg)}
 	err = pulumi.RunErr(stacks.Program, pulumi.WithMocks("tenantfleet", "dev", m), func(info *pulumi.RunInfo) { info.DryRun = dryRun })
 	return m, err
@@ -146,6 +149,13 @@ func TestBadConfigNamesTheKeyAndRegistersNothing(t *testing.T) {
 			}
 			replace(c, "tenantfleet:fanout", `"name":"acme"`, `"name":"acme","filter":{"attribute":"type","values":["x"]}`)
 		}, []string{"tenantfleet:fanout.subscribers[0].filter", "local"}, "an unsupported filter is refused at preview"},
+		{"missing image on the local cloud", func(c map[string]string) {
+			for k, v := range local {
+				c[k] = v
+			}
+			replace(c, "tenantfleet:tenants", `"image":"tenant-app:dev"`, `"image":"tenant-app:nope"`)
+		}, []string{`tenantfleet:tenants[0].web.image: no local image "tenant-app:nope"`, "tenant-app/nope"},
+			"an image the local cloud lacks is refused before the tenant's database and queue are created"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -72,10 +72,12 @@ type engineEnv struct {
 //   - PATH: the directory of the tenantfleet binary (which holds
 //     pulumi-resource-tenantfleet-local), then <project dir>/bin, then the
 //     directory of the pulumi CLI, then $PATH;
-//   - TENANTFLEET_LOCAL_IMAGES: the user's when set, else the images
-//     directory next to the tenantfleet binary when there is one (`make build`
-//     fills bin/images), so the local cloud started on demand finds the
-//     example app's image without any set-up.
+//   - TENANTFLEET_LOCAL_IMAGES: the user's when set (made absolute), else
+//     the images directory next to the tenantfleet binary when there is one
+//     (`make build` fills bin/images), so the local cloud started on demand
+//     finds the example app's image without any set-up. The stack commands
+//     also set it in this process (setProcessEnv), where the inline program's
+//     local adapter checks the images before anything is created.
 func resolveEngineEnv(backendFlag, exeDir, projectDir, pulumiDir string) (*engineEnv, error) {
 	stateDir, err := StateDir()
 	if err != nil {
@@ -113,10 +115,19 @@ func resolveEngineEnv(backendFlag, exeDir, projectDir, pulumiDir string) (*engin
 		e.vars[envPulumiHome] = home
 	}
 
-	if os.Getenv("TENANTFLEET_LOCAL_IMAGES") == "" && exeDir != "" {
+	switch images := os.Getenv(envLocalImagesDir); {
+	case images == "" && exeDir != "":
 		if info, err := os.Stat(filepath.Join(exeDir, "images")); err == nil && info.IsDir() {
-			e.vars["TENANTFLEET_LOCAL_IMAGES"] = filepath.Join(exeDir, "images")
+			e.vars[envLocalImagesDir] = filepath.Join(exeDir, "images")
 		}
+	case images != "" && !filepath.IsAbs(images):
+		// The runtime runs in its data directory: there a relative path
+		// would name another directory than the one the user meant.
+		abs, err := filepath.Abs(images)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", envLocalImagesDir, err)
+		}
+		e.vars[envLocalImagesDir] = abs
 	}
 
 	var path []string
@@ -130,6 +141,19 @@ func resolveEngineEnv(backendFlag, exeDir, projectDir, pulumiDir string) (*engin
 	}
 	e.vars["PATH"] = strings.Join(path, string(os.PathListSeparator))
 	return e, nil
+}
+
+// setProcessEnv sets in this process what the engine gets that the inline
+// program, which runs in this process, must see alike: TENANTFLEET_LOCAL_IMAGES,
+// so that the local adapter checks images in the directory the runtime the
+// engine starts will use.
+func (e *engineEnv) setProcessEnv() error {
+	if images, ok := e.vars[envLocalImagesDir]; ok {
+		if err := os.Setenv(envLocalImagesDir, images); err != nil {
+			return fmt.Errorf("set %s: %w", envLocalImagesDir, err)
+		}
+	}
+	return nil
 }
 
 // userPassphraseSet reports whether the user chose the passphrase, the way

@@ -8,7 +8,7 @@ import (
 )
 
 func TestResolveEngineEnv(t *testing.T) {
-	for _, k := range []string{envPassphrase, envPassphraseFile, envBackendURL, envPulumiHome} {
+	for _, k := range []string{envPassphrase, envPassphraseFile, envBackendURL, envPulumiHome, envLocalImagesDir} {
 		unsetEnv(t, k)
 	}
 	state := t.TempDir()
@@ -69,6 +69,54 @@ func TestResolveEngineEnv(t *testing.T) {
 	}
 	if e.backendURL != "s3://bucket" || e.vars[envBackendURL] != "s3://bucket" {
 		t.Errorf("--backend: backend = %q, env %q", e.backendURL, e.vars[envBackendURL])
+	}
+}
+
+// TestEngineEnvImagesDir: the engine and this process (where the inline
+// program's local adapter checks images) get the same absolute images directory.
+func TestEngineEnvImagesDir(t *testing.T) {
+	for _, k := range []string{envPassphrase, envPassphraseFile, envBackendURL, envPulumiHome, envLocalImagesDir} {
+		unsetEnv(t, k)
+	}
+	t.Setenv(envXDGStateHome, t.TempDir())
+	exeDir, projectDir := t.TempDir(), t.TempDir()
+	resolve := func() *engineEnv {
+		t.Helper()
+		e, err := resolveEngineEnv("", exeDir, projectDir, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.setProcessEnv(); err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+
+	if e := resolve(); e.vars[envLocalImagesDir] != "" || os.Getenv(envLocalImagesDir) != "" {
+		t.Errorf("no images next to the binary: %s = %q (process %q), want unset", envLocalImagesDir, e.vars[envLocalImagesDir], os.Getenv(envLocalImagesDir))
+	}
+
+	images := filepath.Join(exeDir, "images")
+	if err := os.Mkdir(images, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if e := resolve(); e.vars[envLocalImagesDir] != images || os.Getenv(envLocalImagesDir) != images {
+		t.Errorf("images next to the binary: %s = %q (process %q), want %s", envLocalImagesDir, e.vars[envLocalImagesDir], os.Getenv(envLocalImagesDir), images)
+	}
+
+	t.Setenv(envLocalImagesDir, "my-images")
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(wd, "my-images")
+	if e := resolve(); e.vars[envLocalImagesDir] != want || os.Getenv(envLocalImagesDir) != want {
+		t.Errorf("a relative %s = %q (process %q), want %s", envLocalImagesDir, e.vars[envLocalImagesDir], os.Getenv(envLocalImagesDir), want)
+	}
+
+	t.Setenv(envLocalImagesDir, "/srv/images")
+	if e := resolve(); e.vars[envLocalImagesDir] != "" || os.Getenv(envLocalImagesDir) != "/srv/images" {
+		t.Errorf("the user's absolute %s must be inherited as it is, got %q", envLocalImagesDir, e.vars[envLocalImagesDir])
 	}
 }
 
@@ -224,5 +272,24 @@ func TestCheckStackConfig(t *testing.T) {
 	err := checkStackConfig(dir, "prod")
 	if want := filepath.Join(dir, "stacks", "Pulumi.prod.yaml"); exitCode(err) != ExitUsage || !strings.Contains(err.Error(), want) {
 		t.Errorf("missing stack file: err = %v, want a usage error naming %s", err, want)
+	}
+
+	malformed := map[string]string{
+		"an unclosed flow mapping": "config:\n  tenantfleet:cloud: local\n  tenantfleet:tenants: [{id: acme\n",
+		"a tab for indentation":    "config:\n\ttenantfleet:cloud: local\n",
+		"a list, not a mapping":    "- config\n",
+		"a duplicate key":          "config: {}\nconfig: {}\n",
+	}
+	for reason, content := range malformed {
+		path := filepath.Join(dir, "stacks", "Pulumi.bad.yaml")
+		writeFile(t, path, content)
+		err := checkStackConfig(dir, "bad")
+		if exitCode(err) != ExitUsage || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "not valid YAML") {
+			t.Errorf("%s: err = %v, want a usage error naming %s", reason, err, path)
+		}
+	}
+	writeFile(t, filepath.Join(dir, "stacks", "Pulumi.empty.yaml"), "")
+	if err := checkStackConfig(dir, "empty"); err != nil {
+		t.Errorf("an empty stack file (no config) is valid: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -183,8 +184,13 @@ func (a *App) localStart(ctx context.Context, f localFlags) error {
 		slog.Warn("the local cloud is already running; --images-dir applies when it next starts", "dataDir", dataDir)
 	}
 	if !wasRunning && f.imagesDir != "" {
-		// The runtime Connect starts in the background inherits this.
-		if err := os.Setenv(envLocalImagesDir, f.imagesDir); err != nil {
+		// The runtime Connect starts in the background inherits this; it
+		// runs in the data directory, so a relative path must be made absolute here.
+		images, err := filepath.Abs(f.imagesDir)
+		if err != nil {
+			return usageErrorf("--images-dir: %v", err)
+		}
+		if err := os.Setenv(envLocalImagesDir, images); err != nil {
 			return failedErrorf("set %s: %v", envLocalImagesDir, err)
 		}
 	}
@@ -281,6 +287,9 @@ func writeStatus(w io.Writer, dataDir string, st localcloud.Status) error {
 	fmt.Fprintf(tw, "nats\t%s\n", upDown(st.NATS.Running, st.NATS.URL))
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for _, warning := range st.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warning)
 	}
 	if len(st.Processes) == 0 {
 		_, err := fmt.Fprintln(w, "processes: none")

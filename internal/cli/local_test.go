@@ -79,6 +79,7 @@ func sampleStatus(dataDir string) localcloud.Status {
 		{Name: "acme-web", Running: true, PID: 99, Port: 40001, URL: "http://127.0.0.1:40001", LogPath: "/logs/acme-web.log"},
 		{Name: "acme-worker", Running: false, Restarts: 3, LogPath: "/logs/acme-worker.log"},
 	}
+	st.Warnings = []string{"PostgreSQL: its port 54320 is taken by another program, so it listens on 54329 now"}
 	return st
 }
 
@@ -108,7 +109,8 @@ func TestLocalStatus(t *testing.T) {
 		t.Fatalf("status: exit %d\n%s", code, stderr)
 	}
 	for _, want := range []string{"running (pid 4321)", "127.0.0.1:54329", "nats://127.0.0.1:4333",
-		"acme-web", "http://127.0.0.1:40001", "acme-worker", "stopped", "/logs/acme-worker.log"} {
+		"acme-web", "http://127.0.0.1:40001", "acme-worker", "stopped", "/logs/acme-worker.log",
+		"warning: PostgreSQL: its port 54320 is taken by another program"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("status output lacks %q:\n%s", want, stdout)
 		}
@@ -121,7 +123,7 @@ func TestLocalStatus(t *testing.T) {
 		Running bool `json:"running"`
 		localcloud.Status
 	}
-	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil || !got.Running || got.PID != 4321 || len(got.Processes) != 2 {
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil || !got.Running || got.PID != 4321 || len(got.Processes) != 2 || len(got.Warnings) != 1 {
 		t.Errorf("status --json: %v %+v\n%s", err, got, stdout)
 	}
 }

@@ -132,6 +132,9 @@ func (a *App) runStack(ctx context.Context, op Operation, opts StackOptions, rep
 	if err != nil {
 		return failedErrorf("%v", err)
 	}
+	if err := env.setProcessEnv(); err != nil {
+		return failedErrorf("%v", err)
+	}
 	slog.Debug("engine", "pulumi", pulumiPath, "backend", env.backendURL, "backendFrom", env.backendSource,
 		"pulumiHome", env.vars[envPulumiHome], "path", env.vars["PATH"])
 
@@ -140,7 +143,8 @@ func (a *App) runStack(ctx context.Context, op Operation, opts StackOptions, rep
 }
 
 // checkStackConfig fails with a usage error naming the file when the
-// stack's Pulumi.<stack>.yaml (in the project's stackConfigDir) is missing.
+// stack's Pulumi.<stack>.yaml (in the project's stackConfigDir) is missing
+// or is not a YAML mapping, before the engine creates or touches the stack.
 func checkStackConfig(projectDir, stack string) error {
 	dir := projectDir
 	if b, err := os.ReadFile(projectFile(projectDir)); err == nil {
@@ -155,12 +159,28 @@ func checkStackConfig(projectDir, stack string) error {
 	for _, ext := range []string{".yaml", ".yml"} {
 		p := filepath.Join(dir, "Pulumi."+stack+ext)
 		if _, err := os.Stat(p); err == nil {
-			return nil
+			return checkYAML(stack, p)
 		}
 		tried = append(tried, p)
 	}
 	return usageErrorf("stack %q has no configuration file: %s does not exist "+
 		"(create it, for example from Pulumi.dev.yaml, or choose another --stack)", stack, tried[0])
+}
+
+// checkYAML fails with a usage error naming the stack file and the line
+// when it does not parse as a YAML mapping (or is empty), as the engine
+// needs it; the engine checks the rest.
+func checkYAML(stack, path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return usageErrorf("stack %q: read %s: %v", stack, path, err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return usageErrorf("stack %q: %s is not valid YAML: %s; nothing was changed",
+			stack, path, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	return nil
 }
 
 // stackRun is one stack operation in progress.

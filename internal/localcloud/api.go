@@ -46,6 +46,9 @@ type Status struct {
 		Running bool   `json:"running"`
 	} `json:"nats"`
 	Processes []Process `json:"processes"`
+	// Warnings are what the runtime had to change when it started, such as
+	// a saved port another program had taken in the meantime.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // DatabaseSpec is a tenant database: a PostgreSQL database and a login role

@@ -12,7 +12,7 @@
 //
 // The data directory holds:
 //
-//	runtime.lock    flock held by the running runtime; holds its PID
+//	runtime.lock    flock held by the running runtime; holds its PID and images directory
 //	runtime.sock    the API (0600)
 //	runtime.log     output of a runtime started by Connect
 //	state.json      desired state and chosen ports (0600: process env may hold secrets)

@@ -64,5 +64,9 @@ func statusOf(err error) int {
 	if errors.As(err, &se) {
 		return se.status
 	}
+	var ie *ImageError
+	if errors.As(err, &ie) {
+		return http.StatusBadRequest
+	}
 	return http.StatusInternalServerError
 }

@@ -4,13 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 )
 
 // dataDirLock is the exclusive flock on <dataDir>/runtime.lock that makes a
-// runtime the only one of its data directory. The file holds the holder's PID.
+// runtime the only one of its data directory. The file holds the holder's
+// PID on its first line and its images directory on the second, so that a
+// program about to use the runtime can check images where the running
+// runtime looks for them (ImagesDir) without calling it.
 type dataDirLock struct {
 	f *os.File
 }
@@ -33,7 +37,7 @@ func lockDataDir(l layout) (*dataDirLock, error) {
 		f.Close()
 		return nil, fmt.Errorf("write lock %s: %w", l.lockFile(), err)
 	}
-	if _, err := f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0); err != nil {
+	if _, err := f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"+l.imagesDir+"\n"), 0); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("write lock %s: %w", l.lockFile(), err)
 	}
@@ -42,15 +46,35 @@ func lockDataDir(l layout) (*dataDirLock, error) {
 
 // lockHolder is the PID written in the lock file, or "unknown".
 func lockHolder(l layout) string {
-	data, err := os.ReadFile(l.lockFile())
-	if err != nil {
-		return "unknown"
-	}
-	pid := strings.TrimSpace(string(data))
+	pid, _ := lockRecord(l)
 	if _, err := strconv.Atoi(pid); err != nil {
 		return "unknown"
 	}
 	return pid
+}
+
+// lockRecord is what the lock file says: its holder's PID and images
+// directory ("" for what it lacks).
+func lockRecord(l layout) (pid, imagesDir string) {
+	data, err := os.ReadFile(l.lockFile())
+	if err != nil {
+		return "", ""
+	}
+	pid, rest, _ := strings.Cut(string(data), "\n")
+	imagesDir, _, _ = strings.Cut(rest, "\n")
+	return strings.TrimSpace(pid), imagesDir
+}
+
+// runningImagesDir is the images directory of the runtime holding l's lock,
+// or "" when no runtime holds it (or it has not recorded one yet).
+func runningImagesDir(l layout) string {
+	if lockFree(l) {
+		return ""
+	}
+	if _, dir := lockRecord(l); filepath.IsAbs(dir) {
+		return dir
+	}
+	return ""
 }
 
 // lockFree reports whether no runtime holds the data directory's lock.

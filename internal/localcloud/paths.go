@@ -40,6 +40,26 @@ func DefaultImagesDir(dataDir string) string {
 	return filepath.Join(dataDir, "images")
 }
 
+// ImagesDir is the images directory the processes of dataDir's local cloud
+// come from: the running runtime's own when one serves dataDir (it may have
+// been started with another --images-dir), else DefaultImagesDir(dataDir),
+// the one a runtime started now would use. It is absolute, and it reads
+// files only: it never calls or starts the runtime.
+func ImagesDir(dataDir string) (string, error) {
+	dataDir, err := filepath.Abs(dataDir)
+	if err != nil {
+		return "", fmt.Errorf("localcloud: data directory: %w", err)
+	}
+	if dir := runningImagesDir(layout{dataDir: dataDir}); dir != "" {
+		return dir, nil
+	}
+	dir, err := filepath.Abs(DefaultImagesDir(dataDir))
+	if err != nil {
+		return "", fmt.Errorf("localcloud: images directory: %w", err)
+	}
+	return dir, nil
+}
+
 // layout names every path the runtime uses inside its data directory.
 type layout struct {
 	dataDir   string

@@ -171,7 +171,7 @@ func (s *supervisor) runOnce(markStarted func()) error {
 // command builds the process from its spec (resolving the image afresh:
 // it may have been rebuilt or have appeared since).
 func (s *supervisor) command() (*exec.Cmd, *os.File, error) {
-	dir, err := imageDir(s.imagesDir, s.spec.Image)
+	dir, err := ImageDir(s.imagesDir, s.spec.Image)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -255,7 +255,7 @@ func (p *processes) put(ctx context.Context, spec ProcessSpec) (Process, error) 
 		return Process{}, err
 	}
 	spec = normalizeSpec(spec)
-	dir, err := imageDir(p.imagesDir, spec.Image)
+	dir, err := ImageDir(p.imagesDir, spec.Image)
 	if err != nil {
 		return Process{}, err
 	}
@@ -399,9 +399,11 @@ func (p *processes) list() []Process {
 }
 
 // restore starts every process of the state, on its port where it is
-// free, after stopping what a killed predecessor left running.
-func (p *processes) restore() error {
+// free, after stopping what a killed predecessor left running. It returns a
+// warning for each web process whose port was taken.
+func (p *processes) restore() ([]string, error) {
 	var saved map[string]processState
+	var warnings []string
 	p.state.read(func(st *desiredState) { saved = maps.Clone(st.Processes) })
 	for _, name := range slices.Sorted(maps.Keys(saved)) {
 		ps := saved[name]
@@ -411,12 +413,14 @@ func (p *processes) restore() error {
 		ps := saved[name]
 		port := 0
 		if ps.Spec.Web {
+			var warning string
 			var err error
-			if port, err = keepOrPickPort(ps.Port); err != nil {
-				return fmt.Errorf("restore process %q: %w", name, err)
+			if port, warning, err = keepSavedPort(fmt.Sprintf("web process %s", name), ps.Port); err != nil {
+				return warnings, fmt.Errorf("restore process %q: %w", name, err)
 			}
-			if port != ps.Port {
-				p.log.Warn("a process's port is taken; it gets another", "process", name, "was", ps.Port, "now", port)
+			if warning != "" {
+				p.log.Warn(warning)
+				warnings = append(warnings, warning)
 			}
 		}
 		if err := p.state.update(func(st *desiredState) error {
@@ -424,11 +428,11 @@ func (p *processes) restore() error {
 			st.Processes[name] = ps
 			return nil
 		}); err != nil {
-			return fmt.Errorf("restore process %q: %w", name, err)
+			return warnings, fmt.Errorf("restore process %q: %w", name, err)
 		}
 		p.launch(ps.Spec, port)
 	}
-	return nil
+	return warnings, nil
 }
 
 // stopAll stops every process (in parallel); their state stays.

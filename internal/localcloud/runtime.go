@@ -32,6 +32,9 @@ type runtime struct {
 	queues    *queues
 	topics    *topics
 	processes *processes
+	// warnings are what the runtime had to change at start (a port taken),
+	// reported in its status until it stops.
+	warnings []string
 
 	closing      atomic.Bool
 	shutdown     chan struct{}
@@ -153,12 +156,21 @@ func start(ctx context.Context, log *slog.Logger, l layout) (*runtime, error) {
 		return nil, err
 	}
 	var pgPort, natsPort int
+	var warnings []string
 	state.read(func(st *desiredState) { pgPort, natsPort = st.PostgresPort, st.NATSPort })
-	if pgPort, err = keepOrPickPort(pgPort); err != nil {
-		return nil, err
-	}
-	if natsPort, err = keepOrPickPort(natsPort); err != nil {
-		return nil, err
+	for _, s := range []struct {
+		what string
+		port *int
+	}{{"PostgreSQL", &pgPort}, {"NATS", &natsPort}} {
+		port, warning, err := keepSavedPort(s.what, *s.port)
+		if err != nil {
+			return nil, err
+		}
+		if warning != "" {
+			log.Warn(warning)
+			warnings = append(warnings, warning)
+		}
+		*s.port = port
 	}
 	if natsPort == pgPort {
 		if natsPort, err = freePort(); err != nil {
@@ -192,10 +204,12 @@ func start(ctx context.Context, log *slog.Logger, l layout) (*runtime, error) {
 		processes: newProcesses(log, l, l.imagesDir, state),
 		shutdown:  make(chan struct{}),
 	}
-	if err := rt.processes.restore(); err != nil {
+	restored, err := rt.processes.restore()
+	if err != nil {
 		rt.stop()
 		return nil, err
 	}
+	rt.warnings = append(warnings, restored...)
 	return rt, nil
 }
 
@@ -219,6 +233,7 @@ func (rt *runtime) status() Status {
 	st.NATS.URL = rt.nats.url()
 	st.NATS.Running = rt.nats.running()
 	st.Processes = rt.processes.list()
+	st.Warnings = rt.warnings
 	return st
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -44,6 +45,11 @@ func TestRuntime(t *testing.T) {
 		}
 		if fi, err := os.Stat(SocketPath(dataDir)); err != nil || fi.Mode().Perm() != 0o600 {
 			t.Errorf("socket: %v, mode %v; want 0600", err, fi.Mode().Perm())
+		}
+		// What a program about to use the runtime checks images against.
+		t.Setenv("TENANTFLEET_LOCAL_IMAGES", filepath.Join(dataDir, "elsewhere"))
+		if got, err := ImagesDir(dataDir); err != nil || got != imagesDir {
+			t.Errorf("ImagesDir of the running runtime = %q, %v; want its own %s", got, err, imagesDir)
 		}
 	})
 
@@ -190,6 +196,33 @@ func TestRuntime(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dataDir, "runtime.log")); err != nil {
 			t.Errorf("runtime.log: %v", err)
 		}
+	})
+
+	t.Run("a saved port taken by another program", func(t *testing.T) {
+		state, err := loadState(layout{dataDir: dataDir}.stateFile())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var natsPort int
+		state.read(func(st *desiredState) { natsPort = st.NATSPort })
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", natsPort))
+		if err != nil {
+			t.Fatalf("occupy the saved NATS port %d: %v", natsPort, err)
+		}
+		defer ln.Close()
+		rt := startRuntime(t, dataDir, imagesDir)
+		st, err := rt.client.Status(ctxTimeout(t, 10*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.NATS.Running || st.NATS.URL == fmt.Sprintf("nats://127.0.0.1:%d", natsPort) {
+			t.Errorf("NATS: %+v, want it running on another port than the taken %d", st.NATS, natsPort)
+		}
+		if len(st.Warnings) != 1 || !strings.Contains(st.Warnings[0], fmt.Sprintf("NATS: its port %d is taken by another program", natsPort)) ||
+			!strings.Contains(st.Warnings[0], "tenantfleet refresh") {
+			t.Errorf("status warnings = %q, want one saying NATS moved off port %d and what to run", st.Warnings, natsPort)
+		}
+		rt.stop(t)
 	})
 }
 

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -38,15 +40,15 @@ func TestImageDir(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
-			got, err := imageDir(images, tc.image)
+			got, err := ImageDir(images, tc.image)
 			if tc.want == "" {
 				if err == nil || statusOf(err) != 400 || !strings.Contains(err.Error(), tc.errHas) {
-					t.Errorf("imageDir(%q) = %q, %v; want a 400 containing %q", tc.image, got, err, tc.errHas)
+					t.Errorf("ImageDir(%q) = %q, %v; want a 400 containing %q", tc.image, got, err, tc.errHas)
 				}
 				return
 			}
 			if want := filepath.Join(images, tc.want); err != nil || got != want {
-				t.Errorf("imageDir(%q) = %q, %v; want %q", tc.image, got, err, want)
+				t.Errorf("ImageDir(%q) = %q, %v; want %q", tc.image, got, err, want)
 			}
 		})
 	}
@@ -105,6 +107,105 @@ func TestResolveCommand(t *testing.T) {
 	}
 	if _, _, err := resolveCommand(dir, nil); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "entrypoint")) {
 		t.Errorf("without an entrypoint: %v; want an error naming it", err)
+	}
+}
+
+func TestCheckImage(t *testing.T) {
+	images := t.TempDir()
+	for path, mode := range map[string]os.FileMode{"app/1/entrypoint": 0o755, "app/1/bin/worker": 0o755, "bare/1/README": 0o644} {
+		full := filepath.Join(images, path)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte("#!/bin/sh\n"), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		reason   string
+		image    string
+		command  []string
+		errField string // "" = accepted
+		errHas   string
+	}{
+		{"the entrypoint runs", "app:1", nil, "", ""},
+		{"a command path in the image", "app:1", []string{"/bin/worker"}, "", ""},
+		{"a bare name may come from the runtime's PATH", "bare:1", []string{"no-such-program-anywhere"}, "", ""},
+		{"an absent image names the directory", "app:2", nil, "image", filepath.Join(images, "app", "2")},
+		{"no entrypoint", "bare:1", nil, "image", filepath.Join(images, "bare", "1", "entrypoint")},
+		{"a command path not in the image", "app:1", []string{"/bin/nope"}, "command[0]", filepath.Join(images, "app", "1", "bin", "nope")},
+		{"a digest alone", "app@sha256:abc", nil, "image", "digest"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.reason, func(t *testing.T) {
+			err := CheckImage(images, tc.image, tc.command)
+			if tc.errField == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var ie *ImageError
+			if !errors.As(err, &ie) || ie.Field != tc.errField || !strings.Contains(ie.Reason, tc.errHas) || statusOf(err) != 400 {
+				t.Errorf("CheckImage(%q, %q) = %v; want a 400 *ImageError on %s containing %q", tc.image, tc.command, err, tc.errField, tc.errHas)
+			}
+		})
+	}
+}
+
+// TestImagesDir: the running runtime's images directory wins (it was
+// chosen when it started); without one, the one a new runtime would use.
+func TestImagesDir(t *testing.T) {
+	dataDir, env, running := t.TempDir(), filepath.Join(t.TempDir(), "env-images"), filepath.Join(t.TempDir(), "run-images")
+	t.Setenv("TENANTFLEET_LOCAL_IMAGES", "")
+	if got, err := ImagesDir(dataDir); err != nil || got != filepath.Join(dataDir, "images") {
+		t.Errorf("no runtime, no variable: %q, %v; want <data dir>/images", got, err)
+	}
+	t.Setenv("TENANTFLEET_LOCAL_IMAGES", env)
+	if got, err := ImagesDir(dataDir); err != nil || got != env {
+		t.Errorf("no runtime: %q, %v; want $TENANTFLEET_LOCAL_IMAGES %s", got, err, env)
+	}
+	lock, err := lockDataDir(layout{dataDir: dataDir, imagesDir: running})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ImagesDir(dataDir); err != nil || got != running {
+		t.Errorf("a runtime holds the data directory: %q, %v; want its images directory %s", got, err, running)
+	}
+	if pid := lockHolder(layout{dataDir: dataDir}); pid != strconv.Itoa(os.Getpid()) {
+		t.Errorf("lock holder = %q, want this process", pid)
+	}
+	lock.release()
+	if got, err := ImagesDir(dataDir); err != nil || got != env {
+		t.Errorf("after the runtime stopped: %q, %v; want %s again", got, err, env)
+	}
+}
+
+// TestKeepSavedPort: a saved port another program took is replaced, with
+// a warning that says what is stale and what to run.
+func TestKeepSavedPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	taken := ln.Addr().(*net.TCPAddr).Port
+
+	port, warning, err := keepSavedPort("PostgreSQL", taken)
+	if err != nil || port == taken || port == 0 {
+		t.Fatalf("keepSavedPort(taken %d) = %d, %v; want another port", taken, port, err)
+	}
+	for _, want := range []string{"PostgreSQL", strconv.Itoa(taken), "taken by another program", strconv.Itoa(port), "tenantfleet refresh", "tenantfleet up"} {
+		if !strings.Contains(warning, want) {
+			t.Errorf("the warning does not say %q: %s", want, warning)
+		}
+	}
+	ln.Close()
+	if again, warning, err := keepSavedPort("PostgreSQL", port); err != nil || again != port || warning != "" {
+		t.Errorf("a free saved port: %d, %q, %v; want it kept silently", again, warning, err)
+	}
+	if _, warning, err := keepSavedPort("NATS", 0); err != nil || warning != "" {
+		t.Errorf("no saved port (first start): %q, %v; want no warning", warning, err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/tenantfleet/tenantfleet/components"
 	"github.com/tenantfleet/tenantfleet/providers/conformance"
 	"github.com/tenantfleet/tenantfleet/providers/local"
+	"github.com/tenantfleet/tenantfleet/providers/local/localmock"
 )
 
 // Each broken adapter is the local adapter with one rule broken; the suite,
@@ -66,7 +67,14 @@ type acceptsFilters struct{ *local.Adapter }
 
 func (acceptsFilters) ValidateFanout(components.FanoutSpec) error { return nil }
 
+// ignoresImages accepts images the local cloud does not have, so a tenant
+// is half-created: its database and queue before its process is refused.
+type ignoresImages struct{ *local.Adapter }
+
+func (ignoresImages) ValidateTenant(components.TenantSpec) error { return nil }
+
 func TestSuiteCatchesBrokenLocalAdapters(t *testing.T) {
+	localmock.Images(t, localmock.ScenarioImages...)
 	cases := []struct {
 		name  string
 		wrap  func(*local.Adapter) components.Adapter
@@ -76,6 +84,7 @@ func TestSuiteCatchesBrokenLocalAdapters(t *testing.T) {
 		{"gives the database a password input", func(a *local.Adapter) components.Adapter { return passesPassword{a} }, "database"},
 		{"subscribes the topic into another queue", func(a *local.Adapter) components.Adapter { return wrongQueue{a} }, "fanout"},
 		{"accepts a filter it cannot honour", func(a *local.Adapter) components.Adapter { return acceptsFilters{a} }, "invalid"},
+		{"accepts images the local cloud does not have", func(a *local.Adapter) components.Adapter { return ignoresImages{a} }, "invalid"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
+	"github.com/tenantfleet/tenantfleet/components"
 	"github.com/tenantfleet/tenantfleet/providers/conformance"
 	"github.com/tenantfleet/tenantfleet/providers/local"
 	"github.com/tenantfleet/tenantfleet/providers/local/localmock"
@@ -50,10 +51,21 @@ func profile() *conformance.Profile {
 		// rule is that a Subscription links the topic to the queue.
 		SubscriberAccess: subscriberAccess,
 		SupportsFilters:  false,
+		// The scenario's images exist (localmock.Images); these do not, and
+		// must be refused before the tenant's database and queue are registered.
+		InvalidTenants: []conformance.InvalidTenant{
+			{Reason: "a web image the local cloud does not have", Field: "web.image",
+				Mutate: func(s *components.TenantSpec) { s.Web.Image = "registry.example.com/tenant-app:9.9.9" }},
+			{Reason: "a worker image the local cloud does not have", Field: "worker.image",
+				Mutate: func(s *components.TenantSpec) { s.Worker.Image = "registry.example.com/no-such-worker:1.0.0" }},
+			{Reason: "a worker command not in its image", Field: "worker.command[0]",
+				Mutate: func(s *components.TenantSpec) { s.Worker.Command = []string{"/app/no-such-program"} }},
+		},
 	}
 }
 
 func TestConformance(t *testing.T) {
+	localmock.Images(t, localmock.ScenarioImages...)
 	g := conformance.Run(t, profile())
 	t.Run("golden graph", func(t *testing.T) { conformance.Golden(t, g, ".") })
 }
@@ -141,6 +153,7 @@ var runtimeName = regexp.MustCompile(`^[a-z0-9_-]{1,63}$`)
 // TestPhysicalNamesFitTheRuntime checks every name the scenario registers
 // against the runtime's rule.
 func TestPhysicalNamesFitTheRuntime(t *testing.T) {
+	localmock.Images(t, localmock.ScenarioImages...)
 	r := conformance.Check(profile())
 	if r.Graph == nil {
 		t.Fatalf("the scenario failed: %v", r.Findings)
