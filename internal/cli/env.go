@@ -116,9 +116,9 @@ func resolveEngineEnv(backendFlag, exeDir, projectDir, pulumiDir string) (*engin
 	}
 
 	switch images := os.Getenv(envLocalImagesDir); {
-	case images == "" && exeDir != "":
-		if info, err := os.Stat(filepath.Join(exeDir, "images")); err == nil && info.IsDir() {
-			e.vars[envLocalImagesDir] = filepath.Join(exeDir, "images")
+	case images == "":
+		if dir := binaryImagesDir(exeDir); dir != "" {
+			e.vars[envLocalImagesDir] = dir
 		}
 	case images != "" && !filepath.IsAbs(images):
 		// The runtime runs in its data directory: there a relative path
@@ -141,6 +141,20 @@ func resolveEngineEnv(backendFlag, exeDir, projectDir, pulumiDir string) (*engin
 	}
 	e.vars["PATH"] = strings.Join(path, string(os.PathListSeparator))
 	return e, nil
+}
+
+// binaryImagesDir is the images directory next to the tenantfleet binary
+// (make build fills bin/images), or "" when there is none. Every command that
+// may start the local cloud defaults to it, so `local start` and `up` agree.
+func binaryImagesDir(exeDir string) string {
+	if exeDir == "" {
+		return ""
+	}
+	dir := filepath.Join(exeDir, "images")
+	if info, err := os.Stat(dir); err == nil && info.IsDir() {
+		return dir
+	}
+	return ""
 }
 
 // setProcessEnv sets in this process what the engine gets that the inline

@@ -43,7 +43,7 @@ func (f *localFlags) registerDataDir(cmd *cobra.Command) {
 func (f *localFlags) registerImagesDir(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.imagesDir, "images-dir", "",
 		"where container images map to local directories (<images dir>/<name>/<tag>) "+
-			"(default: $"+envLocalImagesDir+", else <data dir>/images)")
+			"(default: $"+envLocalImagesDir+", else images/ next to this binary when present, else <data dir>/images)")
 }
 
 func (f *localFlags) resolveDataDir() (string, error) {
@@ -57,9 +57,16 @@ func (f *localFlags) resolveDataDir() (string, error) {
 	return dir, nil
 }
 
-func (f *localFlags) resolveImagesDir(dataDir string) string {
+// resolveImagesDir is --images-dir, else $TENANTFLEET_LOCAL_IMAGES, else the
+// images directory next to the binary, else <data dir>/images.
+func (f *localFlags) resolveImagesDir(exeDir, dataDir string) string {
 	if f.imagesDir != "" {
 		return f.imagesDir
+	}
+	if os.Getenv(envLocalImagesDir) == "" {
+		if dir := binaryImagesDir(exeDir); dir != "" {
+			return dir
+		}
 	}
 	return localcloud.DefaultImagesDir(dataDir)
 }
@@ -152,7 +159,7 @@ func (a *App) localRun(ctx context.Context, f localFlags) error {
 	}
 	opts := localcloud.Options{
 		DataDir:   dataDir,
-		ImagesDir: f.resolveImagesDir(dataDir),
+		ImagesDir: f.resolveImagesDir(a.ExeDir, dataDir),
 		Logger:    slog.New(slog.NewTextHandler(a.Stderr, &slog.HandlerOptions{Level: level})),
 	}
 	opts.Logger.Info("local cloud starting", "dataDir", opts.DataDir, "imagesDir", opts.ImagesDir)
@@ -183,10 +190,10 @@ func (a *App) localStart(ctx context.Context, f localFlags) error {
 	if wasRunning && f.imagesDir != "" {
 		slog.Warn("the local cloud is already running; --images-dir applies when it next starts", "dataDir", dataDir)
 	}
-	if !wasRunning && f.imagesDir != "" {
+	if !wasRunning {
 		// The runtime Connect starts in the background inherits this; it
 		// runs in the data directory, so a relative path must be made absolute here.
-		images, err := filepath.Abs(f.imagesDir)
+		images, err := filepath.Abs(f.resolveImagesDir(a.ExeDir, dataDir))
 		if err != nil {
 			return usageErrorf("--images-dir: %v", err)
 		}
