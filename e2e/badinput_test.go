@@ -141,18 +141,8 @@ func (f *fleet) assertStackEmpty(t *testing.T, stack string) {
 	}
 
 	// The outputs of a failed update are never exported, so read the state itself.
-	state := filepath.Join(filepath.Dir(f.bin), "state", "tenantfleet")
-	cmd := exec.Command(filepath.Join(f.bin, "pulumi"), "stack", "export", "--stack", stack, "--non-interactive")
-	cmd.Dir = f.projectDir
-	cmd.Env = append(f.env,
-		"PULUMI_BACKEND_URL=file://"+filepath.Join(state, "state"),
-		"PULUMI_CONFIG_PASSPHRASE_FILE="+filepath.Join(state, "passphrase"),
-		"PULUMI_HOME="+filepath.Join(state, "pulumi-home"),
-		"PULUMI_SKIP_UPDATE_CHECK=true",
-	)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Errorf("pulumi stack export --stack %s: %v\n%s", stack, err, stderrOf(err))
+	out := f.exportState(t, stack)
+	if out == nil {
 		return
 	}
 	var doc struct {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -106,6 +107,27 @@ func TestLocalCloudEndToEnd(t *testing.T) {
 	if conn, err := connectDB(ctx, globex.DatabaseEndpoint, globex.DatabaseName, acme.DatabaseUser, acme.DatabaseCredentials); err == nil {
 		conn.Close(ctx)
 		t.Fatal("acme's role opened globex's database")
+	}
+
+	// No password in the Pulumi state (only its ciphertext), nor in any log
+	// of the runtime, PostgreSQL or the tenants' processes.
+	state := f.exportState(t, "e2e")
+	logs, _ := filepath.Glob(filepath.Join(f.dataDir, "logs", "*.log"))
+	logs = append(logs, filepath.Join(f.dataDir, "runtime.log"), filepath.Join(f.dataDir, "postgres.log"))
+	pgLogs, _ := filepath.Glob(filepath.Join(f.dataDir, "postgres*", "*.log"))
+	logs = append(logs, pgLogs...)
+	for id, tenant := range out.Tenants {
+		if len(tenant.DatabaseCredentials) < 16 {
+			t.Fatalf("%s: the database password output is %d characters", id, len(tenant.DatabaseCredentials))
+		}
+		if strings.Contains(string(state), tenant.DatabaseCredentials) {
+			t.Errorf("%s's database password is in the Pulumi state in plaintext", id)
+		}
+		for _, path := range logs {
+			if b, err := os.ReadFile(path); err == nil && strings.Contains(string(b), tenant.DatabaseCredentials) {
+				t.Errorf("%s's database password is in %s", id, path)
+			}
+		}
 	}
 
 	// One message published to the topic arrives exactly once in every subscriber queue.

@@ -197,6 +197,27 @@ func (f *fleet) outputs(stack string) stackOutputs {
 	return out
 }
 
+// exportState returns `pulumi stack export` of the stack, read with the same
+// backend and passphrase the CLI uses; nil (with the test failed) on error.
+func (f *fleet) exportState(t testing.TB, stack string) []byte {
+	t.Helper()
+	state := filepath.Join(filepath.Dir(f.bin), "state", "tenantfleet")
+	cmd := exec.Command(filepath.Join(f.bin, "pulumi"), "stack", "export", "--stack", stack, "--non-interactive")
+	cmd.Dir = f.projectDir
+	cmd.Env = append(f.env,
+		"PULUMI_BACKEND_URL=file://"+filepath.Join(state, "state"),
+		"PULUMI_CONFIG_PASSPHRASE_FILE="+filepath.Join(state, "passphrase"),
+		"PULUMI_HOME="+filepath.Join(state, "pulumi-home"),
+		"PULUMI_SKIP_UPDATE_CHECK=true",
+	)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Errorf("pulumi stack export --stack %s: %v\n%s", stack, err, stderrOf(err))
+		return nil
+	}
+	return out
+}
+
 func (f *fleet) runtime() *localcloud.Client { return localcloud.NewClient(f.dataDir) }
 
 // eventually polls check until it returns nil or the deadline passes.
