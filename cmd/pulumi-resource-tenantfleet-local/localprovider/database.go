@@ -33,6 +33,9 @@ type DatabaseState struct {
 	Password string `pulumi:"password" provider:"secret"`
 }
 
+// withInputs answers the state with new inputs, outputs kept (see state).
+func (s DatabaseState) withInputs(in DatabaseArgs) DatabaseState { s.DatabaseArgs = in; return s }
+
 // Annotate documents the resource in the schema.
 func (d *Database) Annotate(a infer.Annotator) {
 	a.Describe(d, "A PostgreSQL database and its login role of the same name on the local cloud's "+
@@ -69,47 +72,31 @@ func (*Database) Check(ctx context.Context, req infer.CheckRequest) (infer.Check
 
 // Create creates the database with a new password.
 func (d *Database) Create(ctx context.Context, req infer.CreateRequest[DatabaseArgs]) (infer.CreateResponse[DatabaseState], error) {
-	if req.DryRun {
-		return infer.CreateResponse[DatabaseState]{ID: req.Inputs.Name, Output: DatabaseState{DatabaseArgs: req.Inputs}}, nil
-	}
-	password, err := newPassword()
-	if err != nil {
-		return infer.CreateResponse[DatabaseState]{}, err
-	}
-	state, err := d.put(ctx, req.Inputs, password)
-	if err != nil {
-		return infer.CreateResponse[DatabaseState]{}, err
-	}
-	return infer.CreateResponse[DatabaseState]{ID: req.Inputs.Name, Output: state}, nil
+	return create(ctx, req, req.Inputs.Name, func(ctx context.Context, in DatabaseArgs) (DatabaseState, error) {
+		password, err := newPassword()
+		if err != nil {
+			return DatabaseState{}, err
+		}
+		return d.put(ctx, in, password)
+	})
 }
 
 // Update re-asserts the database with the password it already has.
 func (d *Database) Update(ctx context.Context, req infer.UpdateRequest[DatabaseArgs, DatabaseState]) (infer.UpdateResponse[DatabaseState], error) {
-	state := req.State
-	state.DatabaseArgs = req.Inputs
-	if req.DryRun {
-		return infer.UpdateResponse[DatabaseState]{Output: state}, nil
-	}
-	password := req.State.Password
-	if password == "" { // a state without one (imported): give it one now
-		var err error
-		if password, err = newPassword(); err != nil {
-			return infer.UpdateResponse[DatabaseState]{}, err
+	return update(ctx, req, func(ctx context.Context, in DatabaseArgs) (DatabaseState, error) {
+		password := req.State.Password
+		if password == "" { // a state without one (imported): give it one now
+			var err error
+			if password, err = newPassword(); err != nil {
+				return DatabaseState{}, err
+			}
 		}
-	}
-	state, err := d.put(ctx, req.Inputs, password)
-	if err != nil {
-		return infer.UpdateResponse[DatabaseState]{}, err
-	}
-	return infer.UpdateResponse[DatabaseState]{Output: state}, nil
+		return d.put(ctx, in, password)
+	})
 }
 
 func (d *Database) put(ctx context.Context, in DatabaseArgs, password string) (DatabaseState, error) {
-	var db localcloud.Database
-	err := d.rt.call(ctx, func(api localcloud.API) (err error) {
-		db, err = api.PutDatabase(ctx, localcloud.DatabaseSpec{Name: in.Name, Password: password})
-		return err
-	})
+	db, err := fetch(ctx, d.rt, localcloud.API.PutDatabase, localcloud.DatabaseSpec{Name: in.Name, Password: password})
 	if err != nil {
 		return DatabaseState{}, fmt.Errorf("put database %q: %w", in.Name, err)
 	}
@@ -119,29 +106,15 @@ func (d *Database) put(ctx context.Context, in DatabaseArgs, password string) (D
 
 // Read refreshes the endpoint; an absent database is drift (empty ID).
 func (d *Database) Read(ctx context.Context, req infer.ReadRequest[DatabaseArgs, DatabaseState]) (infer.ReadResponse[DatabaseArgs, DatabaseState], error) {
-	var db localcloud.Database
-	err := d.rt.call(ctx, func(api localcloud.API) (err error) {
-		db, err = api.GetDatabase(ctx, req.ID)
-		return err
+	return read(ctx, d.rt, "database", req, localcloud.API.GetDatabase, func(s DatabaseState, db localcloud.Database) DatabaseState {
+		s.Name, s.Host, s.Port, s.User = db.Name, db.Host, db.Port, db.User
+		return s
 	})
-	if notFound(err) {
-		return infer.ReadResponse[DatabaseArgs, DatabaseState]{}, nil
-	}
-	if err != nil {
-		return infer.ReadResponse[DatabaseArgs, DatabaseState]{}, fmt.Errorf("get database %q: %w", req.ID, err)
-	}
-	state := req.State
-	state.Name, state.Host, state.Port, state.User = db.Name, db.Host, db.Port, db.User
-	return infer.ReadResponse[DatabaseArgs, DatabaseState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
 }
 
 // Delete drops the database and its role.
 func (d *Database) Delete(ctx context.Context, req infer.DeleteRequest[DatabaseState]) (infer.DeleteResponse, error) {
-	err := d.rt.call(ctx, func(api localcloud.API) error { return api.DeleteDatabase(ctx, req.ID) })
-	if err != nil && !notFound(err) {
-		return infer.DeleteResponse{}, fmt.Errorf("delete database %q: %w", req.ID, err)
-	}
-	return infer.DeleteResponse{}, nil
+	return remove(ctx, d.rt, "database", req.ID, localcloud.API.DeleteDatabase)
 }
 
 // Diff replaces on a new name; tags change in place.

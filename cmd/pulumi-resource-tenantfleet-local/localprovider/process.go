@@ -46,6 +46,9 @@ type ProcessState struct {
 	LogPath string `pulumi:"logPath"`
 }
 
+// withInputs answers the state with new inputs, outputs kept (see state).
+func (s ProcessState) withInputs(in ProcessArgs) ProcessState { s.ProcessArgs = in; return s }
+
 // Annotate documents the resource in the schema.
 func (r *Process) Annotate(a infer.Annotator) {
 	a.Describe(r, "A supervised local process running a container image's program: a web app or a worker. "+
@@ -89,25 +92,12 @@ func (*Process) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckR
 
 // Create starts the process.
 func (r *Process) Create(ctx context.Context, req infer.CreateRequest[ProcessArgs]) (infer.CreateResponse[ProcessState], error) {
-	if req.DryRun {
-		return infer.CreateResponse[ProcessState]{ID: req.Inputs.Name, Output: ProcessState{ProcessArgs: req.Inputs}}, nil
-	}
-	state, err := r.put(ctx, req.Inputs)
-	if err != nil {
-		return infer.CreateResponse[ProcessState]{}, err
-	}
-	return infer.CreateResponse[ProcessState]{ID: req.Inputs.Name, Output: state}, nil
+	return create(ctx, req, req.Inputs.Name, r.put)
 }
 
 // Update converges the process to the new spec, or restarts it when it died.
 func (r *Process) Update(ctx context.Context, req infer.UpdateRequest[ProcessArgs, ProcessState]) (infer.UpdateResponse[ProcessState], error) {
-	if req.DryRun {
-		state := req.State
-		state.ProcessArgs = req.Inputs
-		return infer.UpdateResponse[ProcessState]{Output: state}, nil
-	}
-	state, err := r.put(ctx, req.Inputs)
-	return infer.UpdateResponse[ProcessState]{Output: state}, err
+	return update(ctx, req, r.put)
 }
 
 func (r *Process) put(ctx context.Context, in ProcessArgs) (ProcessState, error) {
@@ -115,11 +105,7 @@ func (r *Process) put(ctx context.Context, in ProcessArgs) (ProcessState, error)
 	maps.Copy(env, in.Env)
 	maps.Copy(env, in.SecretEnv)
 	spec := localcloud.ProcessSpec{Name: in.Name, Image: in.Image, Command: slices.Clone(in.Command), Env: env, Web: in.Web}
-	var got localcloud.Process
-	err := r.rt.call(ctx, func(api localcloud.API) (err error) {
-		got, err = api.PutProcess(ctx, spec)
-		return err
-	})
+	got, err := fetch(ctx, r.rt, localcloud.API.PutProcess, spec)
 	if err != nil {
 		return ProcessState{}, fmt.Errorf("put process %q: %w", in.Name, err)
 	}
@@ -137,29 +123,16 @@ func stateOf(in ProcessArgs, got localcloud.Process) ProcessState {
 
 // Read reports whether the process runs; an absent one is drift (empty ID).
 func (r *Process) Read(ctx context.Context, req infer.ReadRequest[ProcessArgs, ProcessState]) (infer.ReadResponse[ProcessArgs, ProcessState], error) {
-	var got localcloud.Process
-	err := r.rt.call(ctx, func(api localcloud.API) (err error) {
-		got, err = api.GetProcess(ctx, req.ID)
-		return err
+	return read(ctx, r.rt, "process", req, localcloud.API.GetProcess, func(s ProcessState, got localcloud.Process) ProcessState {
+		s = stateOf(s.ProcessArgs, got)
+		s.Name = got.Name
+		return s
 	})
-	if notFound(err) {
-		return infer.ReadResponse[ProcessArgs, ProcessState]{}, nil
-	}
-	if err != nil {
-		return infer.ReadResponse[ProcessArgs, ProcessState]{}, fmt.Errorf("get process %q: %w", req.ID, err)
-	}
-	state := stateOf(req.State.ProcessArgs, got)
-	state.Name = got.Name
-	return infer.ReadResponse[ProcessArgs, ProcessState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
 }
 
 // Delete stops the process and forgets it.
 func (r *Process) Delete(ctx context.Context, req infer.DeleteRequest[ProcessState]) (infer.DeleteResponse, error) {
-	err := r.rt.call(ctx, func(api localcloud.API) error { return api.DeleteProcess(ctx, req.ID) })
-	if err != nil && !notFound(err) {
-		return infer.DeleteResponse{}, fmt.Errorf("delete process %q: %w", req.ID, err)
-	}
-	return infer.DeleteResponse{}, nil
+	return remove(ctx, r.rt, "process", req.ID, localcloud.API.DeleteProcess)
 }
 
 // Diff replaces on a new name; everything else changes in place, and a

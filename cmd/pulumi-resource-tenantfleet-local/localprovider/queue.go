@@ -31,6 +31,9 @@ type QueueState struct {
 	DeadLetterURL string `pulumi:"deadLetterUrl"`
 }
 
+// withInputs answers the state with new inputs, outputs kept (see state).
+func (s QueueState) withInputs(in QueueArgs) QueueState { s.QueueArgs = in; return s }
+
 // Annotate documents the resource in the schema.
 func (q *Queue) Annotate(a infer.Annotator) {
 	a.Describe(q, "A durable work queue (a JetStream stream with one durable consumer) and its dead-letter stream.")
@@ -63,36 +66,19 @@ func (*Queue) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckRes
 
 // Create creates the queue.
 func (q *Queue) Create(ctx context.Context, req infer.CreateRequest[QueueArgs]) (infer.CreateResponse[QueueState], error) {
-	if req.DryRun {
-		return infer.CreateResponse[QueueState]{ID: req.Inputs.Name, Output: QueueState{QueueArgs: req.Inputs}}, nil
-	}
-	state, err := q.put(ctx, req.Inputs)
-	if err != nil {
-		return infer.CreateResponse[QueueState]{}, err
-	}
-	return infer.CreateResponse[QueueState]{ID: req.Inputs.Name, Output: state}, nil
+	return create(ctx, req, req.Inputs.Name, q.put)
 }
 
 // Update applies new settings in place.
 func (q *Queue) Update(ctx context.Context, req infer.UpdateRequest[QueueArgs, QueueState]) (infer.UpdateResponse[QueueState], error) {
-	if req.DryRun {
-		state := req.State
-		state.QueueArgs = req.Inputs
-		return infer.UpdateResponse[QueueState]{Output: state}, nil
-	}
-	state, err := q.put(ctx, req.Inputs)
-	return infer.UpdateResponse[QueueState]{Output: state}, err
+	return update(ctx, req, q.put)
 }
 
 func (q *Queue) put(ctx context.Context, in QueueArgs) (QueueState, error) {
 	spec := localcloud.QueueSpec{
 		Name: in.Name, MaxDeliver: in.MaxDeliver, AckWaitSeconds: in.AckWaitSeconds, RetentionSeconds: in.RetentionSeconds,
 	}
-	var got localcloud.Queue
-	err := q.rt.call(ctx, func(api localcloud.API) (err error) {
-		got, err = api.PutQueue(ctx, spec)
-		return err
-	})
+	got, err := fetch(ctx, q.rt, localcloud.API.PutQueue, spec)
 	if err != nil {
 		return QueueState{}, fmt.Errorf("put queue %q: %w", in.Name, err)
 	}
@@ -102,29 +88,15 @@ func (q *Queue) put(ctx context.Context, in QueueArgs) (QueueState, error) {
 
 // Read refreshes the URLs; an absent queue is drift (empty ID).
 func (q *Queue) Read(ctx context.Context, req infer.ReadRequest[QueueArgs, QueueState]) (infer.ReadResponse[QueueArgs, QueueState], error) {
-	var got localcloud.Queue
-	err := q.rt.call(ctx, func(api localcloud.API) (err error) {
-		got, err = api.GetQueue(ctx, req.ID)
-		return err
+	return read(ctx, q.rt, "queue", req, localcloud.API.GetQueue, func(s QueueState, got localcloud.Queue) QueueState {
+		s.Name, s.URL, s.DeadLetterURL = got.Name, got.URL, got.DeadLetterURL
+		return s
 	})
-	if notFound(err) {
-		return infer.ReadResponse[QueueArgs, QueueState]{}, nil
-	}
-	if err != nil {
-		return infer.ReadResponse[QueueArgs, QueueState]{}, fmt.Errorf("get queue %q: %w", req.ID, err)
-	}
-	state := req.State
-	state.Name, state.URL, state.DeadLetterURL = got.Name, got.URL, got.DeadLetterURL
-	return infer.ReadResponse[QueueArgs, QueueState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
 }
 
 // Delete removes the queue and its dead-letter stream.
 func (q *Queue) Delete(ctx context.Context, req infer.DeleteRequest[QueueState]) (infer.DeleteResponse, error) {
-	err := q.rt.call(ctx, func(api localcloud.API) error { return api.DeleteQueue(ctx, req.ID) })
-	if err != nil && !notFound(err) {
-		return infer.DeleteResponse{}, fmt.Errorf("delete queue %q: %w", req.ID, err)
-	}
-	return infer.DeleteResponse{}, nil
+	return remove(ctx, q.rt, "queue", req.ID, localcloud.API.DeleteQueue)
 }
 
 // Diff replaces on a new name; settings and tags change in place.

@@ -24,6 +24,9 @@ type SubscriptionArgs struct {
 	Tags  Tags   `pulumi:"tags,optional"`
 }
 
+// withInputs: a Subscription's state is its inputs.
+func (SubscriptionArgs) withInputs(in SubscriptionArgs) SubscriptionArgs { return in }
+
 // Annotate documents the resource in the schema.
 func (s *Subscription) Annotate(a infer.Annotator) {
 	a.Describe(s, "Delivers every message of a topic into a queue, once.")
@@ -48,31 +51,17 @@ func (*Subscription) Check(ctx context.Context, req infer.CheckRequest) (infer.C
 
 // Create creates the subscription.
 func (s *Subscription) Create(ctx context.Context, req infer.CreateRequest[SubscriptionArgs]) (infer.CreateResponse[SubscriptionArgs], error) {
-	if req.DryRun {
-		return infer.CreateResponse[SubscriptionArgs]{ID: req.Inputs.Name, Output: req.Inputs}, nil
-	}
-	state, err := s.put(ctx, req.Inputs)
-	if err != nil {
-		return infer.CreateResponse[SubscriptionArgs]{}, err
-	}
-	return infer.CreateResponse[SubscriptionArgs]{ID: req.Inputs.Name, Output: state}, nil
+	return create(ctx, req, req.Inputs.Name, s.put)
 }
 
 // Update re-asserts the subscription (only its tags can have changed).
 func (s *Subscription) Update(ctx context.Context, req infer.UpdateRequest[SubscriptionArgs, SubscriptionArgs]) (infer.UpdateResponse[SubscriptionArgs], error) {
-	if req.DryRun {
-		return infer.UpdateResponse[SubscriptionArgs]{Output: req.Inputs}, nil
-	}
-	state, err := s.put(ctx, req.Inputs)
-	return infer.UpdateResponse[SubscriptionArgs]{Output: state}, err
+	return update(ctx, req, s.put)
 }
 
 func (s *Subscription) put(ctx context.Context, in SubscriptionArgs) (SubscriptionArgs, error) {
-	var got localcloud.Subscription
-	err := s.rt.call(ctx, func(api localcloud.API) (err error) {
-		got, err = api.PutSubscription(ctx, localcloud.SubscriptionSpec{Name: in.Name, Topic: in.Topic, Queue: in.Queue})
-		return err
-	})
+	spec := localcloud.SubscriptionSpec{Name: in.Name, Topic: in.Topic, Queue: in.Queue}
+	got, err := fetch(ctx, s.rt, localcloud.API.PutSubscription, spec)
 	if err != nil {
 		return SubscriptionArgs{}, fmt.Errorf("put subscription %q (topic %q into queue %q): %w", in.Name, in.Topic, in.Queue, err)
 	}
@@ -84,29 +73,16 @@ func (s *Subscription) put(ctx context.Context, in SubscriptionArgs) (Subscripti
 // ID), and one relinked behind the engine's back shows a different topic or
 // queue, which the next update replaces.
 func (s *Subscription) Read(ctx context.Context, req infer.ReadRequest[SubscriptionArgs, SubscriptionArgs]) (infer.ReadResponse[SubscriptionArgs, SubscriptionArgs], error) {
-	var got localcloud.Subscription
-	err := s.rt.call(ctx, func(api localcloud.API) (err error) {
-		got, err = api.GetSubscription(ctx, req.ID)
-		return err
-	})
-	if notFound(err) {
-		return infer.ReadResponse[SubscriptionArgs, SubscriptionArgs]{}, nil
+	refresh := func(st SubscriptionArgs, got localcloud.Subscription) SubscriptionArgs {
+		st.Name, st.Topic, st.Queue = got.Name, got.Topic, got.Queue
+		return st
 	}
-	if err != nil {
-		return infer.ReadResponse[SubscriptionArgs, SubscriptionArgs]{}, fmt.Errorf("get subscription %q: %w", req.ID, err)
-	}
-	state := req.State
-	state.Name, state.Topic, state.Queue = got.Name, got.Topic, got.Queue
-	return infer.ReadResponse[SubscriptionArgs, SubscriptionArgs]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
+	return read(ctx, s.rt, "subscription", req, localcloud.API.GetSubscription, refresh)
 }
 
 // Delete removes the subscription; the topic and queue stay.
 func (s *Subscription) Delete(ctx context.Context, req infer.DeleteRequest[SubscriptionArgs]) (infer.DeleteResponse, error) {
-	err := s.rt.call(ctx, func(api localcloud.API) error { return api.DeleteSubscription(ctx, req.ID) })
-	if err != nil && !notFound(err) {
-		return infer.DeleteResponse{}, fmt.Errorf("delete subscription %q: %w", req.ID, err)
-	}
-	return infer.DeleteResponse{}, nil
+	return remove(ctx, s.rt, "subscription", req.ID, localcloud.API.DeleteSubscription)
 }
 
 // Diff replaces on a new name, topic or queue; tags change in place.

@@ -26,6 +26,9 @@ type TopicState struct {
 	URL string `pulumi:"url"`
 }
 
+// withInputs answers the state with new inputs, outputs kept (see state).
+func (s TopicState) withInputs(in TopicArgs) TopicState { s.TopicArgs = in; return s }
+
 // Annotate documents the resource in the schema.
 func (t *Topic) Annotate(a infer.Annotator) {
 	a.Describe(t, "A fanout topic: a JetStream stream that subscriptions source into queues.")
@@ -49,33 +52,16 @@ func (*Topic) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckRes
 
 // Create creates the topic.
 func (t *Topic) Create(ctx context.Context, req infer.CreateRequest[TopicArgs]) (infer.CreateResponse[TopicState], error) {
-	if req.DryRun {
-		return infer.CreateResponse[TopicState]{ID: req.Inputs.Name, Output: TopicState{TopicArgs: req.Inputs}}, nil
-	}
-	state, err := t.put(ctx, req.Inputs)
-	if err != nil {
-		return infer.CreateResponse[TopicState]{}, err
-	}
-	return infer.CreateResponse[TopicState]{ID: req.Inputs.Name, Output: state}, nil
+	return create(ctx, req, req.Inputs.Name, t.put)
 }
 
 // Update re-asserts the topic (only its tags can have changed).
 func (t *Topic) Update(ctx context.Context, req infer.UpdateRequest[TopicArgs, TopicState]) (infer.UpdateResponse[TopicState], error) {
-	if req.DryRun {
-		state := req.State
-		state.TopicArgs = req.Inputs
-		return infer.UpdateResponse[TopicState]{Output: state}, nil
-	}
-	state, err := t.put(ctx, req.Inputs)
-	return infer.UpdateResponse[TopicState]{Output: state}, err
+	return update(ctx, req, t.put)
 }
 
 func (t *Topic) put(ctx context.Context, in TopicArgs) (TopicState, error) {
-	var got localcloud.Topic
-	err := t.rt.call(ctx, func(api localcloud.API) (err error) {
-		got, err = api.PutTopic(ctx, localcloud.TopicSpec{Name: in.Name})
-		return err
-	})
+	got, err := fetch(ctx, t.rt, localcloud.API.PutTopic, localcloud.TopicSpec{Name: in.Name})
 	if err != nil {
 		return TopicState{}, fmt.Errorf("put topic %q: %w", in.Name, err)
 	}
@@ -85,29 +71,15 @@ func (t *Topic) put(ctx context.Context, in TopicArgs) (TopicState, error) {
 
 // Read refreshes the URL; an absent topic is drift (empty ID).
 func (t *Topic) Read(ctx context.Context, req infer.ReadRequest[TopicArgs, TopicState]) (infer.ReadResponse[TopicArgs, TopicState], error) {
-	var got localcloud.Topic
-	err := t.rt.call(ctx, func(api localcloud.API) (err error) {
-		got, err = api.GetTopic(ctx, req.ID)
-		return err
+	return read(ctx, t.rt, "topic", req, localcloud.API.GetTopic, func(s TopicState, got localcloud.Topic) TopicState {
+		s.Name, s.URL = got.Name, got.URL
+		return s
 	})
-	if notFound(err) {
-		return infer.ReadResponse[TopicArgs, TopicState]{}, nil
-	}
-	if err != nil {
-		return infer.ReadResponse[TopicArgs, TopicState]{}, fmt.Errorf("get topic %q: %w", req.ID, err)
-	}
-	state := req.State
-	state.Name, state.URL = got.Name, got.URL
-	return infer.ReadResponse[TopicArgs, TopicState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
 }
 
 // Delete removes the topic.
 func (t *Topic) Delete(ctx context.Context, req infer.DeleteRequest[TopicState]) (infer.DeleteResponse, error) {
-	err := t.rt.call(ctx, func(api localcloud.API) error { return api.DeleteTopic(ctx, req.ID) })
-	if err != nil && !notFound(err) {
-		return infer.DeleteResponse{}, fmt.Errorf("delete topic %q: %w", req.ID, err)
-	}
-	return infer.DeleteResponse{}, nil
+	return remove(ctx, t.rt, "topic", req.ID, localcloud.API.DeleteTopic)
 }
 
 // Diff replaces on a new name; tags change in place.
