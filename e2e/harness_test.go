@@ -255,23 +255,33 @@ func connectDB(ctx context.Context, endpoint, database, user, password string) (
 	return pgx.Connect(ctx, dsn)
 }
 
-// streamMessages counts the messages in the JetStream stream a local queue
-// URL (nats://host:port?stream=S&...) names.
-func streamMessages(ctx context.Context, queueURL string) (uint64, error) {
-	u, err := url.Parse(queueURL)
+// jetStreamAt connects to the NATS server a local cloud URL
+// (nats://host:port?stream=S&...) names; close the connection when done.
+func jetStreamAt(anyURL string) (jetstream.JetStream, *nats.Conn, url.Values, error) {
+	u, err := url.Parse(anyURL)
 	if err != nil {
-		return 0, err
+		return nil, nil, nil, err
 	}
 	nc, err := nats.Connect("nats://" + u.Host)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, nil, err
+	}
+	return js, nc, u.Query(), nil
+}
+
+// streamMessages counts the messages in the JetStream stream a local queue URL names.
+func streamMessages(ctx context.Context, queueURL string) (uint64, error) {
+	js, nc, q, err := jetStreamAt(queueURL)
 	if err != nil {
 		return 0, err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return 0, err
-	}
-	s, err := js.Stream(ctx, u.Query().Get("stream"))
+	s, err := js.Stream(ctx, q.Get("stream"))
 	if err != nil {
 		return 0, err
 	}
@@ -286,19 +296,11 @@ func streamMessages(ctx context.Context, queueURL string) (uint64, error) {
 // server behind url: every stream but the runtime's own (TENANTFLEET_*, the
 // advisory stream that drives dead-lettering).
 func streamCount(ctx context.Context, anyURL string) (int, error) {
-	u, err := url.Parse(anyURL)
-	if err != nil {
-		return 0, err
-	}
-	nc, err := nats.Connect("nats://" + u.Host)
+	js, nc, _, err := jetStreamAt(anyURL)
 	if err != nil {
 		return 0, err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return 0, err
-	}
 	n := 0
 	names := js.StreamNames(ctx)
 	for name := range names.Name() {
