@@ -4,6 +4,16 @@ go 1.25.8
 
 require (
 	github.com/pulumi/pulumi-aws/sdk/v6 v6.83.2
+	github.com/pulumi/pulumi-azure-native-sdk/app/v3 v3.16.0
+	github.com/pulumi/pulumi-azure-native-sdk/authorization/v3 v3.16.0
+	github.com/pulumi/pulumi-azure-native-sdk/dbforpostgresql/v3 v3.16.0
+	github.com/pulumi/pulumi-azure-native-sdk/managedidentity/v3 v3.16.0
+	github.com/pulumi/pulumi-azure-native-sdk/network/v3 v3.16.0
+	github.com/pulumi/pulumi-azure-native-sdk/operationalinsights/v3 v3.16.0
+	github.com/pulumi/pulumi-azure-native-sdk/privatedns/v3 v3.16.0
+	github.com/pulumi/pulumi-azure-native-sdk/resources/v3 v3.16.0
+	github.com/pulumi/pulumi-azure-native-sdk/servicebus/v3 v3.16.0
+	github.com/pulumi/pulumi-random/sdk/v4 v4.18.0
 	github.com/pulumi/pulumi/sdk/v3 v3.232.0
 	gopkg.in/yaml.v3 v3.0.1
 )
@@ -92,6 +102,7 @@ require (
 	github.com/pkg/term v1.1.0 // indirect
 	github.com/pulumi/appdash v0.0.0-20231130102222-75f619a67231 // indirect
 	github.com/pulumi/esc v0.23.0 // indirect
+	github.com/pulumi/pulumi-azure-native-sdk/v3 v3.16.0 // indirect
 	github.com/pulumi/pulumi-go-provider v1.3.2 // indirect
 	github.com/pulumi/pulumi/pkg/v3 v3.232.0 // indirect
 	github.com/rivo/uniseg v0.4.7 // indirect

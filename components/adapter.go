@@ -35,7 +35,7 @@ type Adapter interface {
 // Scope says whom a resource belongs to; every tag derives from it.
 type Scope struct {
 	Stack string
-	// Component is ComponentTenantUnit or ComponentFanout.
+	// Component is ComponentTenantUnit, ComponentFanout or ComponentPlatform.
 	Component string
 	// Tenant is the tenant id, or SharedTenant for resources of no single tenant.
 	Tenant string
@@ -56,6 +56,24 @@ type Foundation struct {
 	State any
 }
 
+// PlatformProvisioner is an optional capability, found by type assertion:
+// stack-wide pieces every tenant and fanout of the stack builds on (on Azure
+// a platform resource group, a Container Apps environment, a Service Bus
+// namespace). The program creates one Platform component before the tenants
+// and hands the result to every TenantUnit and MessagingFanout, which pass it
+// on in every input. Scope.Component is ComponentPlatform and Scope.Tenant is
+// SharedTenant.
+type PlatformProvisioner interface {
+	Platform(ctx *pulumi.Context, name string, scope Scope, parent pulumi.Resource) (*PlatformResources, error)
+}
+
+// PlatformResources is what a PlatformProvisioner created.
+type PlatformResources struct {
+	Native map[string]pulumi.Resource
+	// State is the adapter's own, opaque to the components.
+	State any
+}
+
 // DatabaseProvisioner creates a tenant's PostgreSQL database.
 type DatabaseProvisioner interface {
 	Database(ctx *pulumi.Context, name string, in DatabaseInput, parent pulumi.Resource) (*Database, error)
@@ -66,6 +84,7 @@ type DatabaseInput struct {
 	Scope      Scope
 	Spec       DatabaseSpec
 	Foundation *Foundation // nil unless the adapter is a FoundationProvisioner
+	Platform   *Platform   // nil unless the adapter is a PlatformProvisioner
 }
 
 // Database is a created tenant database. Credentials is always a secret.
@@ -98,6 +117,7 @@ type QueueInput struct {
 	Owner      string
 	Spec       QueueSpec
 	Foundation *Foundation // nil for fanout queues and adapters without foundations
+	Platform   *Platform   // nil unless the adapter is a PlatformProvisioner
 }
 
 // Queue is a created queue and its dead-letter queue.
@@ -122,6 +142,7 @@ type WebAppProvisioner interface {
 type Workload struct {
 	Scope      Scope
 	Foundation *Foundation // nil unless the adapter is a FoundationProvisioner
+	Platform   *Platform   // nil unless the adapter is a PlatformProvisioner
 	// Env holds the plain (non-secret) variables: the contract's and the spec's.
 	// The adapter adds DATABASE_PASSWORD from Database.Credentials through the
 	// cloud's secret mechanism, never as a plain value.
@@ -169,8 +190,9 @@ type FanoutProvisioner interface {
 
 // TopicInput is what a cloud needs to create a fanout topic.
 type TopicInput struct {
-	Scope Scope
-	Name  string
+	Scope    Scope
+	Name     string
+	Platform *Platform // nil unless the adapter is a PlatformProvisioner
 }
 
 // Topic is a created fanout topic. ID is the identifier publishers use (the ARN on AWS).
@@ -185,6 +207,7 @@ type SubscriptionInput struct {
 	Subscriber SubscriberSpec
 	Topic      *Topic
 	Queue      *Queue
+	Platform   *Platform // nil unless the adapter is a PlatformProvisioner
 }
 
 // Subscription is a created subscription.

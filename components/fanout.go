@@ -44,6 +44,9 @@ type MessagingFanoutArgs struct {
 	// tenant id; a subscriber naming a tenant receives into that queue.
 	TenantQueues map[string]*Queue
 	Cloud        Adapter
+	// Platform is the stack's shared pieces; required when Cloud is a
+	// PlatformProvisioner, nil otherwise.
+	Platform *Platform
 }
 
 // NewMessagingFanout validates args.Spec and then provisions the topic and one
@@ -61,10 +64,10 @@ func NewMessagingFanout(ctx *pulumi.Context, name string, args *MessagingFanoutA
 	if err := ctx.RegisterComponentResource(MessagingFanoutType, name, fanout, opts...); err != nil {
 		return nil, fmt.Errorf("register messaging fanout %q: %w", name, err)
 	}
-	cloud := args.Cloud
+	cloud, platform := args.Cloud, args.Platform
 	shared := Scope{Stack: ctx.Stack(), Component: ComponentFanout, Tenant: SharedTenant}
 
-	topic, err := cloud.Topic(ctx, name+"-topic", TopicInput{Scope: shared, Name: spec.Name}, fanout)
+	topic, err := cloud.Topic(ctx, name+"-topic", TopicInput{Scope: shared, Name: spec.Name, Platform: platform}, fanout)
 	if err != nil {
 		return nil, fmt.Errorf("messaging fanout %q: topic: %w", name, err)
 	}
@@ -77,13 +80,13 @@ func NewMessagingFanout(ctx *pulumi.Context, name string, args *MessagingFanoutA
 		if sub.Tenant != "" {
 			scope.Tenant = sub.Tenant
 		} else {
-			queue, err = cloud.Queue(ctx, name+"-"+sub.Name, QueueInput{Scope: scope, Owner: spec.Name + "/" + sub.Name, Spec: sub.Queue.WithDefaults()}, fanout)
+			queue, err = cloud.Queue(ctx, name+"-"+sub.Name, QueueInput{Scope: scope, Owner: spec.Name + "/" + sub.Name, Spec: sub.Queue.WithDefaults(), Platform: platform}, fanout)
 			if err != nil {
 				return nil, fmt.Errorf("messaging fanout %q: %s: queue: %w", name, field, err)
 			}
 			copyPrefixed(fanout.Native, sub.Name+"/", queue.Native)
 		}
-		s, err := cloud.Subscribe(ctx, name+"-"+sub.Name, SubscriptionInput{Scope: scope, Subscriber: sub, Topic: topic, Queue: queue}, fanout)
+		s, err := cloud.Subscribe(ctx, name+"-"+sub.Name, SubscriptionInput{Scope: scope, Subscriber: sub, Topic: topic, Queue: queue, Platform: platform}, fanout)
 		if err != nil {
 			return nil, fmt.Errorf("messaging fanout %q: %w", name, Prefix(field+".", err))
 		}

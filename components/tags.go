@@ -4,6 +4,8 @@ package components
 const (
 	ComponentTenantUnit = "tenant-unit"
 	ComponentFanout     = "messaging-fanout"
+	// ComponentPlatform tags a stack's shared pieces (see Platform).
+	ComponentPlatform = "platform"
 )
 
 // SharedTenant is the tenant tag of resources that serve no single tenant,

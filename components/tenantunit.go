@@ -53,6 +53,9 @@ type TenantUnitArgs struct {
 	Spec TenantSpec
 	// Cloud provisions the resources.
 	Cloud Adapter
+	// Platform is the stack's shared pieces; required when Cloud is a
+	// PlatformProvisioner, nil otherwise.
+	Platform *Platform
 }
 
 // NewTenantUnit validates args.Spec and then provisions the tenant unit on
@@ -71,7 +74,7 @@ func NewTenantUnit(ctx *pulumi.Context, name string, args *TenantUnitArgs, opts 
 	if err := ctx.RegisterComponentResource(TenantUnitType, name, unit, opts...); err != nil {
 		return nil, fmt.Errorf("register tenant unit %q: %w", name, err)
 	}
-	cloud := args.Cloud
+	cloud, platform := args.Cloud, args.Platform
 	scope := Scope{Stack: ctx.Stack(), Component: ComponentTenantUnit, Tenant: spec.ID}
 
 	var base *Foundation
@@ -82,11 +85,11 @@ func NewTenantUnit(ctx *pulumi.Context, name string, args *TenantUnitArgs, opts 
 		}
 		maps.Copy(unit.Native, base.Native)
 	}
-	db, err := cloud.Database(ctx, name+"-db", DatabaseInput{Scope: scope, Spec: spec.Database, Foundation: base}, unit)
+	db, err := cloud.Database(ctx, name+"-db", DatabaseInput{Scope: scope, Spec: spec.Database, Foundation: base, Platform: platform}, unit)
 	if err != nil {
 		return nil, fmt.Errorf("tenant unit %q: database: %w", name, err)
 	}
-	queue, err := cloud.Queue(ctx, name+"-queue", QueueInput{Scope: scope, Owner: "work", Spec: spec.Queue, Foundation: base}, unit)
+	queue, err := cloud.Queue(ctx, name+"-queue", QueueInput{Scope: scope, Owner: "work", Spec: spec.Queue, Foundation: base, Platform: platform}, unit)
 	if err != nil {
 		return nil, fmt.Errorf("tenant unit %q: queue: %w", name, err)
 	}
@@ -94,6 +97,7 @@ func NewTenantUnit(ctx *pulumi.Context, name string, args *TenantUnitArgs, opts 
 		Workload: Workload{
 			Scope:      scope,
 			Foundation: base,
+			Platform:   platform,
 			Env:        contractEnv(cloud.Name(), scope, WorkloadWeb, spec.Web.Port, db, queue, spec.Web.Env),
 			Database:   db,
 			Queue:      queue,
@@ -107,6 +111,7 @@ func NewTenantUnit(ctx *pulumi.Context, name string, args *TenantUnitArgs, opts 
 		Workload: Workload{
 			Scope:      scope,
 			Foundation: base,
+			Platform:   platform,
 			Env:        contractEnv(cloud.Name(), scope, WorkloadWorker, 0, db, queue, spec.Worker.Env),
 			Database:   db,
 			Queue:      queue,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tenantfleet/tenantfleet/components"
 	"github.com/tenantfleet/tenantfleet/providers/aws"
+	"github.com/tenantfleet/tenantfleet/providers/azure"
 	"github.com/tenantfleet/tenantfleet/providers/local"
 )
 
@@ -17,9 +18,10 @@ import (
 type Factory func(ctx *pulumi.Context) (components.Adapter, error)
 
 // registry is every cloud tenantfleet can provision, by tenantfleet:cloud value.
-// azure, gcp and digitalocean are added as their adapters land.
+// gcp and digitalocean are added as their adapters land.
 var registry = map[string]Factory{
 	aws.Name:   aws.New,
+	azure.Name: azure.New,
 	local.Name: local.New,
 }
 

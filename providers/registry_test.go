@@ -11,15 +11,18 @@ import (
 )
 
 func TestRegistry(t *testing.T) {
+	// The azure adapter needs a location (tenantfleet:azure or azure-native:location).
+	t.Setenv(pulumi.EnvConfig, `{"azure-native:location":"westeurope"}`)
 	cases := []struct {
 		name    string
 		wantErr string
 	}{
 		{"aws", ""},
+		{"azure", ""},
 		{"local", ""},
-		{"AWS", `unknown cloud "AWS": valid clouds are aws, local`},
-		{"", `unknown cloud "": valid clouds are aws, local`},
-		{"oracle", `unknown cloud "oracle": valid clouds are aws, local`},
+		{"AWS", `unknown cloud "AWS": valid clouds are aws, azure, local`},
+		{"", `unknown cloud "": valid clouds are aws, azure, local`},
+		{"oracle", `unknown cloud "oracle": valid clouds are aws, azure, local`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -38,7 +41,7 @@ func TestRegistry(t *testing.T) {
 			}
 		})
 	}
-	if got := strings.Join(providers.Names(), ","); got != "aws,local" {
+	if got := strings.Join(providers.Names(), ","); got != "aws,azure,local" {
 		t.Errorf("Names() = %q", got)
 	}
 }

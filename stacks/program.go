@@ -28,10 +28,18 @@ func Program(ctx *pulumi.Context) error {
 		return errorList("invalid stack configuration", err)
 	}
 
+	// Stack-wide pieces first, for clouds that have them (Azure).
+	var platform *components.Platform
+	if _, ok := cloud.(components.PlatformProvisioner); ok {
+		if platform, err = components.NewPlatform(ctx, "platform", &components.PlatformArgs{Cloud: cloud}); err != nil {
+			return err
+		}
+	}
+
 	tenants := pulumi.Map{}
 	queues := map[string]*components.Queue{}
 	for _, spec := range cfg.Tenants {
-		unit, err := components.NewTenantUnit(ctx, spec.ID, &components.TenantUnitArgs{Spec: spec, Cloud: cloud})
+		unit, err := components.NewTenantUnit(ctx, spec.ID, &components.TenantUnitArgs{Spec: spec, Cloud: cloud, Platform: platform})
 		if err != nil {
 			return err
 		}
@@ -42,7 +50,7 @@ func Program(ctx *pulumi.Context) error {
 
 	if cfg.Fanout != nil {
 		fanout, err := components.NewMessagingFanout(ctx, cfg.Fanout.Name, &components.MessagingFanoutArgs{
-			Spec: *cfg.Fanout, TenantQueues: queues, Cloud: cloud,
+			Spec: *cfg.Fanout, TenantQueues: queues, Cloud: cloud, Platform: platform,
 		})
 		if err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tenantfleet/tenantfleet/providers/aws/awsmock"
+	"github.com/tenantfleet/tenantfleet/providers/azure/azuremock"
 	"github.com/tenantfleet/tenantfleet/providers/local/localmock"
 	"github.com/tenantfleet/tenantfleet/stacks"
 )
@@ -32,8 +33,11 @@ func (c *counting) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 
 // mocksFor answers the mocks the way the stack's cloud would.
 func mocksFor(cfg map[string]string) pulumi.MockResourceMonitor {
-	if cfg["tenantfleet:cloud"] == "local" {
+	switch cfg["tenantfleet:cloud"] {
+	case "local":
 		return localmock.Mocks{}
+	case "azure":
+		return azuremock.Mocks{}
 	}
 	return awsmock.Mocks{}
 }
@@ -91,6 +95,7 @@ func TestStackFilesPreviewAndUpdate(t *testing.T) {
 	}{
 		{"../Pulumi.dev.yaml", "tenantfleet-local:index:Database", "tenantfleet-local:index:Subscription", 2, 2},
 		{"../Pulumi.aws.yaml", "aws:rds/instance:Instance", "aws:sns/topicSubscription:TopicSubscription", 2, 3},
+		{"../Pulumi.azure.yaml", "azure-native:dbforpostgresql:Server", "azure-native:servicebus:Subscription", 2, 3},
 	}
 	for _, tc := range cases {
 		cfg := stackConfig(t, tc.file)
@@ -125,7 +130,7 @@ func TestBadConfigNamesTheKeyAndRegistersNothing(t *testing.T) {
 		reason string
 	}{
 		{"unknown cloud", func(c map[string]string) { c["tenantfleet:cloud"] = "oracle" },
-			[]string{"tenantfleet:cloud", `"oracle"`, "valid clouds are aws"}, "the error lists the valid clouds"},
+			[]string{"tenantfleet:cloud", `"oracle"`, "valid clouds are aws, azure, local"}, "the error lists the valid clouds"},
 		{"missing cloud", func(c map[string]string) { delete(c, "tenantfleet:cloud") },
 			[]string{"tenantfleet:cloud is required"}, "no silent default cloud"},
 		{"bad tenant id", func(c map[string]string) { replace(c, "tenantfleet:tenants", `"id":"globex"`, `"id":"Globex!"`) },

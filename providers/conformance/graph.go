@@ -18,6 +18,8 @@ type Resource struct {
 	Name   string
 	Parent resource.URN
 	Custom bool
+	// ID is the id the mock gave a custom resource (empty for components).
+	ID string
 	// Inputs as registered; Outputs as the mock returned them (inputs plus
 	// what the profile's Outputs adds).
 	Inputs  resource.PropertyMap
@@ -59,7 +61,7 @@ func (g *Graph) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	}
 	g.mu.Lock()
 	g.Resources = append(g.Resources, Resource{
-		URN: urn, Type: args.TypeToken, Name: args.Name, Parent: parent, Custom: args.Custom,
+		URN: urn, Type: args.TypeToken, Name: args.Name, Parent: parent, Custom: args.Custom, ID: id,
 		Inputs: args.Inputs, Outputs: outputs,
 	})
 	g.mu.Unlock()

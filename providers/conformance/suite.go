@@ -124,9 +124,17 @@ func setConfig(cfg map[string]string) func() {
 // scenario provisions the two tenants and the fanout.
 func scenario(p *Profile) func(ctx *pulumi.Context, cloud components.Adapter, o *outcome) error {
 	return func(ctx *pulumi.Context, cloud components.Adapter, o *outcome) error {
+		// Stack-wide pieces first, as stacks.Program creates them.
+		var platform *components.Platform
+		if _, ok := cloud.(components.PlatformProvisioner); ok {
+			var err error
+			if platform, err = components.NewPlatform(ctx, "platform", &components.PlatformArgs{Cloud: cloud}); err != nil {
+				return err
+			}
+		}
 		queues := map[string]*components.Queue{}
 		for _, spec := range Tenants() {
-			u, err := components.NewTenantUnit(ctx, spec.ID, &components.TenantUnitArgs{Spec: spec, Cloud: cloud})
+			u, err := components.NewTenantUnit(ctx, spec.ID, &components.TenantUnitArgs{Spec: spec, Cloud: cloud, Platform: platform})
 			if err != nil {
 				return err
 			}
@@ -136,7 +144,7 @@ func scenario(p *Profile) func(ctx *pulumi.Context, cloud components.Adapter, o 
 			o.capture(spec.ID+"/webUrl", u.WebURL)
 		}
 		f, err := components.NewMessagingFanout(ctx, "events", &components.MessagingFanoutArgs{
-			Spec: Fanout(p.SupportsFilters), TenantQueues: queues, Cloud: cloud,
+			Spec: Fanout(p.SupportsFilters), TenantQueues: queues, Cloud: cloud, Platform: platform,
 		})
 		if err != nil {
 			return err
@@ -230,15 +238,15 @@ func lineDiff(want, got string) string {
 	return b.String()
 }
 
-// componentOf returns the tenant unit or fanout a resource belongs to: its
-// nearest component ancestor.
+// componentOf returns the tenant unit, fanout or platform a resource belongs
+// to: its nearest component ancestor.
 func componentOf(g *Graph, r Resource) (Resource, bool) {
 	for parent := r.Parent; parent != ""; {
 		p, ok := g.ByURN(parent)
 		if !ok {
 			return Resource{}, false
 		}
-		if p.Type == components.TenantUnitType || p.Type == components.MessagingFanoutType {
+		if p.Type == components.TenantUnitType || p.Type == components.MessagingFanoutType || p.Type == components.PlatformType {
 			return p, true
 		}
 		parent = p.Parent
@@ -277,7 +285,7 @@ func checkParents(fs *findings, g *Graph) {
 			continue
 		}
 		if _, ok := componentOf(g, r); !ok {
-			fs.add("parented", "%s is not inside a TenantUnit or MessagingFanout (parent %s)", r, r.Parent)
+			fs.add("parented", "%s is not inside a TenantUnit, MessagingFanout or Platform (parent %s)", r, r.Parent)
 		}
 	}
 }
@@ -325,6 +333,8 @@ func checkTags(fs *findings, p *Profile, g *Graph) {
 			case components.TenantUnitType:
 				// The scenario names each tenant unit by its tenant id.
 				want[components.TagComponent], tenants = components.ComponentTenantUnit, []string{c.Name}
+			case components.PlatformType:
+				want[components.TagComponent], tenants = components.ComponentPlatform, []string{components.SharedTenant}
 			case components.MessagingFanoutType:
 				want[components.TagComponent], tenants = components.ComponentFanout, []string{components.SharedTenant}
 				for _, sub := range Fanout(p.SupportsFilters).Subscribers {

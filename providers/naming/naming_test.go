@@ -66,12 +66,16 @@ func TestUniqueDoesNotAliasHyphenatedParts(t *testing.T) {
 	}
 }
 
-// TestRulesHoldForAwkwardInputs checks every AWS rule against inputs that
+// TestRulesHoldForAwkwardInputs checks every AWS and Azure rule against inputs that
 // stress it: the output must always satisfy the rule.
 func TestRulesHoldForAwkwardInputs(t *testing.T) {
 	rules := map[string]Rule{
 		"RDSInstance": AWS.RDSInstance, "DatabaseName": AWS.DatabaseName, "SQSQueue": AWS.SQSQueue,
 		"IAMRole": AWS.IAMRole, "LoadBalancer": AWS.LoadBalancer, "TargetGroup": AWS.TargetGroup,
+		"Azure.ResourceGroup": Azure.ResourceGroup, "Azure.ContainerApp": Azure.ContainerApp,
+		"Azure.PostgresServer": Azure.PostgresServer, "Azure.ServiceBusNamespace": Azure.ServiceBusNamespace,
+		"Azure.ServiceBusEntity": Azure.ServiceBusEntity, "Azure.ServiceBusSubscription": Azure.ServiceBusSubscription,
+		"Azure.ManagedIdentity": Azure.ManagedIdentity, "Azure.LogAnalyticsWorkspace": Azure.LogAnalyticsWorkspace,
 	}
 	inputs := [][]string{
 		{"dev", "a"}, {"Prod.EU", "tenant-x", "worker"}, {strings.Repeat("x", 300)},
@@ -108,5 +112,47 @@ func TestAWSTags(t *testing.T) {
 	}
 	if v := got["stack"]; !strings.HasPrefix(v, "org/dev-1-") {
 		t.Errorf("stack tag = %q, want org/dev-1-<hash>: '#' is not allowed in AWS tags", v)
+	}
+}
+
+func TestAzureRules(t *testing.T) {
+	cases := []struct {
+		name   string
+		got    string
+		want   *regexp.Regexp
+		reason string
+	}{
+		{"resource group fits", Azure.ResourceGroup.Name("dev", "acme"), regexp.MustCompile(`^dev-acme$`), "a short valid name is kept"},
+		{"resource group 90", Azure.ResourceGroup.Unique("dev", strings.Repeat("t", 120)), regexp.MustCompile(`^[A-Za-z0-9_-]{1,90}$`), "resource groups hold 1-90 characters"},
+		{"resource group no trailing dot", Azure.ResourceGroup.Name("dev.", "acme."), regexp.MustCompile(`^[A-Za-z0-9_-]*[A-Za-z0-9_-]$`), "a resource group may not end in '.'"},
+		{"container app 32", Azure.ContainerApp.Unique("Prod", strings.Repeat("x", 40), "worker"), regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}[a-z0-9]$`), "2-32 lowercase, starting with a letter"},
+		{"container app leading digit", Azure.ContainerApp.Unique("9lives", "web"), regexp.MustCompile(`^[a-z]`), "Container Apps start with a letter"},
+		{"postgres 63 lowercase", Azure.PostgresServer.Unique("Prod", strings.Repeat("y", 80)), regexp.MustCompile(`^[a-z][a-z0-9-]{1,61}[a-z0-9]$`), "3-63 lowercase letters, digits, hyphens"},
+		{"postgres short", Azure.PostgresServer.Unique("a"), regexp.MustCompile(`^.{3,63}$`), "at least 3 characters"},
+		{"namespace 6-50", Azure.ServiceBusNamespace.Unique("d"), regexp.MustCompile(`^[a-z][a-z0-9-]{4,48}[a-z0-9]$`), "6-50 characters even for a one-letter stack"},
+		{"namespace long", Azure.ServiceBusNamespace.Unique(strings.Repeat("s", 70), "platform"), regexp.MustCompile(`^[a-z][a-z0-9-]{4,48}[a-z0-9]$`), "truncated to 50 with the hash"},
+		{"namespace not -sb", Azure.ServiceBusNamespace.Unique("x", "sb"), regexp.MustCompile(`[0-9a-f]{8}$`), "ends in the hash, never -sb or -mgmt"},
+		{"queue 260", Azure.ServiceBusEntity.Unique("dev", strings.Repeat("q", 300)), regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,258}[A-Za-z0-9]$`), "queues and topics hold 1-260"},
+		{"queue slash", Azure.ServiceBusEntity.Unique("dev", "shared", "events/billing"), regexp.MustCompile(`^[A-Za-z0-9_-]+$`), "'/' would make a path"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if !tc.want.MatchString(tc.got) {
+				t.Errorf("got %q (%d characters), want %s (%s)", tc.got, len(tc.got), tc.want, tc.reason)
+			}
+		})
+	}
+	if a, b := Azure.ServiceBusNamespace.Unique("prod", "eu-x"), Azure.ServiceBusNamespace.Unique("prod-eu", "x"); a == b {
+		t.Errorf("namespaces alias: %q", a)
+	}
+}
+
+func TestAzureTags(t *testing.T) {
+	got := AzureTags(map[string]string{"a/b": "v", "tenant": strings.Repeat("v", 300)})
+	if _, ok := got["a/b"]; ok {
+		t.Errorf("'/' is not allowed in Azure tag keys: %v", got)
+	}
+	if v := got["tenant"]; len(v) != 256 {
+		t.Errorf("tag value has %d characters, want 256", len(v))
 	}
 }

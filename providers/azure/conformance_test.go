@@ -1,0 +1,207 @@
+package azure_test
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+
+	"github.com/tenantfleet/tenantfleet/components"
+	"github.com/tenantfleet/tenantfleet/providers/azure"
+	"github.com/tenantfleet/tenantfleet/providers/azure/azuremock"
+	"github.com/tenantfleet/tenantfleet/providers/conformance"
+)
+
+const (
+	serverType       = "azure-native:dbforpostgresql:Server"
+	containerAppType = "azure-native:app:ContainerApp"
+	namespaceType    = "azure-native:servicebus:Namespace"
+	topicType        = "azure-native:servicebus:Topic"
+	subscriptionType = "azure-native:servicebus:Subscription"
+)
+
+// profile states facts about azure-native resource types for the conformance suite.
+func profile() *conformance.Profile {
+	return &conformance.Profile{
+		New:     azure.New,
+		Config:  map[string]string{"tenantfleet:azure": `{"location":"westeurope"}`},
+		Outputs: azuremock.Outputs,
+		Invoke:  azuremock.Invoke,
+		Kinds: map[string][]string{
+			"database":     {serverType},
+			"queue":        {"azure-native:servicebus:Queue"},
+			"web":          {containerAppType},
+			"worker":       {containerAppType},
+			"topic":        {topicType},
+			"subscription": {subscriptionType},
+		},
+		// These types have no tags argument: child entities of a server, a
+		// network or a namespace, RBAC and locks, and random's resources.
+		Untaggable: []string{
+			"azure-native:network:Subnet", "azure-native:dbforpostgresql:Database",
+			"azure-native:servicebus:Queue", topicType, subscriptionType, "azure-native:servicebus:Rule",
+			"azure-native:authorization:RoleAssignment", "azure-native:authorization:ManagementLockByScope",
+			"random:index/randomPassword:RandomPassword",
+		},
+		Tags: func(r conformance.Resource) (map[string]string, bool) {
+			v, ok := r.Inputs["tags"]
+			if !ok || !v.IsObject() {
+				return nil, false
+			}
+			out := map[string]string{}
+			for k, tv := range v.ObjectValue() {
+				if tv.IsString() {
+					out[string(k)] = tv.StringValue()
+				}
+			}
+			return out, true
+		},
+		// Input keys naming a resource of their own type only (resourceGroupName,
+		// namespaceName, topicName are also a child's reference to its parent).
+		NameKeys: []string{"serverName", "databaseName", "queueName", "containerAppName", "resourceName", "subscriptionName", "environmentName", "workspaceName"},
+		Database: func(r conformance.Resource) []string {
+			var problems []string
+			network := object(r.Inputs["network"])
+			if s := network["publicNetworkAccess"]; !s.IsString() || s.StringValue() != "Disabled" {
+				problems = append(problems, "publicNetworkAccess is not Disabled: the server is reachable from the internet")
+			}
+			if s := network["delegatedSubnetResourceId"]; !s.IsString() && !s.IsComputed() && !s.IsOutput() {
+				problems = append(problems, "the server is not in a delegated subnet: no app could reach it")
+			}
+			if v, ok := r.Inputs["administratorLoginPassword"]; !ok || !v.IsSecret() {
+				problems = append(problems, "the admin password input is not a secret")
+			}
+			if v := object(r.Inputs["backup"])["backupRetentionDays"]; !v.IsNumber() || v.NumberValue() < 7 {
+				problems = append(problems, "backup retention is not set (at least 7 days)")
+			}
+			return problems
+		},
+		WorkloadEnv:      containerAppEnv,
+		SubscriberAccess: subscriberAccess,
+		SupportsFilters:  true,
+		InvalidTenants: []conformance.InvalidTenant{
+			{Reason: "Container Apps has no 0.5 vCPU / 2 GiB size", Field: "web.memoryMiB", Mutate: func(s *components.TenantSpec) {
+				s.Web.CPU, s.Web.MemoryMiB = 500, 2048
+			}},
+			{Reason: "Service Bus locks last at most 5 minutes", Field: "queue.visibilityTimeoutSeconds", Mutate: func(s *components.TenantSpec) {
+				s.Queue.VisibilityTimeoutSeconds = 600
+			}},
+			{Reason: "flexible server keeps backups at least 7 days", Field: "database.backupRetentionDays", Mutate: func(s *components.TenantSpec) {
+				s.Database.BackupRetentionDays = 3
+			}},
+		},
+	}
+}
+
+func TestConformance(t *testing.T) {
+	g := conformance.Run(t, profile())
+	t.Run("golden graph", func(t *testing.T) { conformance.Golden(t, g, ".") })
+}
+
+func object(v resource.PropertyValue) resource.PropertyMap {
+	if v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	if v.IsObject() {
+		return v.ObjectValue()
+	}
+	return resource.PropertyMap{}
+}
+
+func array(v resource.PropertyValue) []resource.PropertyValue {
+	if v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	if v.IsArray() {
+		return v.ArrayValue()
+	}
+	return nil
+}
+
+// containerAppEnv reads the environment of a Container App's only container:
+// plain values, and the variables that reference a Container Apps secret
+// (secretRef) whose value is a Pulumi secret.
+func containerAppEnv(r conformance.Resource) (map[string]string, []string, bool) {
+	if r.Type != containerAppType {
+		return nil, nil, false
+	}
+	containers := array(object(r.Inputs["template"])["containers"])
+	if len(containers) != 1 {
+		return nil, nil, false
+	}
+	// The SDK marks the whole configuration secret when a secret is inside it.
+	configuration := r.Inputs["configuration"]
+	secrets := map[string]bool{}
+	for _, s := range array(object(configuration)["secrets"]) {
+		o := object(s)
+		if o["name"].IsString() && (o["value"].IsSecret() || configuration.IsSecret()) {
+			secrets[o["name"].StringValue()] = true
+		}
+	}
+	plain := map[string]string{}
+	var secret []string
+	for _, e := range array(object(containers[0])["env"]) {
+		o := object(e)
+		name := o["name"].StringValue()
+		if ref := o["secretRef"]; ref.IsString() {
+			if secrets[ref.StringValue()] {
+				secret = append(secret, name)
+			}
+			continue
+		}
+		v := o["value"]
+		if v.IsSecret() {
+			v = v.SecretValue().Element
+		}
+		if v.IsString() {
+			plain[name] = v.StringValue()
+		}
+	}
+	return plain, secret, true
+}
+
+// subscriberAccess checks that a subscription of the topic forwards into the
+// queue, that the dead-letter queue is the queue's own sub-queue, and that
+// the namespace has no SAS keys (only RBAC can send).
+func subscriberAccess(g *conformance.Graph, topicID, queueURL, dlqURL string) []string {
+	var problems []string
+	if dlqURL != queueURL+"/$DeadLetterQueue" {
+		problems = append(problems, fmt.Sprintf("dead-letter URL %s is not the $DeadLetterQueue of %s", dlqURL, queueURL))
+	}
+	u, err := url.Parse(queueURL)
+	if err != nil || !strings.HasSuffix(u.Host, ".servicebus.windows.net") {
+		return append(problems, fmt.Sprintf("queue URL %s is not a Service Bus URL", queueURL))
+	}
+	namespace, queue := strings.TrimSuffix(u.Host, ".servicebus.windows.net"), strings.TrimPrefix(u.Path, "/")
+	topicName := ""
+	for _, t := range g.OfType(topicType) {
+		if t.ID == topicID {
+			topicName = t.Inputs["topicName"].StringValue()
+		}
+	}
+	forwarded := false
+	for _, s := range g.OfType(subscriptionType) {
+		if topicName != "" && s.Inputs["topicName"].StringValue() == topicName && s.Inputs["forwardTo"].StringValue() == queue {
+			forwarded = true
+		}
+	}
+	if !forwarded {
+		problems = append(problems, fmt.Sprintf("no subscription of topic %s forwards into queue %s", topicID, queue))
+	}
+	for _, ns := range g.OfType(namespaceType) {
+		if ns.Inputs["namespaceName"].StringValue() != namespace {
+			continue
+		}
+		if v := ns.Inputs["disableLocalAuth"]; !v.IsBool() || !v.BoolValue() {
+			problems = append(problems, fmt.Sprintf("namespace %s allows SAS keys (disableLocalAuth is not true)", namespace))
+		}
+	}
+	for _, typ := range []string{"NamespaceAuthorizationRule", "QueueAuthorizationRule", "TopicAuthorizationRule"} {
+		if n := len(g.OfType("azure-native:servicebus:" + typ)); n > 0 {
+			problems = append(problems, fmt.Sprintf("%d SAS %s resources exist", n, typ))
+		}
+	}
+	return problems
+}

@@ -1,0 +1,65 @@
+package naming
+
+import "strings"
+
+// Azure holds Azure's naming rules, one per kind of resource tenantfleet names.
+// Names of globally unique resources (PostgreSQL servers, Service Bus
+// namespaces: both are DNS names) are built with Unique so the hash keeps
+// two stacks apart.
+var Azure = struct {
+	ResourceGroup, ContainerApp, ManagedEnvironment, LogAnalyticsWorkspace Rule
+	PostgresServer, DatabaseName, DatabaseUser                             Rule
+	ServiceBusNamespace, ServiceBusEntity, ServiceBusSubscription          Rule
+	ManagedIdentity, VirtualNetwork, Subnet                                Rule
+}{
+	// Resource group: 1-90 letters, digits, '_', '-', '.', '(' and ')', not
+	// ending in '.'. Only '_' and '-' are kept so a name can never end in '.'.
+	ResourceGroup: Rule{MaxLen: 90, Sep: "-", Extra: "_"},
+	// Container App: 2-32 lowercase letters, digits and hyphens, starting
+	// with a letter, ending with a letter or digit, no "--".
+	ContainerApp: Rule{MaxLen: 32, Sep: "-", Lower: true, StartLetter: true},
+	// Container Apps environment: 2-60, same characters as a Container App.
+	ManagedEnvironment: Rule{MaxLen: 60, Sep: "-", Lower: true, StartLetter: true},
+	// Log Analytics workspace: 4-63 letters, digits and hyphens, starting and
+	// ending with a letter or digit.
+	LogAnalyticsWorkspace: Rule{MaxLen: 63, Sep: "-", StartLetter: true},
+	// PostgreSQL flexible server: 3-63 lowercase letters, digits and hyphens,
+	// not starting or ending with a hyphen; part of a public DNS name.
+	PostgresServer: Rule{MaxLen: 63, Sep: "-", Lower: true, StartLetter: true},
+	// PostgreSQL identifiers, as on AWS. The admin login must not start with
+	// pg_ nor be a reserved name (admin, root, ...): the adapter prefixes it.
+	DatabaseName: Rule{MaxLen: 63, Sep: "_", Lower: true, StartLetter: true},
+	DatabaseUser: Rule{MaxLen: 63, Sep: "_", Lower: true, StartLetter: true},
+	// Service Bus namespace: 6-50 letters, digits and hyphens, starting with
+	// a letter, ending with a letter or digit, not ending in -sb or -mgmt
+	// (Unique always ends in the hex hash, which rules both out); a public
+	// DNS name, so always build it with Unique.
+	ServiceBusNamespace: Rule{MaxLen: 50, Sep: "-", Lower: true, StartLetter: true},
+	// Queue and topic: 1-260 letters, digits, '.', '-', '_', starting and
+	// ending with a letter or digit ('/' would make a path; '.' is not kept).
+	ServiceBusEntity: Rule{MaxLen: 260, Sep: "-", Extra: "_"},
+	// Subscription: 1-50 of the same characters.
+	ServiceBusSubscription: Rule{MaxLen: 50, Sep: "-", Extra: "_"},
+	// User-assigned identity: 3-128 letters, digits, '-' and '_', starting
+	// with a letter or digit.
+	ManagedIdentity: Rule{MaxLen: 128, Sep: "-", Extra: "_", StartLetter: true},
+	// Virtual network 2-64, subnet 1-80: letters, digits, '_', '.', '-'.
+	VirtualNetwork: Rule{MaxLen: 64, Sep: "-", Extra: "_", StartLetter: true},
+	Subnet:         Rule{MaxLen: 80, Sep: "-", Extra: "_", StartLetter: true},
+}
+
+// AzureTags shapes tags to Azure's rules: keys up to 512 and values up to 256
+// characters; keys may not contain < > % & \ ? / (replaced by '-').
+func AzureTags(tags map[string]string) map[string]string {
+	out := make(map[string]string, len(tags))
+	for k, v := range tags {
+		if strings.ContainsAny(k, `<>%&\?/`) || len(k) > 512 {
+			k = Rule{MaxLen: 512, Sep: "-", Extra: " _.:=+@"}.Name(k)
+		}
+		if len(v) > 256 {
+			v = v[:256-HashLength-1] + "-" + rawHash(v)
+		}
+		out[k] = v
+	}
+	return out
+}
