@@ -32,7 +32,7 @@ func TestRegistry(t *testing.T) {
 					t.Errorf("New(%q) returned the %q adapter", tc.name, a.Name())
 				}
 				return err
-			}, pulumi.WithMocks("tenantfleet", "test", awsmock.Mocks{}))
+			}, pulumi.WithMocks("tenantfleet", "test", awsmock.Mocks))
 			switch {
 			case tc.wantErr == "" && err != nil:
 				t.Fatalf("New(%q): %v", tc.name, err)

@@ -35,11 +35,11 @@ func (c *counting) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 func mocksFor(cfg map[string]string) pulumi.MockResourceMonitor {
 	switch cfg["tenantfleet:cloud"] {
 	case "local":
-		return localmock.Mocks{}
+		return localmock.Mocks
 	case "azure":
-		return azuremock.Mocks{}
+		return azuremock.Mocks
 	}
-	return awsmock.Mocks{}
+	return awsmock.Mocks
 }
 
 // run runs the program with cfg as the stack config, as the engine passes it.

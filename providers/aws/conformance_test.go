@@ -35,19 +35,7 @@ func profile() *conformance.Profile {
 			"aws:sns/topicSubscription:TopicSubscription", "aws:appautoscaling/policy:Policy",
 			"aws:ec2/securityGroupRule:SecurityGroupRule",
 		},
-		Tags: func(r conformance.Resource) (map[string]string, bool) {
-			v, ok := r.Inputs["tags"]
-			if !ok || !v.IsObject() {
-				return nil, false
-			}
-			out := map[string]string{}
-			for k, tv := range v.ObjectValue() {
-				if tv.IsString() {
-					out[string(k)] = tv.StringValue()
-				}
-			}
-			return out, true
-		},
+		Tags:     conformance.StringMapInput("tags"),
 		NameKeys: []string{"name", "identifier", "family", "finalSnapshotIdentifier"},
 		Database: func(r conformance.Resource) []string {
 			var problems []string

@@ -45,19 +45,7 @@ func profile() *conformance.Profile {
 			"azure-native:authorization:RoleAssignment", "azure-native:authorization:ManagementLockByScope",
 			"random:index/randomPassword:RandomPassword",
 		},
-		Tags: func(r conformance.Resource) (map[string]string, bool) {
-			v, ok := r.Inputs["tags"]
-			if !ok || !v.IsObject() {
-				return nil, false
-			}
-			out := map[string]string{}
-			for k, tv := range v.ObjectValue() {
-				if tv.IsString() {
-					out[string(k)] = tv.StringValue()
-				}
-			}
-			return out, true
-		},
+		Tags: conformance.StringMapInput("tags"),
 		// Input keys naming a resource of their own type only (resourceGroupName,
 		// namespaceName, topicName are also a child's reference to its parent).
 		NameKeys: []string{"serverName", "databaseName", "queueName", "containerAppName", "resourceName", "subscriptionName", "environmentName", "workspaceName"},

@@ -36,7 +36,7 @@ func TestWebURLIsTheIngressFQDN(t *testing.T) {
 		wg.Add(1)
 		u.WebURL.ApplyT(func(s string) string { got = s; wg.Done(); return s })
 		return nil
-	}, pulumi.WithMocks("tenantfleet", "dev", azuremock.Mocks{}))
+	}, pulumi.WithMocks("tenantfleet", "dev", azuremock.Mocks))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,13 +49,8 @@ func (g *Graph) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		parentType = parent.QualifiedType()
 	}
 	urn := resource.NewURN(tokens.QName(g.stack), tokens.PackageName(g.project), parentType, tokens.Type(args.TypeToken), args.Name)
-	outputs := args.Inputs.Copy()
+	outputs := mockOutputs(args, g.profile.Outputs)
 	id := args.Name + "-id"
-	if g.profile.Outputs != nil && args.Custom {
-		for k, v := range g.profile.Outputs(args) {
-			outputs[k] = v
-		}
-	}
 	if !args.Custom {
 		id = ""
 	}

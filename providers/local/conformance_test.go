@@ -29,7 +29,7 @@ func profile() *conformance.Profile {
 		},
 		// Every plugin resource takes a tags input.
 		Untaggable: nil,
-		Tags:       stringMapInput("tags"),
+		Tags:       conformance.StringMapInput("tags"),
 		NameKeys:   []string{"name"},
 		// The runtime's PostgreSQL listens on 127.0.0.1 only and lets only the
 		// database's own role connect, by design: nothing in the inputs can
@@ -70,23 +70,6 @@ func TestConformance(t *testing.T) {
 	t.Run("golden graph", func(t *testing.T) { conformance.Golden(t, g, ".") })
 }
 
-// stringMapInput reads a map of strings from an input.
-func stringMapInput(key resource.PropertyKey) func(conformance.Resource) (map[string]string, bool) {
-	return func(r conformance.Resource) (map[string]string, bool) {
-		v, ok := r.Inputs[key]
-		if !ok || !v.IsObject() {
-			return nil, false
-		}
-		out := map[string]string{}
-		for k, tv := range v.ObjectValue() {
-			if tv.IsString() {
-				out[string(k)] = tv.StringValue()
-			}
-		}
-		return out, true
-	}
-}
-
 // processEnv reads a Process's environment: env is plain; secretEnv counts
 // as secret only when the whole input is registered as a secret, otherwise
 // its variables are plain values (and the suite reports DATABASE_PASSWORD).
@@ -94,7 +77,7 @@ func processEnv(r conformance.Resource) (map[string]string, []string, bool) {
 	if r.Type != local.ProcessType {
 		return nil, nil, false
 	}
-	plain, _ := stringMapInput("env")(r)
+	plain, _ := conformance.StringMapInput("env")(r)
 	if plain == nil {
 		plain = map[string]string{}
 	}

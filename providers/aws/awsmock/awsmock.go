@@ -9,24 +9,12 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/tenantfleet/tenantfleet/providers/conformance"
 )
 
-// Mocks is a pulumi.MockResourceMonitor backed by Outputs and Invoke.
-type Mocks struct{}
-
-// NewResource implements pulumi.MockResourceMonitor.
-func (Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	out := args.Inputs.Copy()
-	if args.Custom {
-		for k, v := range Outputs(args) {
-			out[k] = v
-		}
-	}
-	return args.Name + "-id", out, nil
-}
-
-// Call implements pulumi.MockResourceMonitor.
-func (Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) { return Invoke(args) }
+// Mocks answers pulumi.WithMocks the way this cloud would (see Outputs).
+var Mocks = conformance.Mocks{Outputs: Outputs, Invoke: Invoke}
 
 const account = "123456789012"
 

@@ -13,26 +13,12 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/tenantfleet/tenantfleet/providers/conformance"
 )
 
-// Mocks is a pulumi.MockResourceMonitor backed by Outputs.
-type Mocks struct{}
-
-// NewResource implements pulumi.MockResourceMonitor.
-func (Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	out := args.Inputs.Copy()
-	if args.Custom {
-		for k, v := range Outputs(args) {
-			out[k] = v
-		}
-	}
-	return args.Name + "-id", out, nil
-}
-
-// Call implements pulumi.MockResourceMonitor: the local adapter invokes nothing.
-func (Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	return nil, fmt.Errorf("unexpected invoke %s", args.Token)
-}
+// Mocks answers pulumi.WithMocks the way this cloud would (see Outputs).
+var Mocks = conformance.Mocks{Outputs: Outputs}
 
 // Ports the mocked runtime listens on.
 const (
