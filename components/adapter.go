@@ -74,6 +74,21 @@ type PlatformResources struct {
 	State any
 }
 
+// SharedDatabases is an optional capability, found by type assertion: the
+// cloud accepts DatabaseSpec.Placement "shared", placing the tenant's database
+// and user on one server per stack. Validation refuses shared on other clouds.
+type SharedDatabases interface {
+	SharedDatabases()
+}
+
+// WorkloadsProvisioner is an optional capability, found by type assertion,
+// for clouds whose deployable unit holds both workloads (a DigitalOcean App
+// Platform app with a service and a worker component). TenantUnit then calls
+// Workloads once instead of WebApp and Container.
+type WorkloadsProvisioner interface {
+	Workloads(ctx *pulumi.Context, name string, web WebAppInput, worker ContainerInput, parent pulumi.Resource) (*WebApp, *Container, error)
+}
+
 // DatabaseProvisioner creates a tenant's PostgreSQL database.
 type DatabaseProvisioner interface {
 	Database(ctx *pulumi.Context, name string, in DatabaseInput, parent pulumi.Resource) (*Database, error)
@@ -128,7 +143,12 @@ type Queue struct {
 	// wire subscriptions (the ARN on AWS).
 	ID           pulumi.StringOutput
 	DeadLetterID pulumi.StringOutput
-	Native       map[string]pulumi.Resource
+	// Credentials is the password a workload needs for this queue, a secret,
+	// on clouds without workload identity (DigitalOcean's Kafka users); the
+	// adapter injects it as QUEUE_PASSWORD through its secret mechanism. It is
+	// the zero StringOutput where identity grants access.
+	Credentials pulumi.StringOutput
+	Native      map[string]pulumi.Resource
 }
 
 // WebAppProvisioner creates a tenant's public web app.
@@ -144,8 +164,9 @@ type Workload struct {
 	Foundation *Foundation // nil unless the adapter is a FoundationProvisioner
 	Platform   *Platform   // nil unless the adapter is a PlatformProvisioner
 	// Env holds the plain (non-secret) variables: the contract's and the spec's.
-	// The adapter adds DATABASE_PASSWORD from Database.Credentials through the
-	// cloud's secret mechanism, never as a plain value.
+	// The adapter adds DATABASE_PASSWORD from Database.Credentials (and
+	// QUEUE_PASSWORD from Queue.Credentials where the cloud has one) through
+	// the cloud's secret mechanism, never as a plain value.
 	Env      pulumi.StringMap
 	Database *Database
 	Queue    *Queue

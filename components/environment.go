@@ -28,6 +28,10 @@ const (
 	WorkloadWorker      = "worker"
 )
 
+// EnvQueuePassword is set only where the queue needs a password
+// (DigitalOcean's Kafka); clouds with workload identity leave it unset.
+const EnvQueuePassword = "QUEUE_PASSWORD"
+
 // ContractVariables lists every variable of the environment contract.
 // PORT is set for the web app only.
 func ContractVariables() []string {
@@ -38,8 +42,11 @@ func ContractVariables() []string {
 	}
 }
 
-// IsContractVariable reports whether name belongs to the environment contract.
-func IsContractVariable(name string) bool { return slices.Contains(ContractVariables(), name) }
+// IsContractVariable reports whether name belongs to the environment contract,
+// including the variables only some clouds set (QUEUE_PASSWORD).
+func IsContractVariable(name string) bool {
+	return slices.Contains(ContractVariables(), name) || name == EnvQueuePassword
+}
 
 // contractEnv builds the plain (non-secret) part of the contract for one
 // workload, merged with the spec's own variables. DATABASE_PASSWORD is left to

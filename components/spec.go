@@ -39,7 +39,18 @@ type DatabaseSpec struct {
 	// DeletionProtection refuses to delete the database until it is turned off.
 	// Default true: turning it off is an explicit, reviewed change.
 	DeletionProtection *bool `json:"deletionProtection,omitempty"`
+	// Placement is where the database lives: PlacementDedicated (default), a
+	// server of the tenant's own, or PlacementShared, a database and user of
+	// the tenant's own on one server per stack (cheaper, less isolated). Only
+	// clouds implementing SharedDatabases accept shared.
+	Placement string `json:"placement,omitempty"`
 }
+
+// Database placements; see DatabaseSpec.Placement.
+const (
+	PlacementDedicated = "dedicated"
+	PlacementShared    = "shared"
+)
 
 // WebAppSpec describes the tenant's public web app: one container image
 // listening on Port, scaled between MinInstances and MaxInstances.
@@ -144,6 +155,9 @@ func (s TenantSpec) WithDefaults() TenantSpec {
 	if d.DeletionProtection == nil {
 		on := true
 		d.DeletionProtection = &on
+	}
+	if d.Placement == "" {
+		d.Placement = PlacementDedicated
 	}
 	w := &s.Web
 	if w.Port == 0 {

@@ -18,6 +18,10 @@ func ValidateTenant(cloud Adapter, spec TenantSpec) error {
 	if err := spec.Validate(); err != nil {
 		return err
 	}
+	if _, ok := cloud.(SharedDatabases); !ok && spec.Database.Placement == PlacementShared {
+		return &FieldError{Field: "database.placement", Value: spec.Database.Placement,
+			Reason: fmt.Sprintf("%s has no shared database servers: use dedicated", cloud.Name())}
+	}
 	return cloud.ValidateTenant(spec)
 }
 
@@ -93,33 +97,33 @@ func NewTenantUnit(ctx *pulumi.Context, name string, args *TenantUnitArgs, opts 
 	if err != nil {
 		return nil, fmt.Errorf("tenant unit %q: queue: %w", name, err)
 	}
-	web, err := cloud.WebApp(ctx, name+"-web", WebAppInput{
-		Workload: Workload{
+	workload := func(kind string, port int, extra map[string]string) Workload {
+		return Workload{
 			Scope:      scope,
 			Foundation: base,
 			Platform:   platform,
-			Env:        contractEnv(cloud.Name(), scope, WorkloadWeb, spec.Web.Port, db, queue, spec.Web.Env),
+			Env:        contractEnv(cloud.Name(), scope, kind, port, db, queue, extra),
 			Database:   db,
 			Queue:      queue,
-		},
-		Spec: spec.Web,
-	}, unit)
-	if err != nil {
-		return nil, fmt.Errorf("tenant unit %q: web app: %w", name, err)
+		}
 	}
-	worker, err := cloud.Container(ctx, name+"-worker", ContainerInput{
-		Workload: Workload{
-			Scope:      scope,
-			Foundation: base,
-			Platform:   platform,
-			Env:        contractEnv(cloud.Name(), scope, WorkloadWorker, 0, db, queue, spec.Worker.Env),
-			Database:   db,
-			Queue:      queue,
-		},
-		Spec: spec.Worker,
-	}, unit)
-	if err != nil {
-		return nil, fmt.Errorf("tenant unit %q: worker: %w", name, err)
+	webIn := WebAppInput{Workload: workload(WorkloadWeb, spec.Web.Port, spec.Web.Env), Spec: spec.Web}
+	workerIn := ContainerInput{Workload: workload(WorkloadWorker, 0, spec.Worker.Env), Spec: spec.Worker}
+	var (
+		web    *WebApp
+		worker *Container
+	)
+	if wp, ok := cloud.(WorkloadsProvisioner); ok {
+		if web, worker, err = wp.Workloads(ctx, name+"-app", webIn, workerIn, unit); err != nil {
+			return nil, fmt.Errorf("tenant unit %q: workloads: %w", name, err)
+		}
+	} else {
+		if web, err = cloud.WebApp(ctx, name+"-web", webIn, unit); err != nil {
+			return nil, fmt.Errorf("tenant unit %q: web app: %w", name, err)
+		}
+		if worker, err = cloud.Container(ctx, name+"-worker", workerIn, unit); err != nil {
+			return nil, fmt.Errorf("tenant unit %q: worker: %w", name, err)
+		}
 	}
 
 	for _, native := range []map[string]pulumi.Resource{db.Native, queue.Native, web.Native, worker.Native} {

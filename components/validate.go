@@ -105,6 +105,9 @@ func (s TenantSpec) Validate() error {
 	}
 	v.intRange("database.storageGB", d.StorageGB, 20, 16384)
 	v.intRange("database.backupRetentionDays", d.BackupRetentionDays, 1, 35)
+	if d.Placement != PlacementDedicated && d.Placement != PlacementShared {
+		v.fail("database.placement", d.Placement, "must be dedicated or shared")
+	}
 
 	w := s.Web
 	v.image("web.image", w.Image)

@@ -26,7 +26,7 @@ func Tenants() []components.TenantSpec {
 				Image: "registry.example.com/tenant-app:1.0.0", Port: 3000, MinInstances: 2, MaxInstances: 6,
 				CPU: 1000, MemoryMiB: 2048, Env: map[string]string{"FEATURE_FLAGS": "beta"},
 			},
-			Queue:  components.QueueSpec{MaxReceiveCount: 3, VisibilityTimeoutSeconds: 120, RetentionSeconds: 86400},
+			Queue:  components.QueueSpec{MaxReceiveCount: 6, VisibilityTimeoutSeconds: 120, RetentionSeconds: 86400},
 			Worker: components.ContainerSpec{Image: "registry.example.com/tenant-worker:2.1.0", CPU: 500, MemoryMiB: 1024},
 		},
 	}
@@ -62,5 +62,6 @@ func invalidTenants() []InvalidTenant {
 		{"memory follows CPU", "worker.memoryMiB", func(s *components.TenantSpec) { s.Worker.CPU, s.Worker.MemoryMiB = 250, 4096 }},
 		{"contract variables cannot be overridden", "web.env.DATABASE_HOST", func(s *components.TenantSpec) { s.Web.Env = map[string]string{"DATABASE_HOST": "evil"} }},
 		{"backups cannot be turned off", "database.backupRetentionDays", func(s *components.TenantSpec) { s.Database.BackupRetentionDays = -1 }},
+		{"placements are dedicated or shared", "database.placement", func(s *components.TenantSpec) { s.Database.Placement = "regional" }},
 	}
 }

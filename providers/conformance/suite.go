@@ -407,6 +407,11 @@ func checkWorkloads(fs *findings, p *Profile, g *Graph) {
 				fs.add("contract", "%s: %s is missing", r, name)
 			}
 		}
+		for name := range plain {
+			if name != components.EnvDatabasePassword && secretKey.MatchString(name) {
+				fs.add("contract", "%s: %s is a plain value; it must come from the secret store", r, name)
+			}
+		}
 	}
 	for _, spec := range Tenants() {
 		for _, w := range []string{components.WorkloadWeb, components.WorkloadWorker} {
@@ -459,6 +464,10 @@ func mustAdapter(p *Profile) components.Adapter {
 
 func checkInvalid(fs *findings, p *Profile) {
 	cases := append(invalidTenants(), p.InvalidTenants...)
+	if _, shared := mustAdapter(p).(components.SharedDatabases); !shared {
+		cases = append(cases, InvalidTenant{"the cloud has no shared database servers", "database.placement",
+			func(s *components.TenantSpec) { s.Database.Placement = components.PlacementShared }})
+	}
 	for _, tc := range cases {
 		spec := Tenants()[0]
 		tc.Mutate(&spec)

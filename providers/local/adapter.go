@@ -43,6 +43,11 @@ func New(*pulumi.Context) (components.Adapter, error) { return &Adapter{}, nil }
 // Name implements components.Adapter.
 func (*Adapter) Name() string { return Name }
 
+// SharedDatabases implements components.SharedDatabases: every local tenant's
+// database already lives on the runtime's one PostgreSQL server, with a role
+// of its own, so shared and dedicated placements are the same here.
+func (*Adapter) SharedDatabases() {}
+
 // ValidateTenant implements components.Adapter. Sizes, tiers, backups,
 // instance counts and the web port are accepted and ignored (see the package
 // doc). What the local cloud cannot do without is the images: web.image and
