@@ -67,6 +67,15 @@ type PlatformProvisioner interface {
 	Platform(ctx *pulumi.Context, name string, scope Scope, parent pulumi.Resource) (*PlatformResources, error)
 }
 
+// PlatformFinisher is an optional capability of a PlatformProvisioner, for
+// stack-wide pieces that must name every tenant (DigitalOcean: the firewall
+// of a shared database server lists each tenant's app). The program calls
+// FinishPlatform once, after every TenantUnit is declared; the adapter
+// registers those pieces with pulumi.Parent(platform).
+type PlatformFinisher interface {
+	FinishPlatform(ctx *pulumi.Context, platform *Platform, tenants []*TenantUnit) error
+}
+
 // PlatformResources is what a PlatformProvisioner created.
 type PlatformResources struct {
 	Native map[string]pulumi.Resource

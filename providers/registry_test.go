@@ -12,17 +12,18 @@ import (
 
 func TestRegistry(t *testing.T) {
 	// The azure adapter needs a location (tenantfleet:azure or azure-native:location).
-	t.Setenv(pulumi.EnvConfig, `{"azure-native:location":"westeurope"}`)
+	t.Setenv(pulumi.EnvConfig, `{"azure-native:location":"westeurope","gcp:project":"tenantfleet-test","gcp:region":"europe-west1"}`)
 	cases := []struct {
 		name    string
 		wantErr string
 	}{
 		{"aws", ""},
 		{"azure", ""},
+		{"gcp", ""},
 		{"local", ""},
-		{"AWS", `unknown cloud "AWS": valid clouds are aws, azure, local`},
-		{"", `unknown cloud "": valid clouds are aws, azure, local`},
-		{"oracle", `unknown cloud "oracle": valid clouds are aws, azure, local`},
+		{"AWS", `unknown cloud "AWS": valid clouds are aws, azure, gcp, local`},
+		{"", `unknown cloud "": valid clouds are aws, azure, gcp, local`},
+		{"oracle", `unknown cloud "oracle": valid clouds are aws, azure, gcp, local`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -41,7 +42,7 @@ func TestRegistry(t *testing.T) {
 			}
 		})
 	}
-	if got := strings.Join(providers.Names(), ","); got != "aws,azure,local" {
+	if got := strings.Join(providers.Names(), ","); got != "aws,azure,gcp,local" {
 		t.Errorf("Names() = %q", got)
 	}
 }

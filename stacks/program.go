@@ -38,15 +38,23 @@ func Program(ctx *pulumi.Context) error {
 
 	tenants := pulumi.Map{}
 	queues := map[string]*components.Queue{}
+	units := make([]*components.TenantUnit, 0, len(cfg.Tenants))
 	for _, spec := range cfg.Tenants {
 		unit, err := components.NewTenantUnit(ctx, spec.ID, &components.TenantUnitArgs{Spec: spec, Cloud: cloud, Platform: platform})
 		if err != nil {
 			return err
 		}
+		units = append(units, unit)
 		queues[spec.ID] = unit.Queue
 		tenants[spec.ID] = unit.Outputs()
 	}
 	ctx.Export("tenants", tenants)
+	// Stack-wide pieces that name every tenant (a shared database's firewall).
+	if pf, ok := cloud.(components.PlatformFinisher); ok && platform != nil {
+		if err := pf.FinishPlatform(ctx, platform, units); err != nil {
+			return fmt.Errorf("platform: %w", err)
+		}
+	}
 
 	if cfg.Fanout != nil {
 		fanout, err := components.NewMessagingFanout(ctx, cfg.Fanout.Name, &components.MessagingFanoutArgs{

@@ -14,8 +14,8 @@ func Tenants() []components.TenantSpec {
 	return []components.TenantSpec{
 		{
 			ID:     "acme",
-			Web:    components.WebAppSpec{Image: "registry.example.com/tenant-app:1.0.0"},
-			Worker: components.ContainerSpec{Image: "registry.example.com/tenant-app:1.0.0", Command: []string{"/app/worker", "--verbose"}},
+			Web:    components.WebAppSpec{Image: "docker.io/tenantfleet/tenant-app:1.0.0"},
+			Worker: components.ContainerSpec{Image: "docker.io/tenantfleet/tenant-app:1.0.0", Command: []string{"/app/worker", "--verbose"}},
 		},
 		{
 			ID: "globex",
@@ -23,11 +23,11 @@ func Tenants() []components.TenantSpec {
 				Version: "15", Tier: components.TierMedium, StorageGB: 100, BackupRetentionDays: 14, DeletionProtection: &off,
 			},
 			Web: components.WebAppSpec{
-				Image: "registry.example.com/tenant-app:1.0.0", Port: 3000, MinInstances: 2, MaxInstances: 6,
+				Image: "docker.io/tenantfleet/tenant-app:1.0.0", Port: 3000, MinInstances: 2, MaxInstances: 6,
 				CPU: 1000, MemoryMiB: 2048, Env: map[string]string{"FEATURE_FLAGS": "beta"},
 			},
 			Queue:  components.QueueSpec{MaxReceiveCount: 6, VisibilityTimeoutSeconds: 120, RetentionSeconds: 86400},
-			Worker: components.ContainerSpec{Image: "registry.example.com/tenant-worker:2.1.0", CPU: 500, MemoryMiB: 1024},
+			Worker: components.ContainerSpec{Image: "docker.io/tenantfleet/tenant-worker:2.1.0", CPU: 500, MemoryMiB: 1024},
 		},
 	}
 }

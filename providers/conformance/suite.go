@@ -133,15 +133,22 @@ func scenario(p *Profile) func(ctx *pulumi.Context, cloud components.Adapter, o 
 			}
 		}
 		queues := map[string]*components.Queue{}
+		var units []*components.TenantUnit
 		for _, spec := range Tenants() {
 			u, err := components.NewTenantUnit(ctx, spec.ID, &components.TenantUnitArgs{Spec: spec, Cloud: cloud, Platform: platform})
 			if err != nil {
 				return err
 			}
+			units = append(units, u)
 			o.units[spec.ID] = u
 			queues[spec.ID] = u.Queue
 			o.capture(spec.ID+"/queueUrl", u.QueueURL)
 			o.capture(spec.ID+"/webUrl", u.WebURL)
+		}
+		if pf, ok := cloud.(components.PlatformFinisher); ok && platform != nil {
+			if err := pf.FinishPlatform(ctx, platform, units); err != nil {
+				return err
+			}
 		}
 		f, err := components.NewMessagingFanout(ctx, "events", &components.MessagingFanoutArgs{
 			Spec: Fanout(p.SupportsFilters), TenantQueues: queues, Cloud: cloud, Platform: platform,

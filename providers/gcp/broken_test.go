@@ -1,0 +1,135 @@
+package gcp_test
+
+import (
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/tenantfleet/tenantfleet/components"
+	"github.com/tenantfleet/tenantfleet/providers/conformance"
+	"github.com/tenantfleet/tenantfleet/providers/gcp"
+)
+
+// Each broken adapter is the GCP adapter with one rule broken; the suite
+// must report exactly that rule. This is what shows the suite can fail.
+
+// passwordAsPlainEnv hands the worker DATABASE_PASSWORD as a plain value
+// instead of a Secret Manager reference.
+type passwordAsPlainEnv struct{ *gcp.Adapter }
+
+func (b passwordAsPlainEnv) Container(ctx *pulumi.Context, name string, in components.ContainerInput, parent pulumi.Resource) (*components.Container, error) {
+	env := pulumi.StringMap{components.EnvDatabasePassword: in.Database.Credentials}
+	for k, v := range in.Env {
+		env[k] = v
+	}
+	in.Env = env
+	return b.Adapter.Container(ctx, name, in, parent)
+}
+
+// opensDatabase registers a Cloud SQL instance with a public address open to
+// 0.0.0.0/0, no TLS requirement and a plaintext root password, as an adapter
+// building untyped properties would.
+type opensDatabase struct{ *gcp.Adapter }
+
+func (b opensDatabase) Database(ctx *pulumi.Context, name string, in components.DatabaseInput, parent pulumi.Resource) (*components.Database, error) {
+	var open pulumi.CustomResourceState
+	if err := ctx.RegisterResource("gcp:sql/databaseInstance:DatabaseInstance", name+"-open", pulumi.Map{
+		"name":            pulumi.String(in.Scope.Tenant + "-open"),
+		"databaseVersion": pulumi.String("POSTGRES_16"),
+		"rootPassword":    pulumi.String("hunter2"),
+		"settings": pulumi.Map{
+			"tier": pulumi.String("db-g1-small"),
+			"ipConfiguration": pulumi.Map{
+				"ipv4Enabled":        pulumi.Bool(true),
+				"authorizedNetworks": pulumi.Array{pulumi.Map{"value": pulumi.String("0.0.0.0/0")}},
+			},
+			"backupConfiguration": pulumi.Map{"enabled": pulumi.Bool(true), "pointInTimeRecoveryEnabled": pulumi.Bool(true)},
+			"userLabels":          pulumi.ToStringMap(in.Scope.Tags()),
+		},
+	}, &open, pulumi.Parent(parent)); err != nil {
+		return nil, err
+	}
+	return b.Adapter.Database(ctx, name, in, parent)
+}
+
+// subscribesElsewhere delivers the topic into another queue than the
+// subscriber's: another subscription name, and another topic to relay into.
+type subscribesElsewhere struct{ *gcp.Adapter }
+
+func (b subscribesElsewhere) Subscribe(ctx *pulumi.Context, name string, in components.SubscriptionInput, parent pulumi.Resource) (*components.Subscription, error) {
+	other := *in.Queue
+	other.URL = pulumi.Sprintf("%s-elsewhere", in.Queue.URL)
+	other.ID = pulumi.Sprintf("%s-elsewhere", in.Queue.ID)
+	in.Queue = &other
+	return b.Adapter.Subscribe(ctx, name, in, parent)
+}
+
+// dropsDeadLetterPolicy subscribes the fanout's own queues without the
+// dead-letter topic, as if Subscribe forgot the policy.
+type dropsDeadLetterPolicy struct{ *gcp.Adapter }
+
+func (b dropsDeadLetterPolicy) Subscribe(ctx *pulumi.Context, name string, in components.SubscriptionInput, parent pulumi.Resource) (*components.Subscription, error) {
+	other := *in.Queue
+	other.DeadLetterID = in.Topic.ID
+	in.Queue = &other
+	return b.Adapter.Subscribe(ctx, name, in, parent)
+}
+
+// mistagsPlatform labels the stack's shared pieces as if they were a tenant's.
+type mistagsPlatform struct{ *gcp.Adapter }
+
+func (b mistagsPlatform) Platform(ctx *pulumi.Context, name string, scope components.Scope, parent pulumi.Resource) (*components.PlatformResources, error) {
+	scope.Component, scope.Tenant = components.ComponentTenantUnit, "acme"
+	return b.Adapter.Platform(ctx, name, scope, parent)
+}
+
+type skipsParent struct{ *gcp.Adapter }
+
+func (b skipsParent) Queue(ctx *pulumi.Context, name string, in components.QueueInput, _ pulumi.Resource) (*components.Queue, error) {
+	return b.Adapter.Queue(ctx, name, in, nil)
+}
+
+type validatesLate struct{ *gcp.Adapter }
+
+func (validatesLate) ValidateTenant(components.TenantSpec) error { return nil }
+
+type collidingNames struct{ *gcp.Adapter }
+
+func (b collidingNames) Queue(ctx *pulumi.Context, name string, in components.QueueInput, parent pulumi.Resource) (*components.Queue, error) {
+	in.Scope.Tenant, in.Owner = "same", "same"
+	return b.Adapter.Queue(ctx, name, in, parent)
+}
+
+func TestSuiteCatchesBrokenAdapters(t *testing.T) {
+	cases := []struct {
+		name  string
+		wrap  func(*gcp.Adapter) components.Adapter
+		check string
+	}{
+		{"passes the password as a plain env value", func(a *gcp.Adapter) components.Adapter { return passwordAsPlainEnv{a} }, "contract"},
+		{"gives the database a public IP open to 0.0.0.0/0", func(a *gcp.Adapter) components.Adapter { return opensDatabase{a} }, "database"},
+		{"puts the root password in state in plaintext", func(a *gcp.Adapter) components.Adapter { return opensDatabase{a} }, "secret"},
+		{"subscribes the topic into another queue", func(a *gcp.Adapter) components.Adapter { return subscribesElsewhere{a} }, "fanout"},
+		{"dead-letters into the fanout topic", func(a *gcp.Adapter) components.Adapter { return dropsDeadLetterPolicy{a} }, "fanout"},
+		{"labels the platform as a tenant's", func(a *gcp.Adapter) components.Adapter { return mistagsPlatform{a} }, "tagged"},
+		{"skips a parent", func(a *gcp.Adapter) components.Adapter { return skipsParent{a} }, "parented"},
+		{"gives two tenants one queue name", func(a *gcp.Adapter) components.Adapter { return collidingNames{a} }, "unique-name"},
+		{"refuses a spec only after registering resources", func(a *gcp.Adapter) components.Adapter { return validatesLate{a} }, "invalid"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := profile()
+			p.New = func(ctx *pulumi.Context) (components.Adapter, error) {
+				a, err := gcp.NewWithConfig(gcp.Config{Project: testProject, Region: testRegion})
+				if err != nil {
+					return nil, err
+				}
+				return tc.wrap(a), nil
+			}
+			r := conformance.Check(p)
+			if !r.Has(tc.check) {
+				t.Fatalf("the suite did not report %q; findings: %v", tc.check, r.Findings)
+			}
+		})
+	}
+}
