@@ -93,35 +93,15 @@ func (b opensQueue) Subscribe(ctx *pulumi.Context, name string, in components.Su
 }
 
 func TestSuiteCatchesBrokenAdapters(t *testing.T) {
-	cases := []struct {
-		name  string
-		wrap  func(*aws.Adapter) components.Adapter
-		check string
-	}{
-		{"drops a tag", func(a *aws.Adapter) components.Adapter { return dropsTag{a} }, "tagged"},
-		{"tags a resource with another tenant", func(a *aws.Adapter) components.Adapter { return mistagsTenant{a} }, "tagged"},
-		{"skips a parent", func(a *aws.Adapter) components.Adapter { return skipsParent{a} }, "parented"},
-		{"puts a password in state", func(a *aws.Adapter) components.Adapter { return leaksSecret{a} }, "secret"},
-		{"gives two tenants one queue name", func(a *aws.Adapter) components.Adapter { return collidingNames{a} }, "unique-name"},
-		{"reuses a logical name", func(a *aws.Adapter) components.Adapter { return collidingURNs{a} }, "unique-urn"},
-		{"drops QUEUE_URL from the worker", func(a *aws.Adapter) components.Adapter { return dropsContract{a} }, "contract"},
-		{"refuses a spec only after registering resources", func(a *aws.Adapter) components.Adapter { return validatesLate{a} }, "invalid"},
-		{"lets another topic write to the queues", func(a *aws.Adapter) components.Adapter { return opensQueue{a} }, "fanout"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			p := profile()
-			p.New = func(ctx *pulumi.Context) (components.Adapter, error) {
-				a, err := aws.NewWithConfig(aws.Config{})
-				if err != nil {
-					return nil, err
-				}
-				return tc.wrap(a), nil
-			}
-			r := conformance.Check(p)
-			if !r.Has(tc.check) {
-				t.Fatalf("the suite did not report %q; findings: %v", tc.check, r.Findings)
-			}
-		})
-	}
+	conformance.CatchesBroken(t, profile, func() (*aws.Adapter, error) { return aws.NewWithConfig(aws.Config{}) }, []conformance.Broken[*aws.Adapter]{
+		{Name: "drops a tag", Check: "tagged", Wrap: func(a *aws.Adapter) components.Adapter { return dropsTag{a} }},
+		{Name: "tags a resource with another tenant", Check: "tagged", Wrap: func(a *aws.Adapter) components.Adapter { return mistagsTenant{a} }},
+		{Name: "skips a parent", Check: "parented", Wrap: func(a *aws.Adapter) components.Adapter { return skipsParent{a} }},
+		{Name: "puts a password in state", Check: "secret", Wrap: func(a *aws.Adapter) components.Adapter { return leaksSecret{a} }},
+		{Name: "gives two tenants one queue name", Check: "unique-name", Wrap: func(a *aws.Adapter) components.Adapter { return collidingNames{a} }},
+		{Name: "reuses a logical name", Check: "unique-urn", Wrap: func(a *aws.Adapter) components.Adapter { return collidingURNs{a} }},
+		{Name: "drops QUEUE_URL from the worker", Check: "contract", Wrap: func(a *aws.Adapter) components.Adapter { return dropsContract{a} }},
+		{Name: "refuses a spec only after registering resources", Check: "invalid", Wrap: func(a *aws.Adapter) components.Adapter { return validatesLate{a} }},
+		{Name: "lets another topic write to the queues", Check: "fanout", Wrap: func(a *aws.Adapter) components.Adapter { return opensQueue{a} }},
+	})
 }

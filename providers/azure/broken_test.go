@@ -88,34 +88,14 @@ func (b collidingNames) Queue(ctx *pulumi.Context, name string, in components.Qu
 }
 
 func TestSuiteCatchesBrokenAdapters(t *testing.T) {
-	cases := []struct {
-		name  string
-		wrap  func(*azure.Adapter) components.Adapter
-		check string
-	}{
-		{"passes the password as a plain env value", func(a *azure.Adapter) components.Adapter { return passwordAsPlainEnv{a} }, "contract"},
-		{"opens the database to the internet", func(a *azure.Adapter) components.Adapter { return opensDatabase{a} }, "database"},
-		{"puts the admin password in state in plaintext", func(a *azure.Adapter) components.Adapter { return opensDatabase{a} }, "secret"},
-		{"forwards the topic into another queue", func(a *azure.Adapter) components.Adapter { return forwardsElsewhere{a} }, "fanout"},
-		{"tags the platform as a tenant's", func(a *azure.Adapter) components.Adapter { return mistagsPlatform{a} }, "tagged"},
-		{"skips a parent", func(a *azure.Adapter) components.Adapter { return skipsParent{a} }, "parented"},
-		{"gives two tenants one queue name", func(a *azure.Adapter) components.Adapter { return collidingNames{a} }, "unique-name"},
-		{"refuses a spec only after registering resources", func(a *azure.Adapter) components.Adapter { return validatesLate{a} }, "invalid"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			p := profile()
-			p.New = func(ctx *pulumi.Context) (components.Adapter, error) {
-				a, err := azure.NewWithConfig(azure.Config{Location: "westeurope"})
-				if err != nil {
-					return nil, err
-				}
-				return tc.wrap(a), nil
-			}
-			r := conformance.Check(p)
-			if !r.Has(tc.check) {
-				t.Fatalf("the suite did not report %q; findings: %v", tc.check, r.Findings)
-			}
-		})
-	}
+	conformance.CatchesBroken(t, profile, func() (*azure.Adapter, error) { return azure.NewWithConfig(azure.Config{Location: "westeurope"}) }, []conformance.Broken[*azure.Adapter]{
+		{Name: "passes the password as a plain env value", Check: "contract", Wrap: func(a *azure.Adapter) components.Adapter { return passwordAsPlainEnv{a} }},
+		{Name: "opens the database to the internet", Check: "database", Wrap: func(a *azure.Adapter) components.Adapter { return opensDatabase{a} }},
+		{Name: "puts the admin password in state in plaintext", Check: "secret", Wrap: func(a *azure.Adapter) components.Adapter { return opensDatabase{a} }},
+		{Name: "forwards the topic into another queue", Check: "fanout", Wrap: func(a *azure.Adapter) components.Adapter { return forwardsElsewhere{a} }},
+		{Name: "tags the platform as a tenant's", Check: "tagged", Wrap: func(a *azure.Adapter) components.Adapter { return mistagsPlatform{a} }},
+		{Name: "skips a parent", Check: "parented", Wrap: func(a *azure.Adapter) components.Adapter { return skipsParent{a} }},
+		{Name: "gives two tenants one queue name", Check: "unique-name", Wrap: func(a *azure.Adapter) components.Adapter { return collidingNames{a} }},
+		{Name: "refuses a spec only after registering resources", Check: "invalid", Wrap: func(a *azure.Adapter) components.Adapter { return validatesLate{a} }},
+	})
 }

@@ -493,3 +493,32 @@ func checkInvalid(fs *findings, p *Profile) {
 		}
 	}
 }
+
+// Broken is an adapter with one rule broken and the check that must report it.
+type Broken[A any] struct {
+	Name  string
+	Wrap  func(A) components.Adapter
+	Check string
+}
+
+// CatchesBroken shows the suite can fail: for each case it runs the suite on
+// the case's broken adapter, wrapped around a fresh one from base, and fails
+// t when the case's check is not among the findings.
+func CatchesBroken[A any](t *testing.T, profile func() *Profile, base func() (A, error), cases []Broken[A]) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			p := profile()
+			p.New = func(*pulumi.Context) (components.Adapter, error) {
+				a, err := base()
+				if err != nil {
+					return nil, err
+				}
+				return tc.Wrap(a), nil
+			}
+			if r := Check(p); !r.Has(tc.Check) {
+				t.Fatalf("the suite did not report %q; findings: %v", tc.Check, r.Findings)
+			}
+		})
+	}
+}

@@ -101,35 +101,17 @@ func (b collidingNames) Queue(ctx *pulumi.Context, name string, in components.Qu
 }
 
 func TestSuiteCatchesBrokenAdapters(t *testing.T) {
-	cases := []struct {
-		name  string
-		wrap  func(*gcp.Adapter) components.Adapter
-		check string
-	}{
-		{"passes the password as a plain env value", func(a *gcp.Adapter) components.Adapter { return passwordAsPlainEnv{a} }, "contract"},
-		{"gives the database a public IP open to 0.0.0.0/0", func(a *gcp.Adapter) components.Adapter { return opensDatabase{a} }, "database"},
-		{"puts the root password in state in plaintext", func(a *gcp.Adapter) components.Adapter { return opensDatabase{a} }, "secret"},
-		{"subscribes the topic into another queue", func(a *gcp.Adapter) components.Adapter { return subscribesElsewhere{a} }, "fanout"},
-		{"dead-letters into the fanout topic", func(a *gcp.Adapter) components.Adapter { return dropsDeadLetterPolicy{a} }, "fanout"},
-		{"labels the platform as a tenant's", func(a *gcp.Adapter) components.Adapter { return mistagsPlatform{a} }, "tagged"},
-		{"skips a parent", func(a *gcp.Adapter) components.Adapter { return skipsParent{a} }, "parented"},
-		{"gives two tenants one queue name", func(a *gcp.Adapter) components.Adapter { return collidingNames{a} }, "unique-name"},
-		{"refuses a spec only after registering resources", func(a *gcp.Adapter) components.Adapter { return validatesLate{a} }, "invalid"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			p := profile()
-			p.New = func(ctx *pulumi.Context) (components.Adapter, error) {
-				a, err := gcp.NewWithConfig(gcp.Config{Project: testProject, Region: testRegion})
-				if err != nil {
-					return nil, err
-				}
-				return tc.wrap(a), nil
-			}
-			r := conformance.Check(p)
-			if !r.Has(tc.check) {
-				t.Fatalf("the suite did not report %q; findings: %v", tc.check, r.Findings)
-			}
-		})
-	}
+	conformance.CatchesBroken(t, profile, func() (*gcp.Adapter, error) {
+		return gcp.NewWithConfig(gcp.Config{Project: testProject, Region: testRegion})
+	}, []conformance.Broken[*gcp.Adapter]{
+		{Name: "passes the password as a plain env value", Check: "contract", Wrap: func(a *gcp.Adapter) components.Adapter { return passwordAsPlainEnv{a} }},
+		{Name: "gives the database a public IP open to 0.0.0.0/0", Check: "database", Wrap: func(a *gcp.Adapter) components.Adapter { return opensDatabase{a} }},
+		{Name: "puts the root password in state in plaintext", Check: "secret", Wrap: func(a *gcp.Adapter) components.Adapter { return opensDatabase{a} }},
+		{Name: "subscribes the topic into another queue", Check: "fanout", Wrap: func(a *gcp.Adapter) components.Adapter { return subscribesElsewhere{a} }},
+		{Name: "dead-letters into the fanout topic", Check: "fanout", Wrap: func(a *gcp.Adapter) components.Adapter { return dropsDeadLetterPolicy{a} }},
+		{Name: "labels the platform as a tenant's", Check: "tagged", Wrap: func(a *gcp.Adapter) components.Adapter { return mistagsPlatform{a} }},
+		{Name: "skips a parent", Check: "parented", Wrap: func(a *gcp.Adapter) components.Adapter { return skipsParent{a} }},
+		{Name: "gives two tenants one queue name", Check: "unique-name", Wrap: func(a *gcp.Adapter) components.Adapter { return collidingNames{a} }},
+		{Name: "refuses a spec only after registering resources", Check: "invalid", Wrap: func(a *gcp.Adapter) components.Adapter { return validatesLate{a} }},
+	})
 }

@@ -75,27 +75,13 @@ func (ignoresImages) ValidateTenant(components.TenantSpec) error { return nil }
 
 func TestSuiteCatchesBrokenLocalAdapters(t *testing.T) {
 	localmock.Images(t, localmock.ScenarioImages...)
-	cases := []struct {
-		name  string
-		wrap  func(*local.Adapter) components.Adapter
-		check string
-	}{
-		{"passes DATABASE_PASSWORD in plain secretEnv", func(a *local.Adapter) components.Adapter { return plainPassword{a} }, "contract"},
-		{"gives the database a password input", func(a *local.Adapter) components.Adapter { return passesPassword{a} }, "database"},
-		{"subscribes the topic into another queue", func(a *local.Adapter) components.Adapter { return wrongQueue{a} }, "fanout"},
-		{"accepts a filter it cannot honour", func(a *local.Adapter) components.Adapter { return acceptsFilters{a} }, "invalid"},
-		{"accepts images the local cloud does not have", func(a *local.Adapter) components.Adapter { return ignoresImages{a} }, "invalid"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			p := profile()
-			p.New = func(*pulumi.Context) (components.Adapter, error) { return tc.wrap(&local.Adapter{}), nil }
-			r := conformance.Check(p)
-			if !r.Has(tc.check) {
-				t.Fatalf("the suite did not report %q; findings: %v", tc.check, r.Findings)
-			}
-		})
-	}
+	conformance.CatchesBroken(t, profile, func() (*local.Adapter, error) { return &local.Adapter{}, nil }, []conformance.Broken[*local.Adapter]{
+		{Name: "passes DATABASE_PASSWORD in plain secretEnv", Check: "contract", Wrap: func(a *local.Adapter) components.Adapter { return plainPassword{a} }},
+		{Name: "gives the database a password input", Check: "database", Wrap: func(a *local.Adapter) components.Adapter { return passesPassword{a} }},
+		{Name: "subscribes the topic into another queue", Check: "fanout", Wrap: func(a *local.Adapter) components.Adapter { return wrongQueue{a} }},
+		{Name: "accepts a filter it cannot honour", Check: "invalid", Wrap: func(a *local.Adapter) components.Adapter { return acceptsFilters{a} }},
+		{Name: "accepts images the local cloud does not have", Check: "invalid", Wrap: func(a *local.Adapter) components.Adapter { return ignoresImages{a} }},
+	})
 }
 
 func TestValidateFanoutNamesEveryFilter(t *testing.T) {
