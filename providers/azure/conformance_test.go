@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
-
 	"github.com/tenantfleet/tenantfleet/components"
 	"github.com/tenantfleet/tenantfleet/providers/azure"
 	"github.com/tenantfleet/tenantfleet/providers/azure/azuremock"
@@ -51,7 +49,7 @@ func profile() *conformance.Profile {
 		NameKeys: []string{"serverName", "databaseName", "queueName", "containerAppName", "resourceName", "subscriptionName", "environmentName", "workspaceName"},
 		Database: func(r conformance.Resource) []string {
 			var problems []string
-			network := object(r.Inputs["network"])
+			network := conformance.Object(r.Inputs["network"])
 			if s := network["publicNetworkAccess"]; !s.IsString() || s.StringValue() != "Disabled" {
 				problems = append(problems, "publicNetworkAccess is not Disabled: the server is reachable from the internet")
 			}
@@ -61,7 +59,7 @@ func profile() *conformance.Profile {
 			if v, ok := r.Inputs["administratorLoginPassword"]; !ok || !v.IsSecret() {
 				problems = append(problems, "the admin password input is not a secret")
 			}
-			if v := object(r.Inputs["backup"])["backupRetentionDays"]; !v.IsNumber() || v.NumberValue() < 7 {
+			if v := conformance.Object(r.Inputs["backup"])["backupRetentionDays"]; !v.IsNumber() || v.NumberValue() < 7 {
 				problems = append(problems, "backup retention is not set (at least 7 days)")
 			}
 			return problems
@@ -88,26 +86,6 @@ func TestConformance(t *testing.T) {
 	t.Run("golden graph", func(t *testing.T) { conformance.Golden(t, g, ".") })
 }
 
-func object(v resource.PropertyValue) resource.PropertyMap {
-	if v.IsSecret() {
-		v = v.SecretValue().Element
-	}
-	if v.IsObject() {
-		return v.ObjectValue()
-	}
-	return resource.PropertyMap{}
-}
-
-func array(v resource.PropertyValue) []resource.PropertyValue {
-	if v.IsSecret() {
-		v = v.SecretValue().Element
-	}
-	if v.IsArray() {
-		return v.ArrayValue()
-	}
-	return nil
-}
-
 // containerAppEnv reads the environment of a Container App's only container:
 // plain values, and the variables that reference a Container Apps secret
 // (secretRef) whose value is a Pulumi secret.
@@ -115,23 +93,23 @@ func containerAppEnv(r conformance.Resource) (map[string]string, []string, bool)
 	if r.Type != containerAppType {
 		return nil, nil, false
 	}
-	containers := array(object(r.Inputs["template"])["containers"])
+	containers := conformance.Array(conformance.Object(r.Inputs["template"])["containers"])
 	if len(containers) != 1 {
 		return nil, nil, false
 	}
 	// The SDK marks the whole configuration secret when a secret is inside it.
 	configuration := r.Inputs["configuration"]
 	secrets := map[string]bool{}
-	for _, s := range array(object(configuration)["secrets"]) {
-		o := object(s)
+	for _, s := range conformance.Array(conformance.Object(configuration)["secrets"]) {
+		o := conformance.Object(s)
 		if o["name"].IsString() && (o["value"].IsSecret() || configuration.IsSecret()) {
 			secrets[o["name"].StringValue()] = true
 		}
 	}
 	plain := map[string]string{}
 	var secret []string
-	for _, e := range array(object(containers[0])["env"]) {
-		o := object(e)
+	for _, e := range conformance.Array(conformance.Object(containers[0])["env"]) {
+		o := conformance.Object(e)
 		name := o["name"].StringValue()
 		if ref := o["secretRef"]; ref.IsString() {
 			if secrets[ref.StringValue()] {

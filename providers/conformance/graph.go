@@ -114,3 +114,38 @@ func (g *Graph) Golden() string {
 	sort.Strings(lines)
 	return strings.Join(lines, "\n") + "\n"
 }
+
+// Object, Array and String read an input value through a secret wrapper
+// (the SDK marks a whole object secret when a secret is inside it); a value
+// of another kind reads as empty.
+func Object(v resource.PropertyValue) resource.PropertyMap {
+	if v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	if v.IsObject() {
+		return v.ObjectValue()
+	}
+	return resource.PropertyMap{}
+}
+
+// Array: see Object.
+func Array(v resource.PropertyValue) []resource.PropertyValue {
+	if v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	if v.IsArray() {
+		return v.ArrayValue()
+	}
+	return nil
+}
+
+// String: see Object.
+func String(v resource.PropertyValue) string {
+	if v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	if v.IsString() {
+		return v.StringValue()
+	}
+	return ""
+}

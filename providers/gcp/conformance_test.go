@@ -103,7 +103,7 @@ func TestConformance(t *testing.T) {
 // instance, labels everywhere else.
 func labelsOf(r conformance.Resource) (map[string]string, bool) {
 	if r.Type == instanceType {
-		return conformance.StringMapInput("userLabels")(conformance.Resource{Inputs: object(r.Inputs["settings"])})
+		return conformance.StringMapInput("userLabels")(conformance.Resource{Inputs: conformance.Object(r.Inputs["settings"])})
 	}
 	return conformance.StringMapInput("labels")(r)
 }
@@ -118,12 +118,12 @@ func database(r conformance.Resource) []string {
 		}
 		return problems
 	}
-	settings := object(r.Inputs["settings"])
-	ip := object(settings["ipConfiguration"])
+	settings := conformance.Object(r.Inputs["settings"])
+	ip := conformance.Object(settings["ipConfiguration"])
 	if v := ip["ipv4Enabled"]; !v.IsBool() || v.BoolValue() {
 		problems = append(problems, "ipConfiguration.ipv4Enabled is not false: the instance has a public IPv4 address")
 	}
-	if n := len(array(ip["authorizedNetworks"])); n > 0 {
+	if n := len(conformance.Array(ip["authorizedNetworks"])); n > 0 {
 		problems = append(problems, fmt.Sprintf("%d authorized networks may connect from outside the VPC", n))
 	}
 	if v := ip["privateNetwork"]; !v.IsString() && !v.IsComputed() && !v.IsOutput() {
@@ -132,7 +132,7 @@ func database(r conformance.Resource) []string {
 	if v := ip["sslMode"]; !v.IsString() || (v.StringValue() != "ENCRYPTED_ONLY" && v.StringValue() != "TRUSTED_CLIENT_CERTIFICATE_REQUIRED") {
 		problems = append(problems, "ipConfiguration.sslMode does not require TLS")
 	}
-	backup := object(settings["backupConfiguration"])
+	backup := conformance.Object(settings["backupConfiguration"])
 	if v := backup["enabled"]; !v.IsBool() || !v.BoolValue() {
 		problems = append(problems, "automated backups are not enabled")
 	}
@@ -145,35 +145,8 @@ func database(r conformance.Resource) []string {
 	return problems
 }
 
-func object(v resource.PropertyValue) resource.PropertyMap {
-	if v.IsSecret() {
-		v = v.SecretValue().Element
-	}
-	if v.IsObject() {
-		return v.ObjectValue()
-	}
-	return resource.PropertyMap{}
-}
 
-func array(v resource.PropertyValue) []resource.PropertyValue {
-	if v.IsSecret() {
-		v = v.SecretValue().Element
-	}
-	if v.IsArray() {
-		return v.ArrayValue()
-	}
-	return nil
-}
 
-func str(v resource.PropertyValue) string {
-	if v.IsSecret() {
-		v = v.SecretValue().Element
-	}
-	if v.IsString() {
-		return v.StringValue()
-	}
-	return ""
-}
 
 // cloudRunEnv reads the environment the only container of a Cloud Run
 // service gets: plain env values, the variables read from Secret Manager
@@ -183,26 +156,26 @@ func cloudRunEnv(r conformance.Resource) (map[string]string, []string, bool) {
 	if r.Type != serviceType {
 		return nil, nil, false
 	}
-	containers := array(object(r.Inputs["template"])["containers"])
+	containers := conformance.Array(conformance.Object(r.Inputs["template"])["containers"])
 	if len(containers) != 1 {
 		return nil, nil, false
 	}
-	c := object(containers[0])
+	c := conformance.Object(containers[0])
 	plain := map[string]string{}
 	var secret []string
-	for _, e := range array(c["envs"]) {
-		o := object(e)
-		name := str(o["name"])
-		if ref := object(object(o["valueSource"])["secretKeyRef"]); str(ref["secret"]) != "" {
+	for _, e := range conformance.Array(c["envs"]) {
+		o := conformance.Object(e)
+		name := conformance.String(o["name"])
+		if ref := conformance.Object(conformance.Object(o["valueSource"])["secretKeyRef"]); conformance.String(ref["secret"]) != "" {
 			secret = append(secret, name)
 			continue
 		}
 		if v := o["value"]; v.IsString() || (v.IsSecret() && v.SecretValue().Element.IsString()) {
-			plain[name] = str(v)
+			plain[name] = conformance.String(v)
 		}
 	}
-	for _, p := range array(c["ports"]) {
-		if port := object(p)["containerPort"]; port.IsNumber() {
+	for _, p := range conformance.Array(c["ports"]) {
+		if port := conformance.Object(p)["containerPort"]; port.IsNumber() {
 			plain[components.EnvPort] = fmt.Sprint(port.NumberValue())
 		}
 	}
@@ -228,14 +201,14 @@ func subscriberAccess(g *conformance.Graph, topicID, queueURL, dlqURL string) []
 	if !ok {
 		return []string{fmt.Sprintf("no dead-letter subscription %s exists", dlqURL)}
 	}
-	queueTopic, dlqTopic := str(queue.Inputs["topic"]), str(dlq.Inputs["topic"])
-	if got := str(object(queue.Inputs["deadLetterPolicy"])["deadLetterTopic"]); got == "" || got != dlqTopic || got == queueTopic {
+	queueTopic, dlqTopic := conformance.String(queue.Inputs["topic"]), conformance.String(dlq.Inputs["topic"])
+	if got := conformance.String(conformance.Object(queue.Inputs["deadLetterPolicy"])["deadLetterTopic"]); got == "" || got != dlqTopic || got == queueTopic {
 		problems = append(problems, fmt.Sprintf("%s dead-letters into %q, want the dead-letter topic %s", queueURL, got, dlqTopic))
 	}
 	if !granted(g, topicMemberType, "topic", dlqTopic, publisherRole, gcpmock.PubSubServiceAgent) {
 		problems = append(problems, fmt.Sprintf("the Pub/Sub service agent may not publish to the dead-letter topic %s", dlqTopic))
 	}
-	if !granted(g, subMemberType, "subscription", str(queue.Inputs["name"]), subscriberRole, gcpmock.PubSubServiceAgent) {
+	if !granted(g, subMemberType, "subscription", conformance.String(queue.Inputs["name"]), subscriberRole, gcpmock.PubSubServiceAgent) {
 		problems = append(problems, fmt.Sprintf("the Pub/Sub service agent may not acknowledge on %s to dead-letter", queueURL))
 	}
 	if queueTopic != topicID && !relays(g, topicID, queueTopic) {
@@ -247,7 +220,7 @@ func subscriberAccess(g *conformance.Graph, topicID, queueURL, dlqURL string) []
 func subscriptionNamed(g *conformance.Graph, full string) (conformance.Resource, bool) {
 	name, ok := strings.CutPrefix(full, subscriptionPrefix)
 	for _, s := range g.OfType(subscriptionType) {
-		if ok && str(s.Inputs["name"]) == name && str(s.Inputs["project"]) == testProject {
+		if ok && conformance.String(s.Inputs["name"]) == name && conformance.String(s.Inputs["project"]) == testProject {
 			return s, true
 		}
 	}
@@ -259,8 +232,8 @@ func subscriptionNamed(g *conformance.Graph, full string) (conformance.Resource,
 func granted(g *conformance.Graph, typ, key, target, role, member string) bool {
 	short := target[strings.LastIndex(target, "/")+1:]
 	for _, m := range g.OfType(typ) {
-		on := str(m.Inputs[resource.PropertyKey(key)])
-		if (on == target || on == short) && str(m.Inputs["role"]) == role && str(m.Inputs["member"]) == member {
+		on := conformance.String(m.Inputs[resource.PropertyKey(key)])
+		if (on == target || on == short) && conformance.String(m.Inputs["role"]) == role && conformance.String(m.Inputs["member"]) == member {
 			return true
 		}
 	}
@@ -271,15 +244,15 @@ func granted(g *conformance.Graph, typ, key, target, role, member string) bool {
 // publishes into target, as a service account allowed to publish there.
 func relays(g *conformance.Graph, topic, target string) bool {
 	for _, t := range g.OfType(triggerType) {
-		if str(object(object(t.Inputs["transport"])["pubsub"])["topic"]) != topic {
+		if conformance.String(conformance.Object(conformance.Object(t.Inputs["transport"])["pubsub"])["topic"]) != topic {
 			continue
 		}
 		for _, w := range g.OfType(workflowType) {
-			if w.ID != str(object(t.Inputs["destination"])["workflow"]) {
+			if w.ID != conformance.String(conformance.Object(t.Inputs["destination"])["workflow"]) {
 				continue
 			}
-			identity := "serviceAccount:" + str(w.Inputs["serviceAccount"])
-			if slices.Contains(publishTargets(str(w.Inputs["sourceContents"])), target) &&
+			identity := "serviceAccount:" + conformance.String(w.Inputs["serviceAccount"])
+			if slices.Contains(publishTargets(conformance.String(w.Inputs["sourceContents"])), target) &&
 				granted(g, topicMemberType, "topic", target, publisherRole, identity) {
 				return true
 			}
