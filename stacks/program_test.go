@@ -146,6 +146,8 @@ func TestBadConfigNamesTheKeyAndRegistersNothing(t *testing.T) {
 			[]string{"tenantfleet:tenants", `unknown field "prot"`}, "a typo must not fall back to a default"},
 		{"wrong type", func(c map[string]string) { replace(c, "tenantfleet:tenants", `"port":80`, `"port":"eighty"`) },
 			[]string{"tenantfleet:tenants", "web.port", "must be a int"}, "the field of the wrong type is named"},
+		{"typo in a cloud's settings", func(c map[string]string) { c["tenantfleet:aws"] = `{"vpcID":"vpc-1"}` },
+			[]string{"tenantfleet:aws", `unknown field "vpcID"`}, "a cloud's own settings are as strict as the tenants"},
 		{"malformed JSON", func(c map[string]string) { c["tenantfleet:fanout"] = `{"name": "x",` },
 			[]string{"tenantfleet:fanout"}, "the key is named"},
 		{"subscriber of no tenant", func(c map[string]string) { replace(c, "tenantfleet:fanout", `"tenant":"acme"`, `"tenant":"initech"`) },

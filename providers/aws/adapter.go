@@ -2,15 +2,14 @@ package aws
 
 import (
 	"encoding/json"
-	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
 	"github.com/tenantfleet/tenantfleet/components"
 	"github.com/tenantfleet/tenantfleet/providers/naming"
+	"github.com/tenantfleet/tenantfleet/providers/stackconfig"
 )
 
 // Name is the adapter's registry name.
@@ -64,10 +63,8 @@ var (
 // New reads tenantfleet:aws from the stack config and returns the adapter.
 func New(ctx *pulumi.Context) (components.Adapter, error) {
 	var cfg Config
-	if raw := config.Get(ctx, "tenantfleet:aws"); raw != "" {
-		if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
-			return nil, fmt.Errorf("tenantfleet:aws: %w", err)
-		}
+	if err := stackconfig.Decode(ctx, "tenantfleet:aws", &cfg); err != nil {
+		return nil, err
 	}
 	return NewWithConfig(cfg)
 }

@@ -1,16 +1,15 @@
 package azure
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
 	"github.com/tenantfleet/tenantfleet/components"
 	"github.com/tenantfleet/tenantfleet/providers/naming"
+	"github.com/tenantfleet/tenantfleet/providers/stackconfig"
 )
 
 // Name is the adapter's registry name.
@@ -40,12 +39,8 @@ var (
 // from the stack config and returns the adapter.
 func New(ctx *pulumi.Context) (components.Adapter, error) {
 	var cfg Config
-	if raw := config.Get(ctx, "tenantfleet:azure"); raw != "" {
-		dec := json.NewDecoder(strings.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&cfg); err != nil {
-			return nil, fmt.Errorf("tenantfleet:azure: %w", err)
-		}
+	if err := stackconfig.Decode(ctx, "tenantfleet:azure", &cfg); err != nil {
+		return nil, err
 	}
 	if cfg.Location == "" {
 		cfg.Location = config.Get(ctx, "azure-native:location")

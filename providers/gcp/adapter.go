@@ -1,11 +1,9 @@
 package gcp
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
-	"strings"
 
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/organizations"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/tenantfleet/tenantfleet/components"
 	"github.com/tenantfleet/tenantfleet/providers/naming"
+	"github.com/tenantfleet/tenantfleet/providers/stackconfig"
 )
 
 // Name is the adapter's registry name.
@@ -64,12 +63,8 @@ var (
 // and gcp:region) from the stack config and returns the adapter.
 func New(ctx *pulumi.Context) (components.Adapter, error) {
 	var cfg Config
-	if raw := config.Get(ctx, "tenantfleet:gcp"); raw != "" {
-		dec := json.NewDecoder(strings.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&cfg); err != nil {
-			return nil, fmt.Errorf("tenantfleet:gcp: %w", err)
-		}
+	if err := stackconfig.Decode(ctx, "tenantfleet:gcp", &cfg); err != nil {
+		return nil, err
 	}
 	if cfg.Project == "" {
 		cfg.Project = config.Get(ctx, "gcp:project")

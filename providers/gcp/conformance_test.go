@@ -145,9 +145,6 @@ func database(r conformance.Resource) []string {
 	return problems
 }
 
-
-
-
 // cloudRunEnv reads the environment the only container of a Cloud Run
 // service gets: plain env values, the variables read from Secret Manager
 // (valueSource.secretKeyRef), and PORT, which Cloud Run sets itself to the

@@ -1,0 +1,238 @@
+package digitalocean
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/pulumi/pulumi-digitalocean/sdk/v4/go/digitalocean"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+
+	"github.com/tenantfleet/tenantfleet/components"
+	"github.com/tenantfleet/tenantfleet/providers/naming"
+)
+
+// Name is the adapter's registry name.
+const Name = "digitalocean"
+
+// configKey is the stack config object the adapter reads.
+const configKey = "tenantfleet:digitalocean"
+
+// Config is the stack config object tenantfleet:digitalocean.
+type Config struct {
+	// Region is the datacenter of every cluster (for example "fra1"); the
+	// apps run in its App Platform region ("fra").
+	Region string `json:"region"`
+	// Kafka sizes the stack's Kafka cluster, which holds every queue and fanout topic.
+	Kafka KafkaConfig `json:"kafka,omitzero"`
+	// SharedDatabase, when set, creates the stack's shared PostgreSQL
+	// cluster, on which tenants with database.placement shared get a
+	// database and a user of their own.
+	SharedDatabase *SharedDatabaseConfig `json:"sharedDatabase,omitempty"`
+	// ForwarderImage is the tenantfleet-forwarder image every fanout
+	// subscriber runs (cmd/tenantfleet-forwarder); required when the stack
+	// has a fanout.
+	ForwarderImage string `json:"forwarderImage,omitempty"`
+}
+
+// KafkaConfig sizes the stack's Kafka cluster.
+type KafkaConfig struct {
+	// Size is the node size slug. Default "db-s-2vcpu-2gb".
+	Size string `json:"size,omitempty"`
+	// Nodes is the broker count. Default 3, the only count DigitalOcean takes for Kafka.
+	Nodes int `json:"nodes,omitempty"`
+	// Version is the Kafka version. Default DefaultKafkaVersion.
+	Version string `json:"version,omitempty"`
+}
+
+// SharedDatabaseConfig sizes the stack's shared PostgreSQL cluster.
+type SharedDatabaseConfig struct {
+	// Size is the node size slug, for example "db-s-2vcpu-4gb".
+	Size string `json:"size"`
+	// Nodes is 1, or 2 or 3 for standbys. Default 1.
+	Nodes int `json:"nodes,omitempty"`
+	// Version is the PostgreSQL major version; a shared tenant must ask for
+	// this one. Default components.DefaultPostgresVersion.
+	Version string `json:"version,omitempty"`
+}
+
+// Defaults of the config.
+const (
+	DefaultKafkaSize  = "db-s-2vcpu-2gb"
+	DefaultKafkaNodes = 3
+	// DefaultKafkaVersion is a version DigitalOcean offered for new Kafka
+	// clusters when this adapter was written; `doctl databases options
+	// versions` lists the current ones.
+	DefaultKafkaVersion = "3.8"
+)
+
+var (
+	regionSlug   = regexp.MustCompile(`^[a-z]{3}[0-9]$`)
+	databaseSize = regexp.MustCompile(`^db-[a-z0-9]+(-[a-z0-9]+)+$`)
+	kafkaVersion = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
+)
+
+// withDefaults returns c with every unset field given its default.
+func (c Config) withDefaults() Config {
+	if c.Kafka.Size == "" {
+		c.Kafka.Size = DefaultKafkaSize
+	}
+	if c.Kafka.Nodes == 0 {
+		c.Kafka.Nodes = DefaultKafkaNodes
+	}
+	if c.Kafka.Version == "" {
+		c.Kafka.Version = DefaultKafkaVersion
+	}
+	if s := c.SharedDatabase; s != nil {
+		shared := *s
+		if shared.Nodes == 0 {
+			shared.Nodes = 1
+		}
+		if shared.Version == "" {
+			shared.Version = components.DefaultPostgresVersion
+		}
+		c.SharedDatabase = &shared
+	}
+	return c
+}
+
+// Validate checks a defaulted config. Every problem is a *FieldError naming
+// the tenantfleet:digitalocean field, joined flat.
+func (c Config) Validate() error {
+	var errs []error
+	fail := func(field string, value any, reason string) {
+		errs = append(errs, &components.FieldError{Field: configKey + "." + field, Value: value, Reason: reason})
+	}
+	switch {
+	case c.Region == "":
+		fail("region", c.Region, "is required: a DigitalOcean datacenter such as fra1")
+	case !regionSlug.MatchString(c.Region):
+		fail("region", c.Region, "is not a DigitalOcean datacenter slug such as fra1 or nyc3")
+	}
+	if !databaseSize.MatchString(c.Kafka.Size) {
+		fail("kafka.size", c.Kafka.Size, "is not a database size slug such as db-s-2vcpu-2gb")
+	}
+	if c.Kafka.Nodes != DefaultKafkaNodes {
+		fail("kafka.nodes", c.Kafka.Nodes, "must be 3: DigitalOcean runs Kafka on exactly 3 nodes")
+	}
+	if !kafkaVersion.MatchString(c.Kafka.Version) {
+		fail("kafka.version", c.Kafka.Version, "is not a Kafka version such as 3.8")
+	}
+	if s := c.SharedDatabase; s != nil {
+		if !databaseSize.MatchString(s.Size) {
+			fail("sharedDatabase.size", s.Size, "is not a database size slug such as db-s-2vcpu-4gb")
+		}
+		if s.Nodes < 1 || s.Nodes > 3 {
+			fail("sharedDatabase.nodes", s.Nodes, "must be 1, 2 or 3 (a primary and up to two standbys)")
+		}
+		if !slices.Contains(postgresVersions, s.Version) {
+			fail("sharedDatabase.version", s.Version, "must be a PostgreSQL major version tenantfleet supports: "+strings.Join(postgresVersions, ", "))
+		}
+	}
+	if c.ForwarderImage != "" {
+		if _, err := parseImage(c.ForwarderImage); err != nil {
+			fail("forwarderImage", c.ForwarderImage, err.Error())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Adapter provisions tenantfleet components on DigitalOcean.
+type Adapter struct {
+	cfg Config
+}
+
+var (
+	_ components.Adapter              = (*Adapter)(nil)
+	_ components.PlatformProvisioner  = (*Adapter)(nil)
+	_ components.PlatformFinisher     = (*Adapter)(nil)
+	_ components.SharedDatabases      = (*Adapter)(nil)
+	_ components.WorkloadsProvisioner = (*Adapter)(nil)
+)
+
+// New reads tenantfleet:digitalocean from the stack config, refusing unknown
+// fields, and returns the adapter. The provider's token comes from
+// digitalocean:token or DIGITALOCEAN_TOKEN, as the provider reads it.
+func New(ctx *pulumi.Context) (components.Adapter, error) {
+	var cfg Config
+	raw := config.Get(ctx, configKey)
+	if raw == "" {
+		return nil, &components.FieldError{Field: configKey, Value: nil, Reason: "is required: at least {\"region\": \"fra1\"}"}
+	}
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w", configKey, err)
+	}
+	return NewWithConfig(cfg)
+}
+
+// NewWithConfig returns the adapter for an explicit config, defaulted and validated.
+func NewWithConfig(cfg Config) (*Adapter, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Adapter{cfg: cfg}, nil
+}
+
+// Name implements components.Adapter.
+func (*Adapter) Name() string { return Name }
+
+// SharedDatabases implements components.SharedDatabases: tenants may place
+// their database on the stack's shared cluster (when the config has one).
+func (*Adapter) SharedDatabases() {}
+
+// childOptions are the options of every resource the adapter registers: the
+// component as parent and nothing from the caller. Physical names are fixed,
+// so a replacement must delete first.
+func childOptions(parent pulumi.Resource, extra ...pulumi.ResourceOption) []pulumi.ResourceOption {
+	return append([]pulumi.ResourceOption{pulumi.Parent(parent), pulumi.DeleteBeforeReplace(true)}, extra...)
+}
+
+// tags shapes the scope's tags to DigitalOcean's "key:value" tag strings.
+func tags(s components.Scope) pulumi.StringArray {
+	return pulumi.ToStringArray(naming.DigitalOceanTags(s.Tags()))
+}
+
+// physical is a name unique to the stack and tenant of the scope.
+func physical(r naming.Rule, s components.Scope, parts ...string) string {
+	return r.Unique(append([]string{s.Stack, s.Tenant}, parts...)...)
+}
+
+// appRegion is the App Platform region of a datacenter: its letters ("fra1" -> "fra").
+func (a *Adapter) appRegion() string { return strings.TrimRight(a.cfg.Region, "0123456789") }
+
+// platformOf returns the adapter's platform state from a components.Platform.
+func platformOf(p *components.Platform) (*platform, error) {
+	if p == nil {
+		return nil, fmt.Errorf("digitalocean: no platform: create components.NewPlatform first and pass it in the args")
+	}
+	s, ok := p.State.(*platform)
+	if !ok {
+		return nil, fmt.Errorf("digitalocean: the platform was not made by the DigitalOcean adapter")
+	}
+	return s, nil
+}
+
+// clusterOf returns the PostgreSQL cluster a database of this adapter lives on.
+func clusterOf(db *components.Database) (*digitalocean.DatabaseCluster, error) {
+	c, ok := db.Native[roleDatabaseCluster].(*digitalocean.DatabaseCluster)
+	if !ok {
+		return nil, fmt.Errorf("digitalocean: the database was not made by the DigitalOcean adapter")
+	}
+	return c, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
