@@ -1,7 +1,7 @@
 # tenantfleet — `make help` lists the targets.
 PULUMI_VERSION := v3.232.0
 # Adapters with a golden resource graph under providers/<name>/testdata.
-ADAPTERS := aws azure gcp local
+ADAPTERS := aws azure digitalocean gcp local
 
 .DEFAULT_GOAL := help
 .PHONY: help demo down setup build cli test vet fmt-check golden bench

@@ -10,6 +10,7 @@ import (
 	"github.com/tenantfleet/tenantfleet/components"
 	"github.com/tenantfleet/tenantfleet/providers/aws"
 	"github.com/tenantfleet/tenantfleet/providers/azure"
+	"github.com/tenantfleet/tenantfleet/providers/digitalocean"
 	"github.com/tenantfleet/tenantfleet/providers/gcp"
 	"github.com/tenantfleet/tenantfleet/providers/local"
 )
@@ -19,12 +20,12 @@ import (
 type Factory func(ctx *pulumi.Context) (components.Adapter, error)
 
 // registry is every cloud tenantfleet can provision, by tenantfleet:cloud value.
-// digitalocean is added as its adapter lands.
 var registry = map[string]Factory{
-	aws.Name:   aws.New,
-	azure.Name: azure.New,
-	gcp.Name:   gcp.New,
-	local.Name: local.New,
+	aws.Name:          aws.New,
+	azure.Name:        azure.New,
+	digitalocean.Name: digitalocean.New,
+	gcp.Name:          gcp.New,
+	local.Name:        local.New,
 }
 
 // Names lists the registered clouds, sorted.

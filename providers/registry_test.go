@@ -11,8 +11,8 @@ import (
 )
 
 func TestRegistry(t *testing.T) {
-	// The azure adapter needs a location (tenantfleet:azure or azure-native:location).
-	t.Setenv(pulumi.EnvConfig, `{"azure-native:location":"westeurope","gcp:project":"tenantfleet-test","gcp:region":"europe-west1"}`)
+	// Azure needs a location, GCP a project and region, DigitalOcean a region.
+	t.Setenv(pulumi.EnvConfig, `{"azure-native:location":"westeurope","gcp:project":"tenantfleet-test","gcp:region":"europe-west1","tenantfleet:digitalocean":"{\"region\":\"fra1\"}"}`)
 	cases := []struct {
 		name    string
 		wantErr string
@@ -20,10 +20,11 @@ func TestRegistry(t *testing.T) {
 		{"aws", ""},
 		{"azure", ""},
 		{"gcp", ""},
+		{"digitalocean", ""},
 		{"local", ""},
-		{"AWS", `unknown cloud "AWS": valid clouds are aws, azure, gcp, local`},
-		{"", `unknown cloud "": valid clouds are aws, azure, gcp, local`},
-		{"oracle", `unknown cloud "oracle": valid clouds are aws, azure, gcp, local`},
+		{"AWS", `unknown cloud "AWS": valid clouds are aws, azure, digitalocean, gcp, local`},
+		{"", `unknown cloud "": valid clouds are aws, azure, digitalocean, gcp, local`},
+		{"oracle", `unknown cloud "oracle": valid clouds are aws, azure, digitalocean, gcp, local`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -42,7 +43,7 @@ func TestRegistry(t *testing.T) {
 			}
 		})
 	}
-	if got := strings.Join(providers.Names(), ","); got != "aws,azure,gcp,local" {
+	if got := strings.Join(providers.Names(), ","); got != "aws,azure,digitalocean,gcp,local" {
 		t.Errorf("Names() = %q", got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tenantfleet/tenantfleet/providers/aws/awsmock"
 	"github.com/tenantfleet/tenantfleet/providers/azure/azuremock"
+	"github.com/tenantfleet/tenantfleet/providers/digitalocean/domock"
 	"github.com/tenantfleet/tenantfleet/providers/gcp/gcpmock"
 	"github.com/tenantfleet/tenantfleet/providers/local/localmock"
 	"github.com/tenantfleet/tenantfleet/stacks"
@@ -41,6 +42,8 @@ func mocksFor(cfg map[string]string) pulumi.MockResourceMonitor {
 		return azuremock.Mocks
 	case "gcp":
 		return gcpmock.Mocks
+	case "digitalocean":
+		return domock.Mocks
 	}
 	return awsmock.Mocks
 }
@@ -101,6 +104,8 @@ func TestStackFilesPreviewAndUpdate(t *testing.T) {
 		{"../Pulumi.azure.yaml", "azure-native:dbforpostgresql:Server", "azure-native:servicebus:Subscription", 2, 3},
 		// On GCP a queue is a subscription: 2 tenants × (work + dead-letter) + 2 own-queue subscribers × 2.
 		{"../Pulumi.gcp.yaml", "gcp:sql/databaseInstance:DatabaseInstance", "gcp:pubsub/subscription:Subscription", 2, 8},
+		// DatabaseCluster: the Kafka, shared and acme clusters; App: 2 tenant apps + 3 forwarders.
+		{"../Pulumi.digitalocean.yaml", "digitalocean:index/databaseCluster:DatabaseCluster", "digitalocean:index/app:App", 3, 5},
 	}
 	for _, tc := range cases {
 		cfg := stackConfig(t, tc.file)
@@ -135,7 +140,7 @@ func TestBadConfigNamesTheKeyAndRegistersNothing(t *testing.T) {
 		reason string
 	}{
 		{"unknown cloud", func(c map[string]string) { c["tenantfleet:cloud"] = "oracle" },
-			[]string{"tenantfleet:cloud", `"oracle"`, "valid clouds are aws, azure, gcp, local"}, "the error lists the valid clouds"},
+			[]string{"tenantfleet:cloud", `"oracle"`, "valid clouds are aws, azure, digitalocean, gcp, local"}, "the error lists the valid clouds"},
 		{"missing cloud", func(c map[string]string) { delete(c, "tenantfleet:cloud") },
 			[]string{"tenantfleet:cloud is required"}, "no silent default cloud"},
 		{"bad tenant id", func(c map[string]string) { replace(c, "tenantfleet:tenants", `"id":"globex"`, `"id":"Globex!"`) },

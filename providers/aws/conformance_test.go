@@ -37,7 +37,7 @@ func profile() *conformance.Profile {
 		},
 		Tags:     conformance.StringMapInput("tags"),
 		NameKeys: []string{"name", "identifier", "family", "finalSnapshotIdentifier"},
-		Database: func(r conformance.Resource) []string {
+		Database: func(_ *conformance.Graph, r conformance.Resource) []string {
 			var problems []string
 			if !boolInput(r, "storageEncrypted") {
 				problems = append(problems, "storageEncrypted is not true")
@@ -78,16 +78,16 @@ func boolInput(r conformance.Resource, key string) bool {
 }
 
 // taskDefinitionEnv reads the environment of an ECS task definition's container.
-func taskDefinitionEnv(r conformance.Resource) (map[string]string, []string, bool) {
+func taskDefinitionEnv(r conformance.Resource) []conformance.WorkloadEnv {
 	if r.Type != "aws:ecs/taskDefinition:TaskDefinition" {
-		return nil, nil, false
+		return nil
 	}
 	var defs []struct {
 		Environment []struct{ Name, Value string }
 		Secrets     []struct{ Name, ValueFrom string }
 	}
 	if err := json.Unmarshal([]byte(r.Inputs["containerDefinitions"].StringValue()), &defs); err != nil || len(defs) != 1 {
-		return nil, nil, false
+		return nil
 	}
 	plain := map[string]string{}
 	for _, e := range defs[0].Environment {
@@ -99,7 +99,7 @@ func taskDefinitionEnv(r conformance.Resource) (map[string]string, []string, boo
 			secret = append(secret, s.Name)
 		}
 	}
-	return plain, secret, true
+	return []conformance.WorkloadEnv{{Plain: plain, Secret: secret}}
 }
 
 // subscriberAccess checks that the queue and its dead-letter queue accept

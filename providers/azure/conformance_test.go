@@ -47,7 +47,7 @@ func profile() *conformance.Profile {
 		// Input keys naming a resource of their own type only (resourceGroupName,
 		// namespaceName, topicName are also a child's reference to its parent).
 		NameKeys: []string{"serverName", "databaseName", "queueName", "containerAppName", "resourceName", "subscriptionName", "environmentName", "workspaceName"},
-		Database: func(r conformance.Resource) []string {
+		Database: func(_ *conformance.Graph, r conformance.Resource) []string {
 			var problems []string
 			network := conformance.Object(r.Inputs["network"])
 			if s := network["publicNetworkAccess"]; !s.IsString() || s.StringValue() != "Disabled" {
@@ -89,13 +89,13 @@ func TestConformance(t *testing.T) {
 // containerAppEnv reads the environment of a Container App's only container:
 // plain values, and the variables that reference a Container Apps secret
 // (secretRef) whose value is a Pulumi secret.
-func containerAppEnv(r conformance.Resource) (map[string]string, []string, bool) {
+func containerAppEnv(r conformance.Resource) []conformance.WorkloadEnv {
 	if r.Type != containerAppType {
-		return nil, nil, false
+		return nil
 	}
 	containers := conformance.Array(conformance.Object(r.Inputs["template"])["containers"])
 	if len(containers) != 1 {
-		return nil, nil, false
+		return nil
 	}
 	// The SDK marks the whole configuration secret when a secret is inside it.
 	configuration := r.Inputs["configuration"]
@@ -125,7 +125,7 @@ func containerAppEnv(r conformance.Resource) (map[string]string, []string, bool)
 			plain[name] = v.StringValue()
 		}
 	}
-	return plain, secret, true
+	return []conformance.WorkloadEnv{{Plain: plain, Secret: secret}}
 }
 
 // subscriberAccess checks that a subscription of the topic forwards into the

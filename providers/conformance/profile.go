@@ -35,12 +35,18 @@ type Profile struct {
 	NameKeys []string
 
 	// Database reports what makes a database resource reachable from the
-	// internet or unencrypted; it is called for each resource of Kinds["database"].
-	Database func(r Resource) (problems []string)
-	// WorkloadEnv reads a workload definition's environment: plain values
-	// and the names of secret-injected variables. ok is false for resources
-	// that define no workload.
-	WorkloadEnv func(r Resource) (plain map[string]string, secret []string, ok bool)
+	// internet or unencrypted; it is called for each resource of
+	// Kinds["database"], with the graph for clouds whose network rules are
+	// resources of their own (DigitalOcean's database firewall).
+	Database func(g *Graph, r Resource) (problems []string)
+	// BackupRetentionDays, when set, is the only backup retention the cloud
+	// offers (DigitalOcean keeps 7 days, fixed): the scenario's tenants ask
+	// for it instead of their own.
+	BackupRetentionDays int
+	// WorkloadEnv reads the environment of every workload a resource
+	// defines: none for most resources, one for a task definition or a
+	// Container App, two for a DigitalOcean app with a service and a worker.
+	WorkloadEnv func(r Resource) []WorkloadEnv
 	// SubscriberAccess reports what is missing for a subscriber whose queue
 	// and dead-letter queue have the given URLs to accept messages from the
 	// topic only (for example a queue policy naming the topic).
@@ -51,6 +57,24 @@ type Profile struct {
 	// InvalidTenants are cloud-specific specs the adapter must refuse, on top
 	// of the neutral cases every adapter shares.
 	InvalidTenants []InvalidTenant
+}
+
+// WorkloadEnv is one workload's environment: plain values and the names of
+// secret-injected variables.
+type WorkloadEnv struct {
+	Plain  map[string]string
+	Secret []string
+}
+
+// tenants is the scenario's tenants as the profile's cloud can run them.
+func (p *Profile) tenants() []components.TenantSpec {
+	ts := Tenants()
+	if p.BackupRetentionDays != 0 {
+		for i := range ts {
+			ts[i].Database.BackupRetentionDays = p.BackupRetentionDays
+		}
+	}
+	return ts
 }
 
 // InvalidTenant is a spec change that must be refused, naming Field.

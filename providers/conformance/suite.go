@@ -134,7 +134,7 @@ func scenario(p *Profile) func(ctx *pulumi.Context, cloud components.Adapter, o 
 		}
 		queues := map[string]*components.Queue{}
 		var units []*components.TenantUnit
-		for _, spec := range Tenants() {
+		for _, spec := range p.tenants() {
 			u, err := components.NewTenantUnit(ctx, spec.ID, &components.TenantUnitArgs{Spec: spec, Cloud: cloud, Platform: platform})
 			if err != nil {
 				return err
@@ -382,7 +382,7 @@ func checkSecrets(fs *findings, g *Graph, o *outcome) {
 func checkDatabase(fs *findings, p *Profile, g *Graph) {
 	for _, r := range g.Custom() {
 		if slices.Contains(p.Kinds["database"], r.Type) {
-			for _, problem := range p.Database(r) {
+			for _, problem := range p.Database(g, r) {
 				fs.add("database", "%s: %s", r, problem)
 			}
 		}
@@ -392,32 +392,8 @@ func checkDatabase(fs *findings, p *Profile, g *Graph) {
 func checkWorkloads(fs *findings, p *Profile, g *Graph) {
 	seen := map[string]int{}
 	for _, r := range g.Custom() {
-		plain, secret, ok := p.WorkloadEnv(r)
-		if !ok {
-			continue
-		}
-		workload, tenant := plain[components.EnvWorkload], plain[components.EnvTenantID]
-		seen[tenant+"/"+workload]++
-		for _, name := range components.ContractVariables() {
-			isSecret := slices.Contains(secret, name)
-			_, isPlain := plain[name]
-			switch {
-			case name == components.EnvDatabasePassword && isPlain:
-				fs.add("contract", "%s: %s is a plain value; it must come from the secret store", r, name)
-			case name == components.EnvDatabasePassword && !isSecret:
-				fs.add("contract", "%s: %s is missing", r, name)
-			case name == components.EnvPort && workload == components.WorkloadWorker:
-				if isPlain {
-					fs.add("contract", "%s: the worker has no port but gets PORT", r)
-				}
-			case name != components.EnvDatabasePassword && !isPlain:
-				fs.add("contract", "%s: %s is missing", r, name)
-			}
-		}
-		for name := range plain {
-			if name != components.EnvDatabasePassword && secretKey.MatchString(name) {
-				fs.add("contract", "%s: %s is a plain value; it must come from the secret store", r, name)
-			}
+		for _, env := range p.WorkloadEnv(r) {
+			checkWorkload(fs, r, env.Plain, env.Secret, seen)
 		}
 	}
 	for _, spec := range Tenants() {
@@ -425,6 +401,33 @@ func checkWorkloads(fs *findings, p *Profile, g *Graph) {
 			if seen[spec.ID+"/"+w] != 1 {
 				fs.add("contract", "tenant %s: %d %s workloads carry the environment contract, want 1", spec.ID, seen[spec.ID+"/"+w], w)
 			}
+		}
+	}
+}
+
+// checkWorkload checks one workload's environment against the contract.
+func checkWorkload(fs *findings, r Resource, plain map[string]string, secret []string, seen map[string]int) {
+	workload, tenant := plain[components.EnvWorkload], plain[components.EnvTenantID]
+	seen[tenant+"/"+workload]++
+	for _, name := range components.ContractVariables() {
+		isSecret := slices.Contains(secret, name)
+		_, isPlain := plain[name]
+		switch {
+		case name == components.EnvDatabasePassword && isPlain:
+			fs.add("contract", "%s: %s is a plain value; it must come from the secret store", r, name)
+		case name == components.EnvDatabasePassword && !isSecret:
+			fs.add("contract", "%s: %s is missing", r, name)
+		case name == components.EnvPort && workload == components.WorkloadWorker:
+			if isPlain {
+				fs.add("contract", "%s: the worker has no port but gets PORT", r)
+			}
+		case name != components.EnvDatabasePassword && !isPlain:
+			fs.add("contract", "%s: %s is missing", r, name)
+		}
+	}
+	for name := range plain {
+		if name != components.EnvDatabasePassword && secretKey.MatchString(name) {
+			fs.add("contract", "%s: %s is a plain value; it must come from the secret store", r, name)
 		}
 	}
 }

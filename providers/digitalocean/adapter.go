@@ -1,7 +1,6 @@
 package digitalocean
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -10,10 +9,10 @@ import (
 
 	"github.com/pulumi/pulumi-digitalocean/sdk/v4/go/digitalocean"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
 	"github.com/tenantfleet/tenantfleet/components"
 	"github.com/tenantfleet/tenantfleet/providers/naming"
+	"github.com/tenantfleet/tenantfleet/providers/stackconfig"
 )
 
 // Name is the adapter's registry name.
@@ -159,14 +158,8 @@ var (
 // digitalocean:token or DIGITALOCEAN_TOKEN, as the provider reads it.
 func New(ctx *pulumi.Context) (components.Adapter, error) {
 	var cfg Config
-	raw := config.Get(ctx, configKey)
-	if raw == "" {
-		return nil, &components.FieldError{Field: configKey, Value: nil, Reason: "is required: at least {\"region\": \"fra1\"}"}
-	}
-	dec := json.NewDecoder(strings.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
-		return nil, fmt.Errorf("%s: %w", configKey, err)
+	if err := stackconfig.Decode(ctx, configKey, &cfg); err != nil {
+		return nil, err
 	}
 	return NewWithConfig(cfg)
 }

@@ -110,7 +110,7 @@ func labelsOf(r conformance.Resource) (map[string]string, bool) {
 
 // database reports what would make a Cloud SQL instance reachable from the
 // internet, unencrypted or unrecoverable, and a user's password in plaintext.
-func database(r conformance.Resource) []string {
+func database(_ *conformance.Graph, r conformance.Resource) []string {
 	var problems []string
 	if r.Type == userType {
 		if v, ok := r.Inputs["password"]; !ok || !v.IsSecret() {
@@ -149,13 +149,13 @@ func database(r conformance.Resource) []string {
 // service gets: plain env values, the variables read from Secret Manager
 // (valueSource.secretKeyRef), and PORT, which Cloud Run sets itself to the
 // declared container port (and refuses in env).
-func cloudRunEnv(r conformance.Resource) (map[string]string, []string, bool) {
+func cloudRunEnv(r conformance.Resource) []conformance.WorkloadEnv {
 	if r.Type != serviceType {
-		return nil, nil, false
+		return nil
 	}
 	containers := conformance.Array(conformance.Object(r.Inputs["template"])["containers"])
 	if len(containers) != 1 {
-		return nil, nil, false
+		return nil
 	}
 	c := conformance.Object(containers[0])
 	plain := map[string]string{}
@@ -176,7 +176,7 @@ func cloudRunEnv(r conformance.Resource) (map[string]string, []string, bool) {
 			plain[components.EnvPort] = fmt.Sprint(port.NumberValue())
 		}
 	}
-	return plain, secret, true
+	return []conformance.WorkloadEnv{{Plain: plain, Secret: secret}}
 }
 
 // subscriberAccess checks that messages of the topic reach the queue and

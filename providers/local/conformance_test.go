@@ -35,7 +35,7 @@ func profile() *conformance.Profile {
 		// database's own role connect, by design: nothing in the inputs can
 		// open it. What an adapter could get wrong is the password: the plugin
 		// generates it, so the program must never pass one in.
-		Database: func(r conformance.Resource) []string {
+		Database: func(_ *conformance.Graph, r conformance.Resource) []string {
 			var problems []string
 			if _, ok := r.Inputs["password"]; ok {
 				problems = append(problems, "a password input is set: the plugin generates the password")
@@ -73,9 +73,9 @@ func TestConformance(t *testing.T) {
 // processEnv reads a Process's environment: env is plain; secretEnv counts
 // as secret only when the whole input is registered as a secret, otherwise
 // its variables are plain values (and the suite reports DATABASE_PASSWORD).
-func processEnv(r conformance.Resource) (map[string]string, []string, bool) {
+func processEnv(r conformance.Resource) []conformance.WorkloadEnv {
 	if r.Type != local.ProcessType {
-		return nil, nil, false
+		return nil
 	}
 	plain, _ := conformance.StringMapInput("env")(r)
 	if plain == nil {
@@ -93,7 +93,7 @@ func processEnv(r conformance.Resource) (map[string]string, []string, bool) {
 			}
 		}
 	}
-	return plain, secret, true
+	return []conformance.WorkloadEnv{{Plain: plain, Secret: secret}}
 }
 
 // subscriberAccess checks that a Subscription sources the topic (found by its

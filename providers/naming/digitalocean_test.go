@@ -53,7 +53,7 @@ func TestDigitalOceanUniqueDoesNotAlias(t *testing.T) {
 		{{"dev", "acme_x", "app"}, {"dev", "acme-x", "app"}},                             // '_' and '-' shape alike
 		{{"Dev", "acme", "app"}, {"dev", "acme", "app"}},                                 // case folding
 		{{"dev", strings.Repeat("t", 90) + "a"}, {"dev", strings.Repeat("t", 90) + "b"}}, // differ past the limit
-		{{"dev", "shared", "events/billing"}, {"dev", "shared", "events-billing"}},        // fanout owners
+		{{"dev", "shared", "events/billing"}, {"dev", "shared", "events-billing"}},       // fanout owners
 	}
 	for name, r := range digitalOceanPatterns {
 		for _, p := range pairs {

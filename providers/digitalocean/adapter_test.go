@@ -1,0 +1,198 @@
+package digitalocean_test
+
+import (
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/tenantfleet/tenantfleet/components"
+	"github.com/tenantfleet/tenantfleet/providers/conformance"
+	dop "github.com/tenantfleet/tenantfleet/providers/digitalocean"
+	"github.com/tenantfleet/tenantfleet/providers/digitalocean/domock"
+)
+
+func TestConfig(t *testing.T) {
+	cases := []struct {
+		name, cfg, want, reason string
+	}{
+		{"complete", `{"region":"fra1","kafka":{"size":"db-s-4vcpu-8gb","nodes":3},"sharedDatabase":{"size":"db-s-2vcpu-4gb","nodes":2},"forwarderImage":"ghcr.io/acme/forwarder:1.0.0"}`, "", "every field set"},
+		{"minimal", `{"region":"nyc3"}`, "", "Kafka defaults, no shared cluster, no fanout"},
+		{"missing", ``, "tenantfleet:digitalocean.region: is required", "no silent default region"},
+		{"missing region", `{}`, "tenantfleet:digitalocean.region: is required", "the region is named"},
+		{"app region", `{"region":"fra"}`, "tenantfleet:digitalocean.region: is not a DigitalOcean datacenter slug", "App Platform's region is not a datacenter"},
+		{"kafka nodes", `{"region":"fra1","kafka":{"nodes":5}}`, "tenantfleet:digitalocean.kafka.nodes: must be 3", "DigitalOcean runs Kafka on 3 nodes"},
+		{"kafka size", `{"region":"fra1","kafka":{"size":"s-2vcpu-2gb"}}`, "tenantfleet:digitalocean.kafka.size:", "a Droplet size is not a database size"},
+		{"shared size", `{"region":"fra1","sharedDatabase":{"nodes":1}}`, "tenantfleet:digitalocean.sharedDatabase.size:", "a shared cluster needs a size"},
+		{"shared nodes", `{"region":"fra1","sharedDatabase":{"size":"db-s-1vcpu-1gb","nodes":4}}`, "tenantfleet:digitalocean.sharedDatabase.nodes:", "a primary and at most two standbys"},
+		{"forwarder registry", `{"region":"fra1","forwarderImage":"quay.io/acme/forwarder:1"}`, "tenantfleet:digitalocean.forwarderImage: is on quay.io", "App Platform cannot pull it"},
+		{"unknown field", `{"region":"fra1","vpc":"x"}`, `tenantfleet:digitalocean: json: unknown field "vpc"`, "a typo must not be ignored"},
+		{"every problem", `{"region":"x","kafka":{"nodes":1}}`, "tenantfleet:digitalocean.kafka.nodes:", "errors are joined, not the first only"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := map[string]string{}
+			if tc.cfg != "" {
+				cfg["tenantfleet:digitalocean"] = tc.cfg
+			}
+			raw, err := json.Marshal(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv(pulumi.EnvConfig, string(raw))
+			err = pulumi.RunErr(func(ctx *pulumi.Context) error {
+				_, err := dop.New(ctx)
+				return err
+			}, pulumi.WithMocks("tenantfleet", "dev", domock.Mocks))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("got %v, want no error (%s)", err, tc.reason)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("got %v, want an error containing %q (%s)", err, tc.want, tc.reason)
+			}
+		})
+	}
+}
+
+func TestValidateTenant(t *testing.T) {
+	shared := testConfig
+	shared.SharedDatabase = &dop.SharedDatabaseConfig{Size: "db-s-2vcpu-4gb"}
+	a, err := dop.NewWithConfig(shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		mutate func(*components.TenantSpec)
+		want   []string
+		reason string
+	}{
+		{"defaults", func(*components.TenantSpec) {}, nil, "the neutral defaults run on DigitalOcean"},
+		{"largest", func(s *components.TenantSpec) { s.Web.CPU, s.Web.MemoryMiB = 4000, 32768 }, nil, "4 vCPU 32 GiB rounds up to apps-d-8vcpu-32gb"},
+		{"digest", func(s *components.TenantSpec) { s.Web.Image = "ghcr.io/acme/app@sha256:" + strings.Repeat("a", 64) }, nil, "GHCR by digest"},
+		{"docr", func(s *components.TenantSpec) { s.Web.Image = "registry.digitalocean.com/acme/app:1" }, nil, "the team's registry"},
+		{"shared", func(s *components.TenantSpec) { s.Database.Placement = components.PlacementShared }, nil, "the config has a shared cluster"},
+		{"shared version", func(s *components.TenantSpec) {
+			s.Database.Placement, s.Database.Version = components.PlacementShared, "15"
+		}, []string{"database.version: must be the shared cluster's PostgreSQL version (16)"}, "one cluster, one version"},
+		{"every problem at once", func(s *components.TenantSpec) {
+			s.Database.BackupRetentionDays = 30
+			s.Web.Image, s.Worker.Image = "quay.io/a/b:1", "nginx"
+		}, []string{"database.backupRetentionDays: must be 7", "web.image: is on quay.io", "worker.image: must name a tag or a digest"}, "errors are joined flat, not the first only"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := conformance.Tenants()[0]
+			tc.mutate(&spec)
+			err := a.ValidateTenant(spec.WithDefaults())
+			if len(tc.want) == 0 && err != nil {
+				t.Fatalf("got %v, want no error (%s)", err, tc.reason)
+			}
+			if len(tc.want) > 0 && err == nil {
+				t.Fatalf("the spec was accepted, want %q (%s)", tc.want, tc.reason)
+			}
+			// The stack names each error under its tenant: every one must survive.
+			prefixed := components.Prefix("tenantfleet:tenants[0].", err)
+			for _, w := range tc.want {
+				if !strings.Contains(prefixed.Error(), "tenantfleet:tenants[0]."+w) {
+					t.Errorf("prefixed error does not contain %q (%s):\n%v", w, tc.reason, prefixed)
+				}
+			}
+		})
+	}
+}
+
+func TestValidateFanoutNeedsTheForwarder(t *testing.T) {
+	a, err := dop.NewWithConfig(dop.Config{Region: testRegion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = a.ValidateFanout(conformance.Fanout(true))
+	if err == nil || !strings.Contains(err.Error(), "tenantfleet:digitalocean.forwarderImage: is required") {
+		t.Fatalf("got %v, want an error naming tenantfleet:digitalocean.forwarderImage", err)
+	}
+}
+
+// recorder is a mock monitor keeping every registration's inputs.
+type recorder struct {
+	mu  sync.Mutex
+	res []pulumi.MockResourceArgs
+}
+
+func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	r.mu.Lock()
+	r.res = append(r.res, args)
+	r.mu.Unlock()
+	return domock.Mocks.NewResource(args)
+}
+
+func (r *recorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	return domock.Mocks.Call(args)
+}
+
+// TestSharedPlacement runs one dedicated and one shared tenant: the shared
+// cluster's one firewall trusts the shared tenant's app only, and the
+// dedicated tenant's cluster has a firewall of its own trusting its app.
+func TestSharedPlacement(t *testing.T) {
+	cfg := testConfig
+	cfg.SharedDatabase = &dop.SharedDatabaseConfig{Size: "db-s-2vcpu-4gb"}
+	rec := &recorder{}
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		a, err := dop.NewWithConfig(cfg)
+		if err != nil {
+			return err
+		}
+		p, err := components.NewPlatform(ctx, "platform", &components.PlatformArgs{Cloud: a})
+		if err != nil {
+			return err
+		}
+		dedicated, shared := conformance.Tenants()[0], conformance.Tenants()[0]
+		shared.ID, shared.Database.Placement = "initech", components.PlacementShared
+		var units []*components.TenantUnit
+		for _, spec := range []components.TenantSpec{dedicated, shared} {
+			u, err := components.NewTenantUnit(ctx, spec.ID, &components.TenantUnitArgs{Spec: spec, Cloud: a, Platform: p})
+			if err != nil {
+				return err
+			}
+			units = append(units, u)
+		}
+		return a.FinishPlatform(ctx, p, units)
+	}, pulumi.WithMocks("tenantfleet", "dev", rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clusters []string
+	firewalls := map[string][]string{} // cluster id -> "type value"
+	for _, r := range rec.res {
+		switch r.TypeToken {
+		case clusterType:
+			clusters = append(clusters, r.Name)
+		case firewallType:
+			id := conformance.String(r.Inputs["clusterId"])
+			for _, rule := range conformance.Array(r.Inputs["rules"]) {
+				firewalls[id] = append(firewalls[id], conformance.String(conformance.Object(rule)["type"])+" "+conformance.String(conformance.Object(rule)["value"]))
+			}
+			if len(conformance.Array(r.Inputs["rules"])) == 0 {
+				firewalls[id] = []string{}
+			}
+		}
+	}
+	want := map[string][]string{
+		"platform-shared-database-id": {"app initech-app-id"},
+		"acme-db-cluster-id":          {"app acme-app-id"},
+	}
+	if len(firewalls) != len(want) {
+		t.Errorf("firewalls = %q, want %q", firewalls, want)
+	}
+	for id, rules := range want {
+		if strings.Join(firewalls[id], ",") != strings.Join(rules, ",") {
+			t.Errorf("firewall of %s trusts %q, want %q", id, firewalls[id], rules)
+		}
+	}
+	if got := strings.Join(sorted(clusters), ","); got != "acme-db-cluster,platform-kafka,platform-shared-database" {
+		t.Errorf("clusters = %s, want the platform's two and acme's own only", got)
+	}
+}

@@ -1,0 +1,85 @@
+// Package digitalocean provisions tenantfleet components on DigitalOcean:
+// managed PostgreSQL, App Platform and managed Kafka, grouped in one project
+// per stack.
+//
+// # What is created
+//
+// Per stack (Platform): a Project every cluster and app is created in
+// (projectId; no ProjectResources is needed), the Kafka cluster (3 nodes,
+// config kafka.size) holding every queue and fanout topic, and, with
+// sharedDatabase in the config, the shared PostgreSQL cluster. Its firewall
+// trusts every shared tenant's app and is declared by FinishPlatform once all
+// tenants are (a firewall resource owns a cluster's whole rule set).
+//
+// Per tenant: with placement dedicated (default), a PostgreSQL cluster sized
+// by the tier (sizes.go), a database, a user and a firewall trusting the
+// tenant's app only; with placement shared, a database and a user on the
+// shared cluster. Then the work queue (a topic, a dead-letter topic and a
+// Kafka user limited to both) and one App Platform app with a "web" service
+// and a "worker" worker, both with the environment contract: GENERAL plain
+// values, DATABASE_PASSWORD and QUEUE_PASSWORD as SECRET, at run time only.
+//
+// Per fanout: a topic and a publisher user that may only produce to it
+// (Native "topic-publisher": the publishers' credentials). Per subscriber: its
+// own queue when it names no tenant, a forwarder Kafka user (consume on the
+// topic, produce on the queue, nothing else) and a forwarder app: one worker
+// running config forwarderImage (cmd/tenantfleet-forwarder) with FORWARD_FROM,
+// FORWARD_TO, FORWARD_PASSWORD (SECRET) and FORWARD_FILTER.
+//
+// Cost: the Kafka cluster is stack-wide and always 3 nodes (about three
+// times a single node of kafka.size), whether the stack has one tenant or
+// fifty; every subscriber adds a forwarder container (the smallest size).
+//
+// # Queues and fanouts on Kafka
+//
+// DigitalOcean has no managed queue or pub/sub. A queue is a Kafka topic read
+// by one consumer group; a fanout copies its topic into each subscriber's
+// queue through a forwarder, so a tenant subscriber's messages land in the
+// tenant's own work queue, as SNS delivers into SQS. Rejected: Valkey streams
+// (no per-user ACLs: on a shared cluster every tenant could read every
+// stream), and one consumer group per subscriber on the fanout topic (a
+// tenant's fanout messages would not land in its queue, and the queue's
+// dead-letter and retention settings could not apply).
+//
+// URLs: QUEUE_URL is kafka://<user>@<host>:<port>/<topic>?group=<group>&maxReceiveCount=<n>&visibilityTimeout=<s>s,
+// DEAD_LETTER_QUEUE_URL kafka://<user>@<host>:<port>/<dead-letter topic>,
+// both SASL/SCRAM (QUEUE_PASSWORD) over TLS. Queue.ID and Topic.ID are topic names.
+//
+// How this differs from SQS and SNS:
+//   - Kafka counts no deliveries and hides no message. The consumer honours
+//     maxReceiveCount and visibilityTimeout from QUEUE_URL: it retries a
+//     message at most that many times, each within the timeout, then produces
+//     it to the dead-letter topic and commits. A consumer that crashes
+//     redelivers from its last commit, so the count restarts.
+//   - Order and parallelism follow partitions (3 per topic): at most three
+//     consumers of a queue work at once, and a slow message holds back its
+//     partition, where SQS hands the next message to any free consumer.
+//   - Retention deletes by time (retention.ms) whether or not a message was
+//     consumed, like SQS; a consumed message stays until then (Kafka does not
+//     delete on acknowledge), which only costs disk.
+//   - The forwarder is at least once, as SNS into SQS: a crash between its
+//     produce and its commit forwards a message twice. Filters match Kafka
+//     record headers, the messages' attributes. The fanout topic keeps
+//     messages 14 days, so a forwarder that is down for less loses none.
+//   - The web and the worker share the queue's user: both may produce and
+//     consume, where the other clouds let the worker only consume.
+//   - The Kafka cluster has no firewall: its apps could not all be listed
+//     before the fanout's forwarders exist. It is reached over TLS with a
+//     SASL/SCRAM user per queue, whose ACLs name its topics only.
+//
+// # Other differences
+//
+// Backups: DigitalOcean keeps daily backups and point-in-time recovery for 7
+// days, fixed; ValidateTenant refuses any other database.backupRetentionDays.
+// Deletion protection: DigitalOcean has none, so a protected tenant's
+// cluster and database are Pulumi-protected (pulumi.Protect): deleting them
+// needs deletionProtection false and an update first, or `pulumi state
+// unprotect`. The shared cluster is always protected.
+// Network: apps reach PostgreSQL on its public host over TLS, admitted by the
+// firewall's app rules; the private host would need App Platform VPC egress,
+// not set up here. Sizes: neutral CPU and memory round up to the cheapest App
+// Platform size that has both (a shared vCPU counts as one; see sizes.go);
+// min != max instances autoscale on CPU and need a dedicated size. Images
+// come from DOCR, Docker Hub or GHCR, by tag or digest. Apps, projects and
+// everything inside a cluster take no tags; clusters are tagged "key:value".
+package digitalocean
