@@ -18,8 +18,9 @@ down: ## Destroy the dev stack and stop the local cloud
 setup: cli build ## Install what the local cloud needs (PostgreSQL) and build everything
 	@scripts/setup-local.sh
 
-build: ## Build bin/tenantfleet, the local provider plugin and the example app image
+build: ## Build bin/tenantfleet, the local provider plugin, DigitalOcean's fanout forwarder and the example app image
 	go build -o bin/tenantfleet ./cmd/tenantfleet
+	go build -o bin/tenantfleet-forwarder ./cmd/tenantfleet-forwarder
 	go build -o bin/pulumi-resource-tenantfleet-local ./cmd/pulumi-resource-tenantfleet-local
 	go build -o bin/images/tenant-app/dev/entrypoint ./examples/tenant-app
 

@@ -10,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
 	"github.com/tenantfleet/tenantfleet/components"
+	"github.com/tenantfleet/tenantfleet/internal/forward"
 	"github.com/tenantfleet/tenantfleet/providers/conformance"
 	dop "github.com/tenantfleet/tenantfleet/providers/digitalocean"
 	"github.com/tenantfleet/tenantfleet/providers/digitalocean/domock"
@@ -37,6 +38,7 @@ func profile() *conformance.Profile {
 		New:     dop.New,
 		Config:  map[string]string{"tenantfleet:digitalocean": fmt.Sprintf(`{"region":%q,"forwarderImage":%q}`, testRegion, testImage)},
 		Outputs: domock.Outputs,
+		Invoke:  domock.Invoke,
 		Kinds: map[string][]string{
 			// A shared tenant's database is a DatabaseDb on the platform's cluster.
 			"database":     {clusterType, dbType},
@@ -92,6 +94,34 @@ func profile() *conformance.Profile {
 func TestConformance(t *testing.T) {
 	g := conformance.Run(t, profile())
 	t.Run("golden graph", func(t *testing.T) { conformance.Golden(t, g, ".") })
+	t.Run("every forwarder accepts its environment", func(t *testing.T) { forwardersAccept(t, g) })
+}
+
+// forwardersAccept loads each forwarder app's environment with the
+// forwarder's own config loader (cmd/tenantfleet-forwarder), so the URLs,
+// filter and CA the adapter writes are what the forwarder reads.
+func forwardersAccept(t *testing.T, g *conformance.Graph) {
+	n := 0
+	for _, app := range g.OfType(appType) {
+		for _, c := range componentsOf(app) {
+			env := envOf(c)
+			if _, ok := env[dop.EnvForwardFrom]; !ok {
+				continue
+			}
+			n++
+			cfg, err := forward.LoadConfig(func(k string) string { return env[k].value })
+			if err != nil {
+				t.Errorf("forwarder %s: %v", app.Name, err)
+				continue
+			}
+			if cfg.RootCAs == nil {
+				t.Errorf("forwarder %s: no CA to trust the brokers (%s)", app.Name, dop.EnvForwardCACert)
+			}
+		}
+	}
+	if want := len(conformance.Fanout(true).Subscribers); n != want {
+		t.Errorf("%d forwarders, want one per subscriber (%d)", n, want)
+	}
 }
 
 // database reports what would let a PostgreSQL cluster be reached by anyone

@@ -24,7 +24,9 @@
 // own queue when it names no tenant, a forwarder Kafka user (consume on the
 // topic, produce on the queue, nothing else) and a forwarder app: one worker
 // running config forwarderImage (cmd/tenantfleet-forwarder) with FORWARD_FROM,
-// FORWARD_TO, FORWARD_PASSWORD (SECRET) and FORWARD_FILTER.
+// FORWARD_TO, FORWARD_PASSWORD (SECRET), FORWARD_FILTER and FORWARD_CA_CERT
+// (the Kafka cluster's CA, looked up with getDatabaseCa: the brokers'
+// certificates are signed by it, not by a public CA).
 //
 // Cost: the Kafka cluster is stack-wide and always 3 nodes (about three
 // times a single node of kafka.size), whether the stack has one tenant or
@@ -61,6 +63,9 @@
 //     produce and its commit forwards a message twice. Filters match Kafka
 //     record headers, the messages' attributes. The fanout topic keeps
 //     messages 14 days, so a forwarder that is down for less loses none.
+//   - Kafka clients must trust the cluster's own CA; the contract does not
+//     carry it yet (the forwarder gets it as FORWARD_CA_CERT): a tenant's
+//     queue client reads it from the console or `doctl databases get-ca`.
 //   - The web and the worker share the queue's user: both may produce and
 //     consume, where the other clouds let the worker only consume.
 //   - The Kafka cluster has no firewall: its apps could not all be listed

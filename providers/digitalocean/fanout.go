@@ -24,6 +24,7 @@ const (
 	EnvForwardTo       = "FORWARD_TO"
 	EnvForwardPassword = "FORWARD_PASSWORD"
 	EnvForwardFilter   = "FORWARD_FILTER"
+	EnvForwardCACert   = "FORWARD_CA_CERT"
 )
 
 // forwarderSize is the forwarder's container: one, the smallest there is.
@@ -83,6 +84,8 @@ func (a *Adapter) Subscribe(ctx *pulumi.Context, name string, in components.Subs
 		{key: EnvForwardFrom, value: pulumi.Sprintf("%s?group=%s", kafkaURL(p, user.Name, in.Topic.ID), user.Name)},
 		{key: EnvForwardTo, value: kafkaURL(p, user.Name, in.Queue.ID)},
 		{key: EnvForwardPassword, value: pulumi.ToSecret(user.Password).(pulumi.StringOutput), secret: true},
+		// The brokers' certificates are signed by the cluster's own CA.
+		{key: EnvForwardCACert, value: p.kafkaCA},
 	}
 	if f := in.Subscriber.Filter; f != nil {
 		filter, err := json.Marshal(struct {

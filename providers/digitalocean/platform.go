@@ -34,6 +34,9 @@ type platform struct {
 	name    string
 	project *digitalocean.Project
 	kafka   *digitalocean.DatabaseCluster
+	// kafkaCA is the PEM certificate of the CA that signed the Kafka
+	// brokers' certificates, which Kafka clients must trust (not a secret).
+	kafkaCA pulumi.StringOutput
 	// shared is nil unless the config has sharedDatabase.
 	shared *digitalocean.DatabaseCluster
 	// sharedVersion is the shared cluster's PostgreSQL version.
@@ -71,6 +74,8 @@ func (a *Adapter) Platform(ctx *pulumi.Context, name string, scope components.Sc
 	}, childOptions(parent)...); err != nil {
 		return nil, fmt.Errorf("Kafka cluster: %w", err)
 	}
+	p.kafkaCA = digitalocean.GetDatabaseCaOutput(ctx, digitalocean.GetDatabaseCaOutputArgs{ClusterId: p.kafka.ID()},
+		pulumi.Parent(parent)).Certificate()
 	native := map[string]pulumi.Resource{roleProject: p.project, roleKafka: p.kafka}
 	if s := a.cfg.SharedDatabase; s != nil {
 		p.sharedVersion = s.Version

@@ -14,7 +14,35 @@ import (
 )
 
 // Mocks answers pulumi.WithMocks the way DigitalOcean would (see Outputs).
-var Mocks = conformance.Mocks{Outputs: Outputs}
+var Mocks = conformance.Mocks{Outputs: Outputs, Invoke: Invoke}
+
+// CACertificate is the mocked PEM certificate of every cluster's CA: a real,
+// self-signed one (no key kept), so clients that parse it accept it.
+const CACertificate = `-----BEGIN CERTIFICATE-----
+MIIBvjCCAWOgAwIBAgIUMQJ0FTXsIzUgXxqGhbFqF6dHiyMwCgYIKoZIzj0EAwIw
+MzExMC8GA1UEAwwodGVuYW50ZmxlZXQgbW9jayBEaWdpdGFsT2NlYW4gY2x1c3Rl
+ciBDQTAgFw0yNjExMjUwNjA4NDdaGA8yMTI2MTEwMTA2MDg0N1owMzExMC8GA1UE
+AwwodGVuYW50ZmxlZXQgbW9jayBEaWdpdGFsT2NlYW4gY2x1c3RlciBDQTBZMBMG
+ByqGSM49AgEGCCqGSM49AwEHA0IABA1x6gDfP3RmC767pE72svUzpKO+Kd3actgZ
+rbM8K1LeCzNXv+9TvZxzFfRqrt29oRYqQsRIo1X5vGCOLgYX8QmjUzBRMB0GA1Ud
+DgQWBBRgj4TIy5G+Yaq1JL6pFN3BHcafzTAfBgNVHSMEGDAWgBRgj4TIy5G+Yaq1
+JL6pFN3BHcafzTAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0kAMEYCIQCV
+Q+kq2oJYVh/maD2QNe8X3/lC030D8g78Mi7/Rxsy+QIhAPV5HZGN2NB8K6RC2h/1
+UzhuunXujHS+Vb2zTApJ4iJA
+-----END CERTIFICATE-----
+`
+
+// Invoke answers the adapter's lookups: a cluster's CA certificate.
+func Invoke(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	switch args.Token {
+	case "digitalocean:index/getDatabaseCa:getDatabaseCa":
+		return resource.PropertyMap{
+			"clusterId":   args.Args["clusterId"],
+			"certificate": resource.NewStringProperty(CACertificate),
+		}, nil
+	}
+	return nil, fmt.Errorf("unexpected invoke %s", args.Token)
+}
 
 // Ports of DigitalOcean's managed clusters' public endpoints.
 const (
