@@ -133,10 +133,11 @@ func (r *recorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) 
 	return domock.Mocks.Call(args)
 }
 
-// TestSharedPlacement runs one dedicated and one shared tenant: the shared
-// cluster's one firewall trusts the shared tenant's app only, and the
-// dedicated tenant's cluster has a firewall of its own trusting its app.
-func TestSharedPlacement(t *testing.T) {
+// stackFirewalls runs a program of the given tenants with a shared cluster
+// configured and returns the registered clusters' names and each cluster's
+// firewall rules ("type value") by cluster id.
+func stackFirewalls(t *testing.T, specs ...components.TenantSpec) (clusters []string, firewalls map[string][]string) {
+	t.Helper()
 	cfg := testConfig
 	cfg.SharedDatabase = &dop.SharedDatabaseConfig{Size: "db-s-2vcpu-4gb"}
 	rec := &recorder{}
@@ -149,10 +150,8 @@ func TestSharedPlacement(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		dedicated, shared := conformance.Tenants()[0], conformance.Tenants()[0]
-		shared.ID, shared.Database.Placement = "initech", components.PlacementShared
 		var units []*components.TenantUnit
-		for _, spec := range []components.TenantSpec{dedicated, shared} {
+		for _, spec := range specs {
 			u, err := components.NewTenantUnit(ctx, spec.ID, &components.TenantUnitArgs{Spec: spec, Cloud: a, Platform: p})
 			if err != nil {
 				return err
@@ -164,35 +163,60 @@ func TestSharedPlacement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var clusters []string
-	firewalls := map[string][]string{} // cluster id -> "type value"
+	firewalls = map[string][]string{}
 	for _, r := range rec.res {
 		switch r.TypeToken {
 		case clusterType:
 			clusters = append(clusters, r.Name)
 		case firewallType:
 			id := conformance.String(r.Inputs["clusterId"])
+			firewalls[id] = []string{}
 			for _, rule := range conformance.Array(r.Inputs["rules"]) {
-				firewalls[id] = append(firewalls[id], conformance.String(conformance.Object(rule)["type"])+" "+conformance.String(conformance.Object(rule)["value"]))
-			}
-			if len(conformance.Array(r.Inputs["rules"])) == 0 {
-				firewalls[id] = []string{}
+				o := conformance.Object(rule)
+				firewalls[id] = append(firewalls[id], conformance.String(o["type"])+" "+conformance.String(o["value"]))
 			}
 		}
 	}
-	want := map[string][]string{
-		"platform-shared-database-id": {"app initech-app-id"},
-		"acme-db-cluster-id":          {"app acme-app-id"},
+	return sorted(clusters), firewalls
+}
+
+// TestSharedPlacement runs one dedicated and one shared tenant: the shared
+// cluster's one firewall trusts the shared tenant's app only, and the
+// dedicated tenant's cluster has a firewall of its own trusting its app.
+// With no shared tenant, the shared cluster's firewall admits nobody (a
+// cluster without trusted sources would admit everyone), with a rule type
+// DigitalOcean accepts.
+func TestSharedPlacement(t *testing.T) {
+	dedicated, shared := conformance.Tenants()[0], conformance.Tenants()[0]
+	shared.ID, shared.Database.Placement = "initech", components.PlacementShared
+	cases := []struct {
+		name    string
+		tenants []components.TenantSpec
+		want    map[string][]string
+	}{
+		{"a dedicated and a shared tenant", []components.TenantSpec{dedicated, shared}, map[string][]string{
+			"platform-shared-database-id": {"app initech-app-id"},
+			"acme-db-cluster-id":          {"app acme-app-id"},
+		}},
+		{"no shared tenant", []components.TenantSpec{dedicated}, map[string][]string{
+			"platform-shared-database-id": {"ip_addr 127.0.0.1"},
+			"acme-db-cluster-id":          {"app acme-app-id"},
+		}},
 	}
-	if len(firewalls) != len(want) {
-		t.Errorf("firewalls = %q, want %q", firewalls, want)
-	}
-	for id, rules := range want {
-		if strings.Join(firewalls[id], ",") != strings.Join(rules, ",") {
-			t.Errorf("firewall of %s trusts %q, want %q", id, firewalls[id], rules)
-		}
-	}
-	if got := strings.Join(sorted(clusters), ","); got != "acme-db-cluster,platform-kafka,platform-shared-database" {
-		t.Errorf("clusters = %s, want the platform's two and acme's own only", got)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			clusters, firewalls := stackFirewalls(t, tc.tenants...)
+			if len(firewalls) != len(tc.want) {
+				t.Errorf("firewalls = %q, want %q", firewalls, tc.want)
+			}
+			for id, rules := range tc.want {
+				if strings.Join(firewalls[id], ",") != strings.Join(rules, ",") {
+					t.Errorf("firewall of %s trusts %q, want %q", id, firewalls[id], rules)
+				}
+			}
+			if got := strings.Join(clusters, ","); got != "acme-db-cluster,platform-kafka,platform-shared-database" {
+				t.Errorf("clusters = %s, want the platform's two and acme's own only", got)
+			}
+		})
 	}
 }

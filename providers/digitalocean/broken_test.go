@@ -37,7 +37,7 @@ func (b opensDatabase) Database(ctx *pulumi.Context, name string, in components.
 	cluster := db.Native["database-cluster"].(*digitalocean.DatabaseCluster)
 	_, err = digitalocean.NewDatabaseFirewall(ctx, name+"-open", &digitalocean.DatabaseFirewallArgs{
 		ClusterId: cluster.ID(),
-		Rules:     digitalocean.DatabaseFirewallRuleArray{digitalocean.DatabaseFirewallRuleArgs{Type: pulumi.String("ipAddr"), Value: pulumi.String("0.0.0.0/0")}},
+		Rules:     digitalocean.DatabaseFirewallRuleArray{digitalocean.DatabaseFirewallRuleArgs{Type: pulumi.String("ip_addr"), Value: pulumi.String("0.0.0.0/0")}},
 	}, pulumi.Parent(parent))
 	return db, err
 }

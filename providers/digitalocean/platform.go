@@ -122,7 +122,7 @@ func (a *Adapter) FinishPlatform(ctx *pulumi.Context, plat *components.Platform,
 		}
 	}
 	if len(rules) == 0 {
-		rules = append(rules, digitalocean.DatabaseFirewallRuleArgs{Type: pulumi.String("ipAddr"), Value: pulumi.String(nobody)})
+		rules = append(rules, digitalocean.DatabaseFirewallRuleArgs{Type: pulumi.String("ip_addr"), Value: pulumi.String(nobody)})
 	}
 	fw, err := digitalocean.NewDatabaseFirewall(ctx, p.name+"-shared-database-firewall", &digitalocean.DatabaseFirewallArgs{
 		ClusterId: p.shared.ID(),

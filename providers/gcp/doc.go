@@ -49,8 +49,9 @@
 //     roles/pubsub.subscriber on every subscription that dead-letters into
 //     one, which is what dead-lettering needs;
 //   - for a tenant subscriber, the relay's account gets roles/pubsub.publisher
-//     on that tenant's queue topic only; the trigger's account gets
-//     roles/workflows.invoker conditioned on the relay workflow's name and
+//     on that tenant's queue topic only; the trigger's account, used by that
+//     trigger alone, gets roles/workflows.invoker on the project (Workflows
+//     has no per-workflow IAM; see relay in fanout.go) and
 //     roles/eventarc.eventReceiver; the Pub/Sub service agent may create
 //     tokens for the trigger's account (needed in projects created before
 //     April 2021).

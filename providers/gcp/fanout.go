@@ -96,9 +96,12 @@ func filterExpression(f *components.FilterSpec) string {
 // Identities, each limited to its one hop:
 //   - the workflow runs as its own service account, which may publish to the
 //     tenant's queue topic and nothing else;
-//   - the trigger runs as another, which may invoke that one workflow
-//     (roles/workflows.invoker under an IAM condition on the workflow's name:
-//     Workflows has no per-workflow IAM) and receive events
+//   - the trigger runs as another, used by nothing else, which may invoke
+//     workflows (roles/workflows.invoker on the project, as Eventarc's own
+//     setup grants it: Workflows has no per-workflow IAM, and IAM conditions
+//     on resource.name are documented only for the services IAM lists, which
+//     we could not confirm Workflows is one of; a condition that never
+//     matches would fail every delivery) and receive events
 //     (roles/eventarc.eventReceiver, a project role that grants nothing else);
 //   - the Pub/Sub service agent may mint tokens for the trigger's account,
 //     which Eventarc's push subscription needs in projects older than April 2021.
@@ -146,12 +149,6 @@ func (a *Adapter) relay(ctx *pulumi.Context, name string, in components.Subscrip
 	}
 	invokes, err := projects.NewIAMMember(ctx, name+"-trigger-invoker", &projects.IAMMemberArgs{
 		Project: a.project(), Role: pulumi.String("roles/workflows.invoker"), Member: triggerIdentity.Member,
-		Condition: &projects.IAMMemberConditionArgs{
-			Title:       pulumi.String("only " + workflowName),
-			Description: pulumi.String("tenantfleet: the trigger may run its relay workflow only"),
-			Expression: pulumi.String(fmt.Sprintf(`resource.name == "projects/%s/locations/%s/workflows/%s"`,
-				a.cfg.Project, a.cfg.Region, workflowName)),
-		},
 	}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("trigger invoker grant: %w", err)
