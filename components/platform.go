@@ -54,3 +54,18 @@ func NewPlatform(ctx *pulumi.Context, name string, args *PlatformArgs, opts ...p
 	}
 	return p, nil
 }
+
+// PlatformState returns the state the cloud's PlatformProvisioner left in p,
+// for that adapter's own use: an error when the program made no platform or
+// another adapter made it.
+func PlatformState[T any](p *Platform, cloud string) (T, error) {
+	var zero T
+	if p == nil {
+		return zero, fmt.Errorf("%s: no platform: create components.NewPlatform first and pass it in the args", cloud)
+	}
+	s, ok := p.State.(T)
+	if !ok {
+		return zero, fmt.Errorf("%s: the platform was not made by the %s adapter", cloud, cloud)
+	}
+	return s, nil
+}

@@ -1,9 +1,6 @@
 package azure
 
 import (
-	"fmt"
-	"slices"
-
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
@@ -79,21 +76,5 @@ func physical(r naming.Rule, s components.Scope, parts ...string) string {
 
 // platformOf returns the adapter's platform state from a components.Platform.
 func platformOf(p *components.Platform) (*platform, error) {
-	if p == nil {
-		return nil, fmt.Errorf("azure: no platform: create components.NewPlatform first and pass it in the args")
-	}
-	s, ok := p.State.(*platform)
-	if !ok {
-		return nil, fmt.Errorf("azure: the platform was not made by the Azure adapter")
-	}
-	return s, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+	return components.PlatformState[*platform](p, Name)
 }

@@ -2,6 +2,8 @@ package azure
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	app "github.com/pulumi/pulumi-azure-native-sdk/app/v3"
 	authorization "github.com/pulumi/pulumi-azure-native-sdk/authorization/v3"
@@ -74,7 +76,7 @@ func (a *Adapter) containerApp(ctx *pulumi.Context, name string, w components.Wo
 	}
 	native[c.role+"-identity"] = identity
 	var grants []pulumi.Resource
-	for _, key := range sortedKeys(c.queueRoles) {
+	for _, key := range slices.Sorted(maps.Keys(c.queueRoles)) {
 		ra, err := authorization.NewRoleAssignment(ctx, name+"-queue-"+key, &authorization.RoleAssignmentArgs{
 			PrincipalId:      identity.PrincipalId,
 			PrincipalType:    pulumi.String("ServicePrincipal"),
@@ -90,7 +92,7 @@ func (a *Adapter) containerApp(ctx *pulumi.Context, name string, w components.Wo
 	}
 
 	env := app.EnvironmentVarArray{}
-	for _, k := range sortedKeys(w.Env) {
+	for _, k := range slices.Sorted(maps.Keys(w.Env)) {
 		env = append(env, app.EnvironmentVarArgs{Name: pulumi.String(k), Value: w.Env[k]})
 	}
 	env = append(env,

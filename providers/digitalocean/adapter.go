@@ -202,14 +202,7 @@ func (a *Adapter) appRegion() string { return strings.TrimRight(a.cfg.Region, "0
 
 // platformOf returns the adapter's platform state from a components.Platform.
 func platformOf(p *components.Platform) (*platform, error) {
-	if p == nil {
-		return nil, fmt.Errorf("digitalocean: no platform: create components.NewPlatform first and pass it in the args")
-	}
-	s, ok := p.State.(*platform)
-	if !ok {
-		return nil, fmt.Errorf("digitalocean: the platform was not made by the DigitalOcean adapter")
-	}
-	return s, nil
+	return components.PlatformState[*platform](p, Name)
 }
 
 // clusterOf returns the PostgreSQL cluster a database of this adapter lives on.
@@ -219,13 +212,4 @@ func clusterOf(db *components.Database) (*digitalocean.DatabaseCluster, error) {
 		return nil, fmt.Errorf("digitalocean: the database was not made by the DigitalOcean adapter")
 	}
 	return c, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -3,6 +3,8 @@ package digitalocean
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-digitalocean/sdk/v4/go/digitalocean"
@@ -106,7 +108,7 @@ type envVar struct {
 // Platform encrypts them and shows them to no one), all at run time only.
 func workloadEnv(w components.Workload) []envVar {
 	env := make([]envVar, 0, len(w.Env)+2)
-	for _, k := range sortedKeys(w.Env) {
+	for _, k := range slices.Sorted(maps.Keys(w.Env)) {
 		env = append(env, envVar{key: k, value: w.Env[k]})
 	}
 	env = append(env, envVar{key: components.EnvDatabasePassword, value: w.Database.Credentials, secret: true})

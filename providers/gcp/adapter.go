@@ -1,9 +1,7 @@
 package gcp
 
 import (
-	"fmt"
 	"regexp"
-	"slices"
 
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/organizations"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -126,21 +124,5 @@ func (a *Adapter) pubsubServiceAgent(ctx *pulumi.Context) pulumi.StringOutput {
 
 // platformOf returns the adapter's platform state from a components.Platform.
 func platformOf(p *components.Platform) (*platform, error) {
-	if p == nil {
-		return nil, fmt.Errorf("gcp: no platform: create components.NewPlatform first and pass it in the args")
-	}
-	s, ok := p.State.(*platform)
-	if !ok {
-		return nil, fmt.Errorf("gcp: the platform was not made by the GCP adapter")
-	}
-	return s, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+	return components.PlatformState[*platform](p, Name)
 }

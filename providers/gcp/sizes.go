@@ -3,6 +3,7 @@ package gcp
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -104,7 +105,7 @@ func validateQueue(field string, q components.QueueSpec) []error {
 
 func validateEnv(field string, env map[string]string) []error {
 	var errs []error
-	for _, k := range sortedKeys(env) {
+	for _, k := range slices.Sorted(maps.Keys(env)) {
 		if slices.Contains(cloudRunReservedEnv, k) {
 			errs = append(errs, &components.FieldError{Field: field + "." + k, Value: k, Reason: "is set by Cloud Run and cannot be overridden"})
 		}

@@ -2,6 +2,8 @@ package gcp
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/cloudrunv2"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/projects"
@@ -117,7 +119,7 @@ func (a *Adapter) cloudRunService(ctx *pulumi.Context, name string, w components
 	}
 
 	envs := cloudrunv2.ServiceTemplateContainerEnvArray{}
-	for _, k := range sortedKeys(w.Env) {
+	for _, k := range slices.Sorted(maps.Keys(w.Env)) {
 		// Cloud Run refuses PORT in the env: it sets PORT to the container port.
 		if k == components.EnvPort {
 			continue
