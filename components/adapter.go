@@ -157,7 +157,12 @@ type Queue struct {
 	// adapter injects it as QUEUE_PASSWORD through its secret mechanism. It is
 	// the zero StringOutput where identity grants access.
 	Credentials pulumi.StringOutput
-	Native      map[string]pulumi.Resource
+	// CACertificate is the PEM certificate of the CA the queue's brokers'
+	// certificates chain to, where that is not a public CA (DigitalOcean's
+	// Kafka clusters sign with their own); the adapter passes it as
+	// QUEUE_CA_CERT. The zero StringOutput elsewhere.
+	CACertificate pulumi.StringOutput
+	Native        map[string]pulumi.Resource
 }
 
 // WebAppProvisioner creates a tenant's public web app.

@@ -28,9 +28,14 @@ const (
 	WorkloadWorker      = "worker"
 )
 
-// EnvQueuePassword is set only where the queue needs a password
-// (DigitalOcean's Kafka); clouds with workload identity leave it unset.
-const EnvQueuePassword = "QUEUE_PASSWORD"
+// Variables only some clouds set: EnvQueuePassword where the queue needs a
+// password (DigitalOcean's Kafka; clouds with workload identity leave it
+// unset), EnvQueueCACert where the queue's brokers present certificates of
+// a private CA (the PEM certificate; not a secret).
+const (
+	EnvQueuePassword = "QUEUE_PASSWORD"
+	EnvQueueCACert   = "QUEUE_CA_CERT"
+)
 
 // ContractVariables lists every variable of the environment contract.
 // PORT is set for the web app only.
@@ -43,9 +48,9 @@ func ContractVariables() []string {
 }
 
 // IsContractVariable reports whether name belongs to the environment contract,
-// including the variables only some clouds set (QUEUE_PASSWORD).
+// including the variables only some clouds set (QUEUE_PASSWORD, QUEUE_CA_CERT).
 func IsContractVariable(name string) bool {
-	return slices.Contains(ContractVariables(), name) || name == EnvQueuePassword
+	return slices.Contains(ContractVariables(), name) || name == EnvQueuePassword || name == EnvQueueCACert
 }
 
 // contractEnv builds the plain (non-secret) part of the contract for one

@@ -41,6 +41,9 @@ func TestTenantValidation(t *testing.T) {
 		{"memory ratio", func(s *components.TenantSpec) { s.Web.CPU, s.Web.MemoryMiB = 1000, 1024 }, "web.memoryMiB", "at least 2 GiB per vCPU"},
 		{"memory step", func(s *components.TenantSpec) { s.Web.CPU, s.Web.MemoryMiB = 1000, 2100 }, "web.memoryMiB", "multiples of 256"},
 		{"bad env name", func(s *components.TenantSpec) { s.Worker.Env = map[string]string{"1X": "y"} }, "worker.env.1X", "not a variable name"},
+		{"queue password override", func(s *components.TenantSpec) { s.Web.Env = map[string]string{"QUEUE_PASSWORD": "x"} }, "web.env.QUEUE_PASSWORD", "contract variables of some clouds only are still reserved"},
+		{"queue CA override", func(s *components.TenantSpec) { s.Worker.Env = map[string]string{"QUEUE_CA_CERT": "x"} }, "worker.env.QUEUE_CA_CERT", "contract variables of some clouds only are still reserved"},
+		{"placement", func(s *components.TenantSpec) { s.Database.Placement = "regional" }, "database.placement", "dedicated or shared"},
 		{"visibility", func(s *components.TenantSpec) { s.Queue.VisibilityTimeoutSeconds = 50000 }, "queue.visibilityTimeoutSeconds", "12 hours maximum"},
 		{"receive count", func(s *components.TenantSpec) { s.Queue.MaxReceiveCount = 1001 }, "queue.maxReceiveCount", "1000 maximum"},
 	}

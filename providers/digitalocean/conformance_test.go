@@ -95,6 +95,24 @@ func TestConformance(t *testing.T) {
 	g := conformance.Run(t, profile())
 	t.Run("golden graph", func(t *testing.T) { conformance.Golden(t, g, ".") })
 	t.Run("every forwarder accepts its environment", func(t *testing.T) { forwardersAccept(t, g) })
+	t.Run("tenant workloads get the Kafka CA", func(t *testing.T) {
+		n := 0
+		for _, app := range g.OfType(appType) {
+			for _, c := range componentsOf(app) {
+				env := envOf(c)
+				if _, ok := env[components.EnvWorkload]; !ok {
+					continue
+				}
+				n++
+				if ca := env[components.EnvQueueCACert]; ca.value != domock.CACertificate || ca.typ != "GENERAL" {
+					t.Errorf("%s: %s = %q (%s), want the cluster's CA certificate as GENERAL", app.Name, components.EnvQueueCACert, ca.value, ca.typ)
+				}
+			}
+		}
+		if want := 2 * len(conformance.Tenants()); n != want {
+			t.Errorf("%d tenant workloads, want %d", n, want)
+		}
+	})
 }
 
 // forwardersAccept loads each forwarder app's environment with the

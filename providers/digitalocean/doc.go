@@ -63,9 +63,8 @@
 //     produce and its commit forwards a message twice. Filters match Kafka
 //     record headers, the messages' attributes. The fanout topic keeps
 //     messages 14 days, so a forwarder that is down for less loses none.
-//   - Kafka clients must trust the cluster's own CA; the contract does not
-//     carry it yet (the forwarder gets it as FORWARD_CA_CERT): a tenant's
-//     queue client reads it from the console or `doctl databases get-ca`.
+//   - Kafka clients must trust the cluster's own CA: the apps get its PEM
+//     certificate as QUEUE_CA_CERT (the forwarder as FORWARD_CA_CERT).
 //   - The web and the worker share the queue's user: both may produce and
 //     consume, where the other clouds let the worker only consume.
 //   - The Kafka cluster has no firewall: its apps could not all be listed

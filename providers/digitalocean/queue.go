@@ -78,6 +78,7 @@ func (a *Adapter) Queue(ctx *pulumi.Context, name string, in components.QueueInp
 		ID:            topic.Name,
 		DeadLetterID:  dlq.Name,
 		Credentials:   pulumi.ToSecret(user.Password).(pulumi.StringOutput),
+		CACertificate: p.kafkaCA,
 		Native:        map[string]pulumi.Resource{roleQueueTopic: topic, roleDeadLetterTopic: dlq, roleQueueUser: user},
 	}, nil
 }

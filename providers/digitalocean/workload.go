@@ -104,16 +104,20 @@ type envVar struct {
 }
 
 // workloadEnv is a tenant workload's environment: the contract's plain
-// variables as GENERAL, DATABASE_PASSWORD and QUEUE_PASSWORD as SECRET (App
-// Platform encrypts them and shows them to no one), all at run time only.
+// variables and QUEUE_CA_CERT (the Kafka cluster's CA, which Kafka clients
+// must trust) as GENERAL, DATABASE_PASSWORD and QUEUE_PASSWORD as SECRET
+// (App Platform encrypts them and shows them to no one), all at run time only.
 func workloadEnv(w components.Workload) []envVar {
-	env := make([]envVar, 0, len(w.Env)+2)
+	env := make([]envVar, 0, len(w.Env)+3)
 	for _, k := range slices.Sorted(maps.Keys(w.Env)) {
 		env = append(env, envVar{key: k, value: w.Env[k]})
 	}
 	env = append(env, envVar{key: components.EnvDatabasePassword, value: w.Database.Credentials, secret: true})
 	if w.Queue.Credentials != (pulumi.StringOutput{}) {
 		env = append(env, envVar{key: components.EnvQueuePassword, value: w.Queue.Credentials, secret: true})
+	}
+	if w.Queue.CACertificate != (pulumi.StringOutput{}) {
+		env = append(env, envVar{key: components.EnvQueueCACert, value: w.Queue.CACertificate})
 	}
 	return env
 }
