@@ -26,6 +26,19 @@ func (b passwordAsPlainEnv) Container(ctx *pulumi.Context, name string, in compo
 	return b.Adapter.Container(ctx, name, in, parent)
 }
 
+// queuePasswordAsPlainEnv hands the web app a QUEUE_PASSWORD as a plain
+// value: any password-like variable must come from the secret store.
+type queuePasswordAsPlainEnv struct{ *azure.Adapter }
+
+func (b queuePasswordAsPlainEnv) WebApp(ctx *pulumi.Context, name string, in components.WebAppInput, parent pulumi.Resource) (*components.WebApp, error) {
+	env := pulumi.StringMap{components.EnvQueuePassword: pulumi.String("hunter2")}
+	for k, v := range in.Env {
+		env[k] = v
+	}
+	in.Env = env
+	return b.Adapter.WebApp(ctx, name, in, parent)
+}
+
 // opensDatabase registers a flexible server open to the internet, with a
 // firewall rule for 0.0.0.0-255.255.255.255 and a plaintext password, as an
 // adapter building untyped properties would.
@@ -90,6 +103,7 @@ func (b collidingNames) Queue(ctx *pulumi.Context, name string, in components.Qu
 func TestSuiteCatchesBrokenAdapters(t *testing.T) {
 	conformance.CatchesBroken(t, profile, func() (*azure.Adapter, error) { return azure.NewWithConfig(azure.Config{Location: "westeurope"}) }, []conformance.Broken[*azure.Adapter]{
 		{Name: "passes the password as a plain env value", Check: "contract", Wrap: func(a *azure.Adapter) components.Adapter { return passwordAsPlainEnv{a} }},
+		{Name: "passes a queue password as a plain env value", Check: "contract", Wrap: func(a *azure.Adapter) components.Adapter { return queuePasswordAsPlainEnv{a} }},
 		{Name: "opens the database to the internet", Check: "database", Wrap: func(a *azure.Adapter) components.Adapter { return opensDatabase{a} }},
 		{Name: "puts the admin password in state in plaintext", Check: "secret", Wrap: func(a *azure.Adapter) components.Adapter { return opensDatabase{a} }},
 		{Name: "forwards the topic into another queue", Check: "fanout", Wrap: func(a *azure.Adapter) components.Adapter { return forwardsElsewhere{a} }},
