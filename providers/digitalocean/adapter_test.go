@@ -64,45 +64,20 @@ func TestValidateTenant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		name   string
-		mutate func(*components.TenantSpec)
-		want   []string
-		reason string
-	}{
-		{"defaults", func(*components.TenantSpec) {}, nil, "the neutral defaults run on DigitalOcean"},
-		{"largest", func(s *components.TenantSpec) { s.Web.CPU, s.Web.MemoryMiB = 4000, 32768 }, nil, "4 vCPU 32 GiB rounds up to apps-d-8vcpu-32gb"},
-		{"digest", func(s *components.TenantSpec) { s.Web.Image = "ghcr.io/acme/app@sha256:" + strings.Repeat("a", 64) }, nil, "GHCR by digest"},
-		{"docr", func(s *components.TenantSpec) { s.Web.Image = "registry.digitalocean.com/acme/app:1" }, nil, "the team's registry"},
-		{"shared", func(s *components.TenantSpec) { s.Database.Placement = components.PlacementShared }, nil, "the config has a shared cluster"},
-		{"shared version", func(s *components.TenantSpec) {
+	conformance.ExpectValidation(t, a, []conformance.ValidationCase{
+		{Name: "defaults", Mutate: func(*components.TenantSpec) {}, Want: nil, Reason: "the neutral defaults run on DigitalOcean"},
+		{Name: "largest", Mutate: func(s *components.TenantSpec) { s.Web.CPU, s.Web.MemoryMiB = 4000, 32768 }, Want: nil, Reason: "4 vCPU 32 GiB rounds up to apps-d-8vcpu-32gb"},
+		{Name: "digest", Mutate: func(s *components.TenantSpec) { s.Web.Image = "ghcr.io/acme/app@sha256:" + strings.Repeat("a", 64) }, Want: nil, Reason: "GHCR by digest"},
+		{Name: "docr", Mutate: func(s *components.TenantSpec) { s.Web.Image = "registry.digitalocean.com/acme/app:1" }, Want: nil, Reason: "the team's registry"},
+		{Name: "shared", Mutate: func(s *components.TenantSpec) { s.Database.Placement = components.PlacementShared }, Want: nil, Reason: "the config has a shared cluster"},
+		{Name: "shared version", Mutate: func(s *components.TenantSpec) {
 			s.Database.Placement, s.Database.Version = components.PlacementShared, "15"
-		}, []string{"database.version: must be the shared cluster's PostgreSQL version (16)"}, "one cluster, one version"},
-		{"every problem at once", func(s *components.TenantSpec) {
+		}, Want: []string{"database.version: must be the shared cluster's PostgreSQL version (16)"}, Reason: "one cluster, one version"},
+		{Name: "every problem at once", Mutate: func(s *components.TenantSpec) {
 			s.Database.BackupRetentionDays = 30
 			s.Web.Image, s.Worker.Image = "quay.io/a/b:1", "nginx"
-		}, []string{"database.backupRetentionDays: must be 7", "web.image: is on quay.io", "worker.image: must name a tag or a digest"}, "errors are joined flat, not the first only"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			spec := conformance.Tenants()[0]
-			tc.mutate(&spec)
-			err := a.ValidateTenant(spec.WithDefaults())
-			if len(tc.want) == 0 && err != nil {
-				t.Fatalf("got %v, want no error (%s)", err, tc.reason)
-			}
-			if len(tc.want) > 0 && err == nil {
-				t.Fatalf("the spec was accepted, want %q (%s)", tc.want, tc.reason)
-			}
-			// The stack names each error under its tenant: every one must survive.
-			prefixed := components.Prefix("tenantfleet:tenants[0].", err)
-			for _, w := range tc.want {
-				if !strings.Contains(prefixed.Error(), "tenantfleet:tenants[0]."+w) {
-					t.Errorf("prefixed error does not contain %q (%s):\n%v", w, tc.reason, prefixed)
-				}
-			}
-		})
-	}
+		}, Want: []string{"database.backupRetentionDays: must be 7", "web.image: is on quay.io", "worker.image: must name a tag or a digest"}, Reason: "errors are joined flat, not the first only"},
+	})
 }
 
 func TestValidateFanoutNeedsTheForwarder(t *testing.T) {

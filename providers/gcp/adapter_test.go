@@ -62,49 +62,19 @@ func TestValidateTenant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		name   string
-		mutate func(*components.TenantSpec)
-		want   []string
-		reason string
-	}{
-		{"defaults", func(*components.TenantSpec) {}, nil, "the neutral defaults run on Cloud Run (0.25 and 0.5 vCPU are rounded up to 1)"},
-		{"4 vCPU 16 GiB", func(s *components.TenantSpec) { s.Web.CPU, s.Web.MemoryMiB = 4000, 16384 }, nil, "the largest neutral size Cloud Run takes"},
-		{"delivery attempts", func(s *components.TenantSpec) { s.Queue.MaxReceiveCount = 101 },
-			[]string{"queue.maxReceiveCount: is outside Pub/Sub's dead-letter delivery attempts (5 to 100) (got 101)"}, "Pub/Sub caps delivery attempts at 100"},
-		{"ack deadline", func(s *components.TenantSpec) { s.Queue.VisibilityTimeoutSeconds = 601 },
-			[]string{"queue.visibilityTimeoutSeconds: is longer than Pub/Sub's longest ack deadline (600 seconds) (got 601)"}, "Pub/Sub ack deadlines end at 600 s"},
-		{"retention", func(s *components.TenantSpec) { s.Queue.RetentionSeconds = 300 },
-			[]string{"queue.retentionSeconds: is outside a Pub/Sub subscription's message retention"}, "subscriptions keep messages at least 10 minutes"},
-		{"2 vCPU 16 GiB", func(s *components.TenantSpec) { s.Worker.CPU, s.Worker.MemoryMiB = 2000, 16384 },
-			[]string{"worker.memoryMiB: is not a Cloud Run size for 2 vCPU (512 to 8192 MiB) (got 16384)"}, "Cloud Run gives 2 vCPU at most 8 GiB"},
-		{"reserved env", func(s *components.TenantSpec) { s.Web.Env = map[string]string{"K_REVISION": "x"} },
-			[]string{"web.env.K_REVISION: is set by Cloud Run"}, "Cloud Run refuses its own variables in env"},
-		{"every problem at once", func(s *components.TenantSpec) {
+	conformance.ExpectValidation(t, a, []conformance.ValidationCase{
+		{Name: "defaults", Mutate: func(*components.TenantSpec) {}, Want: nil, Reason: "the neutral defaults run on Cloud Run (0.25 and 0.5 vCPU are rounded up to 1)"},
+		{Name: "4 vCPU 16 GiB", Mutate: func(s *components.TenantSpec) { s.Web.CPU, s.Web.MemoryMiB = 4000, 16384 }, Want: nil, Reason: "the largest neutral size Cloud Run takes"},
+		{Name: "delivery attempts", Mutate: func(s *components.TenantSpec) { s.Queue.MaxReceiveCount = 101 }, Want: []string{"queue.maxReceiveCount: is outside Pub/Sub's dead-letter delivery attempts (5 to 100) (got 101)"}, Reason: "Pub/Sub caps delivery attempts at 100"},
+		{Name: "ack deadline", Mutate: func(s *components.TenantSpec) { s.Queue.VisibilityTimeoutSeconds = 601 }, Want: []string{"queue.visibilityTimeoutSeconds: is longer than Pub/Sub's longest ack deadline (600 seconds) (got 601)"}, Reason: "Pub/Sub ack deadlines end at 600 s"},
+		{Name: "retention", Mutate: func(s *components.TenantSpec) { s.Queue.RetentionSeconds = 300 }, Want: []string{"queue.retentionSeconds: is outside a Pub/Sub subscription's message retention"}, Reason: "subscriptions keep messages at least 10 minutes"},
+		{Name: "2 vCPU 16 GiB", Mutate: func(s *components.TenantSpec) { s.Worker.CPU, s.Worker.MemoryMiB = 2000, 16384 }, Want: []string{"worker.memoryMiB: is not a Cloud Run size for 2 vCPU (512 to 8192 MiB) (got 16384)"}, Reason: "Cloud Run gives 2 vCPU at most 8 GiB"},
+		{Name: "reserved env", Mutate: func(s *components.TenantSpec) { s.Web.Env = map[string]string{"K_REVISION": "x"} }, Want: []string{"web.env.K_REVISION: is set by Cloud Run"}, Reason: "Cloud Run refuses its own variables in env"},
+		{Name: "every problem at once", Mutate: func(s *components.TenantSpec) {
 			s.Queue.MaxReceiveCount, s.Queue.VisibilityTimeoutSeconds = 3, 700
 			s.Web.CPU, s.Web.MemoryMiB = 1000, 8192
-		}, []string{"queue.maxReceiveCount:", "queue.visibilityTimeoutSeconds:", "web.memoryMiB:"}, "errors are joined, not the first only"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			spec := conformance.Tenants()[0]
-			tc.mutate(&spec)
-			err := a.ValidateTenant(spec.WithDefaults())
-			if len(tc.want) == 0 && err != nil {
-				t.Fatalf("got %v, want no error (%s)", err, tc.reason)
-			}
-			if len(tc.want) > 0 && err == nil {
-				t.Fatalf("the spec was accepted, want %q (%s)", tc.want, tc.reason)
-			}
-			// The stack names each error under its tenant: every one must survive.
-			prefixed := components.Prefix("tenantfleet:tenants[0].", err)
-			for _, w := range tc.want {
-				if !strings.Contains(prefixed.Error(), "tenantfleet:tenants[0]."+w) {
-					t.Errorf("prefixed error does not contain %q (%s):\n%v", w, tc.reason, prefixed)
-				}
-			}
-		})
-	}
+		}, Want: []string{"queue.maxReceiveCount:", "queue.visibilityTimeoutSeconds:", "web.memoryMiB:"}, Reason: "errors are joined, not the first only"},
+	})
 }
 
 func TestValidateFanout(t *testing.T) {
