@@ -561,3 +561,35 @@ func ExpectValidation(t *testing.T, cloud components.Adapter, cases []Validation
 		})
 	}
 }
+
+// WebURL provisions the scenario's first tenant under mocks, after the
+// platform where the cloud has one, and returns its web app's URL as the
+// stack exports it.
+func WebURL(t *testing.T, cloud components.Adapter, mocks pulumi.MockResourceMonitor) string {
+	t.Helper()
+	var (
+		wg  sync.WaitGroup
+		got string
+	)
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		var platform *components.Platform
+		if _, ok := cloud.(components.PlatformProvisioner); ok {
+			var err error
+			if platform, err = components.NewPlatform(ctx, "platform", &components.PlatformArgs{Cloud: cloud}); err != nil {
+				return err
+			}
+		}
+		u, err := components.NewTenantUnit(ctx, "acme", &components.TenantUnitArgs{Spec: Tenants()[0], Cloud: cloud, Platform: platform})
+		if err != nil {
+			return err
+		}
+		wg.Add(1)
+		u.WebURL.ApplyT(func(s string) string { got = s; wg.Done(); return s })
+		return nil
+	}, pulumi.WithMocks(Project, "dev", mocks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	return got
+}
