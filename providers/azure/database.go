@@ -5,11 +5,11 @@ import (
 
 	authorization "github.com/pulumi/pulumi-azure-native-sdk/authorization/v3"
 	dbforpostgresql "github.com/pulumi/pulumi-azure-native-sdk/dbforpostgresql/v3"
-	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/tenantfleet/tenantfleet/components"
 	"github.com/tenantfleet/tenantfleet/providers/naming"
+	"github.com/tenantfleet/tenantfleet/providers/password"
 )
 
 // Database implements components.DatabaseProvisioner: one PostgreSQL
@@ -41,14 +41,10 @@ func (a *Adapter) Database(ctx *pulumi.Context, name string, in components.Datab
 		return nil, &components.FieldError{Field: "database.tier", Value: string(in.Spec.Tier), Reason: "has no flexible server size"}
 	}
 	opts := childOptions(parent)
-	password, err := random.NewRandomPassword(ctx, name+"-password", &random.RandomPasswordArgs{
-		Length: pulumi.Int(32), Special: pulumi.Bool(false),
-		MinUpper: pulumi.Int(1), MinLower: pulumi.Int(1), MinNumeric: pulumi.Int(1),
-	}, opts...)
+	generated, secret, err := password.New(ctx, name+"-password", opts...)
 	if err != nil {
 		return nil, fmt.Errorf("admin password: %w", err)
 	}
-	secret := pulumi.ToSecret(password.Result).(pulumi.StringOutput)
 
 	ha, geo := "Disabled", "Disabled"
 	if size.ZoneRedundantHA {
@@ -94,7 +90,7 @@ func (a *Adapter) Database(ctx *pulumi.Context, name string, in components.Datab
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
-	native := map[string]pulumi.Resource{"database-server": server, "database": db, "database-password": password}
+	native := map[string]pulumi.Resource{"database-server": server, "database": db, "database-password": generated}
 	if in.Spec.DeletionProtected() {
 		// Flexible server has no deletion-protection flag: a CanNotDelete lock
 		// refuses the delete (updates still apply) until deletionProtection is off.

@@ -5,11 +5,11 @@ import (
 
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/secretmanager"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/sql"
-	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/tenantfleet/tenantfleet/components"
 	"github.com/tenantfleet/tenantfleet/providers/naming"
+	"github.com/tenantfleet/tenantfleet/providers/password"
 )
 
 // databasePassword is what the workloads need of a tenant database's
@@ -46,14 +46,10 @@ func (a *Adapter) Database(ctx *pulumi.Context, name string, in components.Datab
 		return nil, &components.FieldError{Field: "database.tier", Value: string(in.Spec.Tier), Reason: "has no Cloud SQL size"}
 	}
 	opts := childOptions(parent)
-	password, err := random.NewRandomPassword(ctx, name+"-password", &random.RandomPasswordArgs{
-		Length: pulumi.Int(32), Special: pulumi.Bool(false),
-		MinUpper: pulumi.Int(1), MinLower: pulumi.Int(1), MinNumeric: pulumi.Int(1),
-	}, opts...)
+	generated, secret, err := password.New(ctx, name+"-password", opts...)
 	if err != nil {
 		return nil, fmt.Errorf("database password: %w", err)
 	}
-	secret := pulumi.ToSecret(password.Result).(pulumi.StringOutput)
 
 	protected := in.Spec.DeletionProtected()
 	retention := in.Spec.BackupRetentionDays
@@ -148,7 +144,7 @@ func (a *Adapter) Database(ctx *pulumi.Context, name string, in components.Datab
 
 	native := map[string]pulumi.Resource{
 		"database-instance": instance, "database": db, "database-user": user,
-		"database-password": password, "database-password-secret": pw.secret, "database-password-version": pw.version,
+		"database-password": generated, "database-password-secret": pw.secret, "database-password-version": pw.version,
 	}
 	return &components.Database{
 		Host: instance.PrivateIpAddress,
