@@ -10,22 +10,34 @@ import (
 	"github.com/tenantfleet/tenantfleet/providers"
 )
 
-// Program is the tenantfleet Pulumi program. It registers nothing until the
-// whole configuration has been validated.
-func Program(ctx *pulumi.Context) error {
+// Load reads and validates the stack config and returns it with the
+// cloud's adapter; it registers nothing. Its errors are configuration errors,
+// each naming its key. The signup service runs it on a tenant's config
+// before anything is queued.
+func Load(ctx *pulumi.Context) (Config, components.Adapter, error) {
 	cfg, err := LoadConfig(ctx)
 	if err != nil {
-		return err
+		return Config{}, nil, err
 	}
 	if cfg.Cloud == "" {
-		return fmt.Errorf("%s is required: one of %s", KeyCloud, strings.Join(providers.Names(), ", "))
+		return Config{}, nil, fmt.Errorf("%s is required: one of %s", KeyCloud, strings.Join(providers.Names(), ", "))
 	}
 	cloud, err := providers.New(ctx, cfg.Cloud)
 	if err != nil {
-		return fmt.Errorf("%s: %w", KeyCloud, err)
+		return Config{}, nil, fmt.Errorf("%s: %w", KeyCloud, err)
 	}
 	if err := cfg.Validate(cloud); err != nil {
-		return errorList("invalid stack configuration", err)
+		return Config{}, nil, errorList("invalid stack configuration", err)
+	}
+	return cfg, cloud, nil
+}
+
+// Program is the tenantfleet Pulumi program. It registers nothing until the
+// whole configuration has been validated.
+func Program(ctx *pulumi.Context) error {
+	cfg, cloud, err := Load(ctx)
+	if err != nil {
+		return err
 	}
 
 	// Stack-wide pieces first, for clouds that have them (Azure).

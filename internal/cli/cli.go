@@ -38,7 +38,16 @@ type App struct {
 	force <-chan struct{}
 	// verbose is the --verbose flag.
 	verbose bool
+	// extra are commands other packages add (serve).
+	extra []func(*App) *cobra.Command
 }
+
+// Force returns the channel closed on a second interrupt (stop at once).
+func (a *App) Force() <-chan struct{} { return a.force }
+
+// SetForce makes closing force stop running engine operations at once
+// instead of waiting for them to cancel gracefully.
+func (a *App) SetForce(force <-chan struct{}) { a.force = force }
 
 // LocalRuntime is the part of localcloud.Client the local commands use.
 type LocalRuntime interface {
@@ -70,8 +79,12 @@ func NewApp(program pulumi.RunFunc) *App {
 // code. The first SIGINT or SIGTERM cancels the running operation
 // gracefully (the engine finishes in-flight steps and records them; the
 // local cloud stops its processes); a second one stops at once.
-func Main(program pulumi.RunFunc) int {
+//
+// extra adds commands built by other packages (the signup service's serve,
+// which itself runs stack operations through the App).
+func Main(program pulumi.RunFunc, extra ...func(*App) *cobra.Command) int {
 	app := NewApp(program)
+	app.extra = extra
 	ctx, force, stop := interrupts(app.Stderr)
 	defer stop()
 	app.force = force
@@ -166,5 +179,8 @@ Exit codes: 0 success; 1 the operation failed; 2 usage or configuration error;
 	root.AddCommand(a.stackCommands()...)
 	root.AddCommand(a.localCommand())
 	root.AddCommand(a.publishCommand())
+	for _, build := range a.extra {
+		root.AddCommand(build(a))
+	}
 	return root
 }

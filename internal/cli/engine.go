@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"syscall"
@@ -75,18 +77,40 @@ func (c *engineCommand) Run(ctx context.Context,
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = io.MultiWriter(append(slices.Clone(additionalOutput), &stdout)...)
 	cmd.Stderr = io.MultiWriter(append(slices.Clone(additionalErrorOutput), &stderr)...)
+	// Unless its output is streamed (--verbose), the engine writes to files,
+	// not pipes: a pipe whose reader died kills the engine with SIGPIPE at
+	// its next line, leaving the stack locked with operations pending.
+	if len(additionalOutput) == 0 && len(additionalErrorOutput) == 0 {
+		files, err := newOutputFiles()
+		if err != nil {
+			return "", "", -2, err
+		}
+		defer files.close()
+		cmd.Stdout, cmd.Stderr = files.stdout, files.stderr
+	}
 	cmd.Stdin = stdin
 	// Its own process group: a terminal's Ctrl-C reaches tenantfleet only,
 	// which then asks the engine to cancel.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// If tenantfleet dies (even by SIGKILL), the engine is interrupted as
+	// on Ctrl-C: it finishes its in-flight steps, records them and releases
+	// the stack's lock, instead of running on with no one reading it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGINT}
 	// Plugins that outlive the CLI must not hold its output pipes open forever.
 	cmd.WaitDelay = 10 * time.Second
 
 	if err := ctx.Err(); err != nil {
 		return "", "", -2, err
 	}
+	// Pdeathsig follows the thread that started the engine: keep it alive
+	// (locked to this goroutine) until the engine has exited.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	if err := cmd.Start(); err != nil {
 		return "", "", -2, err
+	}
+	if observe, ok := ctx.Value(engineObserverKey{}).(EngineObserver); ok {
+		observe.Started(cmd.Process.Pid)
+		defer observe.Ended(cmd.Process.Pid)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -110,6 +134,10 @@ func (c *engineCommand) Run(ctx context.Context,
 		}
 	}
 
+	if f, ok := cmd.Stdout.(*os.File); ok {
+		readFile(f, &stdout)
+		readFile(cmd.Stderr.(*os.File), &stderr)
+	}
 	result := commandResult{args: args}
 	if err != nil {
 		result.code, result.stderr = -2, stderr.String()
@@ -122,6 +150,54 @@ func (c *engineCommand) Run(ctx context.Context,
 	c.last = result
 	c.mu.Unlock()
 	return stdout.String(), stderr.String(), result.code, err
+}
+
+// outputFiles are the unlinked temporary files an engine writes its output to.
+type outputFiles struct{ stdout, stderr *os.File }
+
+func newOutputFiles() (*outputFiles, error) {
+	out, err := os.CreateTemp("", "tenantfleet-engine-")
+	if err != nil {
+		return nil, fmt.Errorf("create the engine's output file: %w", err)
+	}
+	errf, err := os.CreateTemp("", "tenantfleet-engine-")
+	if err != nil {
+		out.Close()
+		os.Remove(out.Name())
+		return nil, fmt.Errorf("create the engine's output file: %w", err)
+	}
+	// Unlinked at once: nothing is left behind, whatever happens.
+	os.Remove(out.Name())
+	os.Remove(errf.Name())
+	return &outputFiles{stdout: out, stderr: errf}, nil
+}
+
+func (f *outputFiles) close() {
+	f.stdout.Close()
+	f.stderr.Close()
+}
+
+func readFile(f *os.File, into *bytes.Buffer) {
+	if _, err := f.Seek(0, io.SeekStart); err == nil {
+		_, _ = into.ReadFrom(f)
+	}
+}
+
+// EngineObserver is told of every engine process a stack operation starts
+// and of its end (see WithEngineObserver).
+type EngineObserver interface {
+	Started(pid int)
+	Ended(pid int)
+}
+
+type engineObserverKey struct{}
+
+// WithEngineObserver returns a context under which stack operations report
+// their engine processes to o: the signup service records them so that,
+// after a crash, it can tell a lock its own dead engine left from anyone
+// else's.
+func WithEngineObserver(ctx context.Context, o EngineObserver) context.Context {
+	return context.WithValue(ctx, engineObserverKey{}, o)
 }
 
 // lastResult is the last command run: its exit code, and its error output

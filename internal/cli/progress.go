@@ -30,6 +30,8 @@ type progress struct {
 	changes map[string]int
 	summary bool
 	diags   diagnostics
+	// forward, when set, gets every event as well.
+	forward func(events.EngineEvent)
 }
 
 // diagnostics are the engine's error messages: all of them, and those about
@@ -47,6 +49,9 @@ func (p *progress) consume(ch <-chan events.EngineEvent, done chan<- struct{}) {
 	defer close(done)
 	for ev := range ch {
 		p.handle(ev)
+		if p.forward != nil {
+			p.forward(ev)
+		}
 	}
 }
 

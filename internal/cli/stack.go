@@ -35,6 +35,11 @@ const (
 	OpRefresh Operation = "refresh"
 	OpDestroy Operation = "destroy"
 	OpOutputs Operation = "outputs"
+	// OpExport reads the stack's state (Report.Deployment).
+	OpExport Operation = "export"
+	// OpCancel removes the stack's lock (pulumi cancel): only for a lock
+	// whose holder is known to be dead.
+	OpCancel Operation = "cancel"
 )
 
 // StackOptions says which stack to operate on and how.
@@ -57,6 +62,28 @@ type StackOptions struct {
 	Remove bool
 	// Verbose streams the engine's own output instead of one line per step.
 	Verbose bool
+
+	// Config, when not nil, is the stack's whole configuration: the
+	// operation then runs in a workspace of its own, a new temporary
+	// directory holding a Pulumi.yaml and a Pulumi.<stack>.yaml with this
+	// config, removed afterwards (ProjectDir is not used). Operations on
+	// different stacks never share a directory or a selected stack.
+	Config map[string]any
+	// Events, when not nil, receives every engine event of the operation.
+	Events func(events.EngineEvent)
+	// Progress receives the one-line-per-step progress; nil means the
+	// App's Stderr.
+	Progress io.Writer
+	// ClearPendingCreates makes refresh drop the pending creates a killed
+	// engine left in the state (the resources are then created again,
+	// adopted by providers that create idempotently).
+	ClearPendingCreates bool
+	// Exclude lists URNs destroy leaves alone.
+	Exclude []string
+	// RemoveKeepingResources makes destroy's Remove remove the stack even
+	// when resources (those Exclude kept) remain in it: they stay in the
+	// cloud, no longer managed by Pulumi.
+	RemoveKeepingResources bool
 }
 
 // Report is the outcome of a stack operation; --json prints it.
@@ -75,6 +102,9 @@ type Report struct {
 	Error string `json:"error,omitempty"`
 	// Note is a remark on a successful operation (a no-op destroy).
 	Note string `json:"note,omitempty"`
+	// Deployment is the stack's state, for export (nil when the stack does
+	// not exist). It may hold encrypted secrets; never print it.
+	Deployment json.RawMessage `json:"-"`
 }
 
 // Stack runs op on a stack with program as its inline Pulumi program.
@@ -106,6 +136,14 @@ func (a *App) runStack(ctx context.Context, op Operation, opts StackOptions, rep
 	if opts.Stack == "" || len(parts) > 3 || !stackNamePart.MatchString(parts[len(parts)-1]) {
 		return usageErrorf("invalid --stack %q: use letters, digits, '-', '_' and '.' (optionally org/project/stack)", opts.Stack)
 	}
+	if opts.Config != nil {
+		dir, err := operationWorkspace(parts[len(parts)-1], opts.Config)
+		if err != nil {
+			return failedErrorf("%v", err)
+		}
+		defer os.RemoveAll(dir)
+		opts.ProjectDir = dir
+	}
 	projectDir, err := filepath.Abs(opts.ProjectDir)
 	if err != nil {
 		return usageErrorf("project directory: %v", err)
@@ -113,8 +151,8 @@ func (a *App) runStack(ctx context.Context, op Operation, opts StackOptions, rep
 	if projectFile(projectDir) == "" {
 		return usageErrorf("no Pulumi.yaml in project directory %s", projectDir)
 	}
-	// Every operation but outputs reads the stack's configuration.
-	if op != OpOutputs {
+	// Every operation but outputs and export reads the stack's configuration.
+	if op != OpOutputs && op != OpExport && op != OpCancel {
 		if err := checkStackConfig(projectDir, parts[len(parts)-1]); err != nil {
 			return err
 		}
@@ -135,11 +173,40 @@ func (a *App) runStack(ctx context.Context, op Operation, opts StackOptions, rep
 	if err := env.setProcessEnv(); err != nil {
 		return failedErrorf("%v", err)
 	}
+	if opts.Config != nil {
+		// The generated stack file has no encryption salt: take the secrets
+		// manager from the stack's state, as the engine would not otherwise
+		// (it would mint a new salt on every operation and, with a wrong
+		// passphrase, silently re-key the state instead of failing).
+		env.vars["PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER"] = "true"
+	}
 	slog.Debug("engine", "pulumi", pulumiPath, "backend", env.backendURL, "backendFrom", env.backendSource,
 		"pulumiHome", env.vars[envPulumiHome], "path", env.vars["PATH"])
 
 	run := &stackRun{app: a, op: op, opts: opts, projectDir: projectDir, engine: engine, env: env, report: report}
 	return run.do(ctx)
+}
+
+// operationWorkspace creates the temporary project directory of one
+// operation: Pulumi.yaml (the inline program's project) and
+// Pulumi.<stack>.yaml holding config.
+func operationWorkspace(stack string, config map[string]any) (string, error) {
+	dir, err := os.MkdirTemp("", "tenantfleet-op-")
+	if err != nil {
+		return "", fmt.Errorf("create the operation's workspace: %w", err)
+	}
+	stackFile, err := yaml.Marshal(map[string]any{"config": config})
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), []byte("name: tenantfleet\nruntime: go\n"), 0o600)
+	}
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, "Pulumi."+stack+".yaml"), stackFile, 0o600)
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("write the operation's workspace: %w", err)
+	}
+	return dir, nil
 }
 
 // checkStackConfig fails with a usage error naming the file when the
@@ -201,7 +268,21 @@ func (r *stackRun) do(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if stack == nil { // destroy of a stack that does not exist
+	if stack == nil { // destroy or export of a stack that does not exist
+		return nil
+	}
+	if r.op == OpCancel {
+		if err := stack.Cancel(ctx); err != nil {
+			return r.classify(ctx, err, nil, diagnostics{})
+		}
+		return nil
+	}
+	if r.op == OpExport {
+		dep, err := stack.Export(ctx)
+		if err != nil {
+			return r.classify(ctx, err, nil, diagnostics{})
+		}
+		r.report.Deployment = dep.Deployment
 		return nil
 	}
 
@@ -214,7 +295,12 @@ func (r *stackRun) do(ctx context.Context) error {
 		return nil
 	}
 
-	r.progress = newProgress(r.app.Stderr, r.opts.Verbose, r.op == OpPreview)
+	progressOut := r.opts.Progress
+	if progressOut == nil {
+		progressOut = r.app.Stderr
+	}
+	r.progress = newProgress(progressOut, r.opts.Verbose, r.op == OpPreview)
+	r.progress.forward = r.opts.Events
 	ch := make(chan events.EngineEvent)
 	drained := make(chan struct{})
 	go r.progress.consume(ch, drained)
@@ -240,10 +326,17 @@ func (r *stackRun) do(ctx context.Context) error {
 		if r.opts.ExpectNoChanges {
 			ropts = append(ropts, optrefresh.ExpectNoChanges())
 		}
+		if r.opts.ClearPendingCreates {
+			ropts = append(ropts, optrefresh.ClearPendingCreates())
+		}
 		_, err = stack.Refresh(ctx, ropts...)
 	case OpDestroy:
-		_, err = stack.Destroy(ctx, optdestroy.EventStreams(ch), optdestroy.Color("never"),
-			optdestroy.ProgressStreams(progressStreams...), optdestroy.ErrorProgressStreams(progressStreams...))
+		dopts := []optdestroy.Option{optdestroy.EventStreams(ch), optdestroy.Color("never"),
+			optdestroy.ProgressStreams(progressStreams...), optdestroy.ErrorProgressStreams(progressStreams...)}
+		if len(r.opts.Exclude) > 0 {
+			dopts = append(dopts, optdestroy.Exclude(r.opts.Exclude))
+		}
+		_, err = stack.Destroy(ctx, dopts...)
 	default:
 		return usageErrorf("unknown operation %q", r.op)
 	}
@@ -315,6 +408,9 @@ func (r *stackRun) selectStack(ctx context.Context) (*auto.Stack, error) {
 			r.report.Note = fmt.Sprintf("stack %s does not exist in %s: nothing to destroy", r.opts.Stack, r.env.backendURL)
 			return nil, nil
 		}
+		if r.op == OpExport || r.op == OpCancel {
+			return nil, nil
+		}
 		return nil, usageErrorf("stack %s does not exist in backend %s (from %s); `tenantfleet up --stack %s` creates it",
 			r.opts.Stack, r.env.backendURL, r.env.backendSource, r.opts.Stack)
 	}
@@ -362,8 +458,11 @@ func (r *stackRun) outputs(ctx context.Context) (map[string]any, error) {
 // Pulumi.<stack>.yaml: `pulumi stack rm`, and so auto's optdestroy.Remove,
 // would delete the project's checked-in stack configuration.
 func (r *stackRun) removeStack(ctx context.Context) error {
-	_, _, _, err := r.engine.Run(ctx, r.projectDir, nil, nil, nil, r.envList(),
-		"stack", "rm", "--yes", "--preserve-config", "--stack", r.opts.Stack)
+	args := []string{"stack", "rm", "--yes", "--preserve-config", "--stack", r.opts.Stack}
+	if r.opts.RemoveKeepingResources {
+		args = append(args, "--force")
+	}
+	_, _, _, err := r.engine.Run(ctx, r.projectDir, nil, nil, nil, r.envList(), args...)
 	if err != nil {
 		return r.classify(ctx, err, nil, diagnostics{})
 	}

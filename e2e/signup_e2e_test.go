@@ -1,0 +1,224 @@
+package e2e
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tenantfleet/tenantfleet/internal/localcloud"
+	"github.com/tenantfleet/tenantfleet/providers/naming"
+)
+
+// TestSignupService drives `tenantfleet serve` on the local cloud with the
+// real engine: a signup becomes a live tenant, 20 concurrent signups with
+// duplicates become exactly the distinct tenants, a service killed mid-update
+// (engine included) resumes and clears only its own stale lock, a graceful
+// stop interrupts nothing, DELETE leaves nothing, and no generated password
+// reaches a response, an event or a log.
+func TestSignupService(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test: runs the real engine, PostgreSQL and NATS (drop -short to run it)")
+	}
+	f := newFleet(t, nil)
+	f.must(0, "local", "start")
+	svc := newSignupService(t, f, "--concurrency", "4")
+	svc.start(t)
+
+	// A signed webhook signs acme up; the tenant's web app then answers.
+	body := []byte(`{"id":"acme","tier":"small"}`)
+	code, doc := svc.webhook(t, "POST", "/v1/tenants", body)
+	if code != http.StatusAccepted {
+		t.Fatalf("webhook signup: %d %v", code, doc)
+	}
+	ready := svc.waitState(t, "acme", "ready", 5*time.Minute)
+	outputs, _ := ready["outputs"].(map[string]any)
+	webURL, _ := outputs["webUrl"].(string)
+	if webURL == "" {
+		t.Fatalf("ready tenant without webUrl: %v", ready)
+	}
+	codeGet, page, err := getStatus(webURL + "/")
+	if err != nil || codeGet != http.StatusOK || !strings.Contains(page, "acme") {
+		t.Fatalf("acme's web app: GET / = %d %v", codeGet, err)
+	}
+	if outputs["databaseCredentials"] != "[secret]" {
+		t.Errorf("databaseCredentials in the API = %v, want [secret]", outputs["databaseCredentials"])
+	}
+	// The event stream replays the whole provisioning and ends once settled.
+	evs := svc.events(t, "acme")
+	var created, states []string
+	for _, e := range evs {
+		var data map[string]any
+		raw, _ := json.Marshal(e["data"])
+		_ = json.Unmarshal(raw, &data)
+		switch e["type"] {
+		case "resource":
+			if data["op"] == "create" && data["status"] == "done" {
+				created = append(created, fmt.Sprint(data["type"]))
+			}
+		case "state":
+			states = append(states, fmt.Sprint(data["state"]))
+		}
+	}
+	if len(created) < 4 || !slices.Contains(states, "queued") || states[len(states)-1] != "ready" {
+		t.Errorf("events: created %v, states %v", created, states)
+	}
+	// The same signup again is answered with the record, no second stack.
+	if code, doc := svc.do(t, "POST", "/v1/tenants", map[string]any{"id": "acme", "tier": "small"}); code != http.StatusOK || doc["state"] != "ready" {
+		t.Errorf("repeated signup: %d %v, want 200 ready", code, doc)
+	}
+
+	t.Run("20 concurrent signups with duplicates", func(t *testing.T) {
+		start := time.Now()
+		var wg sync.WaitGroup
+		codes := make(chan int, 20)
+		for i := 0; i < 20; i++ {
+			id := fmt.Sprintf("c%02d", i%15) // c00..c04 are sent twice
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				code, _ := svc.do(t, "POST", "/v1/tenants", map[string]any{"id": id})
+				codes <- code
+			}()
+		}
+		wg.Wait()
+		close(codes)
+		accepted := 0
+		for c := range codes {
+			switch c {
+			case http.StatusAccepted:
+				accepted++
+			case http.StatusOK:
+			default:
+				t.Errorf("signup answered %d", c)
+			}
+		}
+		if accepted != 15 {
+			t.Errorf("%d signups started an operation, want 15 (one per distinct id)", accepted)
+		}
+		for i := 0; i < 15; i++ {
+			svc.waitState(t, fmt.Sprintf("c%02d", i), "ready", 10*time.Minute)
+		}
+		t.Logf("15 distinct tenants ready %s after 20 concurrent signups", time.Since(start).Round(time.Second))
+		stacks := f.stacksInBackend(t)
+		for i := 0; i < 15; i++ {
+			if !slices.Contains(stacks, fmt.Sprintf("tenant-c%02d", i)) {
+				t.Errorf("no stack tenant-c%02d in the backend: %v", i, stacks)
+			}
+		}
+		if len(stacks) != 16 {
+			t.Errorf("the backend holds %d stacks, want 16 (acme and c00..c14): %v", len(stacks), stacks)
+		}
+		code, doc := svc.do(t, "GET", "/v1/tenants?state=failed", nil)
+		if code != http.StatusOK || len(doc["tenants"].([]any)) != 0 {
+			t.Errorf("failed tenants: %d %v", code, doc)
+		}
+	})
+
+	t.Run("killed mid-update, engine included, then restarted", func(t *testing.T) {
+		if code, doc := svc.do(t, "POST", "/v1/tenants", map[string]any{"id": "phoenix"}); code != http.StatusAccepted {
+			t.Fatalf("signup: %d %v", code, doc)
+		}
+		// Wait until the engine is creating resources, then kill the service
+		// and every engine it runs, as an OOM kill of the whole unit would.
+		eventually(t, 3*time.Minute, "phoenix creating resources", func() error {
+			if len(f.locksInBackend("tenant-phoenix")) == 0 {
+				return fmt.Errorf("no engine holds the stack yet")
+			}
+			return nil
+		})
+		victims := append([]int{svc.proc.Pid}, childPIDs(svc.proc.Pid)...)
+		for _, pid := range victims {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		<-svc.exited
+		if len(f.locksInBackend("tenant-phoenix")) == 0 {
+			t.Log("the engine released its lock before it died; the stale-lock path is not exercised this time")
+		}
+		svc.start(t)
+		svc.waitState(t, "phoenix", "ready", 6*time.Minute)
+		if locks := f.locksInBackend("tenant-phoenix"); len(locks) != 0 {
+			t.Errorf("locks left on tenant-phoenix: %v", locks)
+		}
+		n := 0
+		for _, s := range f.stacksInBackend(t) {
+			if s == "tenant-phoenix" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d stacks named tenant-phoenix", n)
+		}
+	})
+
+	t.Run("delete", func(t *testing.T) {
+		code, doc := svc.do(t, "DELETE", "/v1/tenants/acme", nil)
+		if code != http.StatusConflict || doc["field"] != "force" {
+			t.Fatalf("DELETE of a protected database without force: %d %v, want 409 naming force", code, doc)
+		}
+		if code, doc := svc.do(t, "DELETE", "/v1/tenants/acme?force=true", nil); code != http.StatusAccepted {
+			t.Fatalf("DELETE ?force=true: %d %v", code, doc)
+		}
+		svc.waitState(t, "acme", "deleted", 5*time.Minute)
+		if slices.Contains(f.stacksInBackend(t), "tenant-acme") {
+			t.Error("stack tenant-acme is still in the backend")
+		}
+		f.assertNothingOfStack(t, "tenant-acme", "acme")
+		if code, _, err := getStatus(webURL + "/healthz"); err == nil {
+			t.Errorf("acme's web app still answers (%d) after delete", code)
+		}
+	})
+
+	// No generated password anywhere the service writes or answers.
+	secrets := map[string]string{}
+	for _, id := range []string{"c00", "phoenix"} {
+		out := f.outputs("tenant-" + id)
+		secrets[id] = out.Tenants[id].DatabaseCredentials
+	}
+	svc.stop(t, syscall.SIGTERM, 2*time.Minute)
+	db, _ := os.ReadFile(filepath.Join(svc.dataDir, "signup.db"))
+	wal, _ := os.ReadFile(filepath.Join(svc.dataDir, "signup.db-wal"))
+	for id, pw := range secrets {
+		if len(pw) < 16 {
+			t.Fatalf("%s: password %d characters long?", id, len(pw))
+		}
+		for where, text := range map[string]string{"logs": svc.logs.String(), "responses": svc.bodies.String(),
+			"job database": string(db) + string(wal)} {
+			if strings.Contains(text, pw) {
+				t.Errorf("%s's database password appears in the service's %s", id, where)
+			}
+		}
+		if strings.Contains(svc.logs.String(), svc.token) || strings.Contains(svc.logs.String(), svc.secret) {
+			t.Error("the API token or webhook secret appears in the logs")
+		}
+	}
+}
+
+// assertNothingOfStack checks that the local cloud holds no process and no
+// database of the stack's tenants.
+func (f *fleet) assertNothingOfStack(t *testing.T, stack string, tenants ...string) {
+	t.Helper()
+	st, err := f.runtime().Status(t.Context())
+	if err != nil {
+		t.Fatalf("local cloud status: %v", err)
+	}
+	for _, p := range st.Processes {
+		if strings.Contains(p.Name, strings.ReplaceAll(stack, "_", "-")) {
+			t.Errorf("process %s of %s still runs", p.Name, stack)
+		}
+	}
+	for _, tenant := range tenants {
+		name := naming.Local.Database.Unique("db", stack, tenant)
+		if _, err := f.runtime().GetDatabase(t.Context(), name); !errors.Is(err, localcloud.ErrNotFound) {
+			t.Errorf("database %s exists after delete (%v)", name, err)
+		}
+	}
+}

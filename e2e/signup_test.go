@@ -1,0 +1,281 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	svix "github.com/svix/svix-webhooks/go"
+)
+
+// signupService is one `tenantfleet serve` process of a fleet.
+type signupService struct {
+	f       *fleet
+	url     string
+	token   string
+	secret  string
+	dataDir string
+	args    []string
+	proc    *os.Process
+	exited  chan struct{}
+	logs    *syncBuffer
+	// bodies are every response body the tests read.
+	bodies *syncBuffer
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func freePort(tb testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// newSignupService prepares a signup service for the fleet (not started).
+func newSignupService(tb testing.TB, f *fleet, extra ...string) *signupService {
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	addr := freePort(tb)
+	s := &signupService{
+		f: f, url: "http://" + addr, token: "operator-" + base64.RawURLEncoding.EncodeToString(raw[:16]),
+		secret: "whsec_" + base64.StdEncoding.EncodeToString(raw), dataDir: filepath.Join(filepath.Dir(f.bin), "serve"),
+		logs: &syncBuffer{}, bodies: &syncBuffer{},
+	}
+	s.args = append([]string{"serve", "--listen", addr, "--data-dir", s.dataDir}, extra...)
+	tb.Cleanup(func() {
+		s.stop(tb, syscall.SIGTERM, 3*time.Minute)
+		if tb.Failed() {
+			tb.Logf("service logs:\n%s", s.logs.String())
+		}
+	})
+	return s
+}
+
+// start starts the service and waits for /readyz.
+func (s *signupService) start(tb testing.TB) {
+	tb.Helper()
+	cmd := exec.Command(filepath.Join(s.f.bin, "tenantfleet"), s.args...)
+	cmd.Dir = s.f.projectDir
+	cmd.Env = append(s.f.env, "TENANTFLEET_API_TOKEN="+s.token, "TENANTFLEET_WEBHOOK_SECRET="+s.secret)
+	cmd.Stdout, cmd.Stderr = s.logs, s.logs
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	s.proc, s.exited = cmd.Process, exited
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		select {
+		case <-exited:
+			tb.Fatalf("serve exited: %v\n%s", cmd.ProcessState, s.logs.String())
+		default:
+		}
+		if code, _, err := getStatus(s.url + "/readyz"); err == nil && code == http.StatusOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("serve not ready after 2 minutes\n%s", s.logs.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// stop sends sig to a running service and waits for it to exit; it
+// reports whether it did within the time.
+func (s *signupService) stop(tb testing.TB, sig syscall.Signal, within time.Duration) bool {
+	if s.proc == nil {
+		return true
+	}
+	select {
+	case <-s.exited:
+		return true
+	default:
+	}
+	_ = s.proc.Signal(sig)
+	select {
+	case <-s.exited:
+		return true
+	case <-time.After(within):
+		tb.Errorf("serve did not exit within %s of %s", within, sig)
+		_ = s.proc.Kill()
+		<-s.exited
+		return false
+	}
+}
+
+// do sends a request with the operator token and returns the status and body.
+func (s *signupService) do(tb testing.TB, method, path string, body any) (int, map[string]any) {
+	tb.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, s.url+path, rd)
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return s.send(tb, req)
+}
+
+// webhook sends a Standard Webhooks-signed request, as a signup provider would.
+func (s *signupService) webhook(tb testing.TB, method, path string, body []byte) (int, map[string]any) {
+	tb.Helper()
+	wh, err := svix.NewWebhook(s.secret)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	id := fmt.Sprintf("msg_%d", time.Now().UnixNano())
+	now := time.Now()
+	sig, err := wh.Sign(id, now, body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req, _ := http.NewRequest(method, s.url+path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("webhook-id", id)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set("webhook-signature", sig)
+	return s.send(tb, req)
+}
+
+func (s *signupService) send(tb testing.TB, req *http.Request) (int, map[string]any) {
+	tb.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	s.bodies.Write(b)
+	var doc map[string]any
+	_ = json.Unmarshal(b, &doc)
+	return resp.StatusCode, doc
+}
+
+// waitState polls the tenant until it is in want; it fails fast on failed.
+func (s *signupService) waitState(tb testing.TB, id, want string, within time.Duration) map[string]any {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		code, doc := s.do(tb, "GET", "/v1/tenants/"+id, nil)
+		if code == http.StatusOK {
+			if doc["state"] == want {
+				return doc
+			}
+			if doc["state"] == "failed" && want != "failed" {
+				tb.Fatalf("tenant %s failed: %v\nlogs:\n%s", id, doc["lastError"], s.logs.String())
+			}
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("tenant %s not %s after %s: %d %v", id, want, within, code, doc)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// events reads the tenant's event stream to its end (the tenant settled).
+func (s *signupService) events(tb testing.TB, id string) []map[string]any {
+	tb.Helper()
+	req, _ := http.NewRequest("GET", s.url+"/v1/tenants/"+id+"/events", nil)
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	client := &http.Client{Timeout: 5 * time.Minute}
+	resp, err := client.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+		tb.Fatalf("events: content type %q", ct)
+	}
+	var out []map[string]any
+	sc := bufio.NewScanner(io.TeeReader(resp.Body, s.bodies))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			var ev map[string]any
+			if err := json.Unmarshal([]byte(data), &ev); err != nil {
+				tb.Fatalf("event %q: %v", data, err)
+			}
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// stateDir is the fleet's tenantfleet state directory (backend, passphrase).
+func (f *fleet) stateDir() string { return filepath.Join(filepath.Dir(f.bin), "state", "tenantfleet") }
+
+// stacksInBackend lists the stacks the file backend holds.
+func (f *fleet) stacksInBackend(tb testing.TB) []string {
+	tb.Helper()
+	files, _ := filepath.Glob(filepath.Join(f.stateDir(), "state", ".pulumi", "stacks", "tenantfleet", "*.json"))
+	var out []string
+	for _, file := range files {
+		out = append(out, strings.TrimSuffix(filepath.Base(file), ".json"))
+	}
+	return out
+}
+
+// locksInBackend lists the lock files of a stack.
+func (f *fleet) locksInBackend(stack string) []string {
+	files, _ := filepath.Glob(filepath.Join(f.stateDir(), "state", ".pulumi", "locks", "organization", "tenantfleet", stack, "*.json"))
+	return files
+}
+
+// childPIDs returns the pids whose parent is pid.
+func childPIDs(pid int) []int {
+	var out []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces; cut after ')'.
+		fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
+			out = append(out, child)
+		}
+	}
+	return out
+}

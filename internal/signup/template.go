@@ -1,0 +1,240 @@
+package signup
+
+import (
+	_ "embed"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"gopkg.in/yaml.v3"
+
+	"github.com/tenantfleet/tenantfleet/components"
+	"github.com/tenantfleet/tenantfleet/providers"
+	"github.com/tenantfleet/tenantfleet/stacks"
+)
+
+// defaultTemplate provisions on the local cloud with the example app, which
+// `make build` puts in bin/images.
+//
+//go:embed template.yaml
+var defaultTemplate []byte
+
+// Template is what every tenant stack the service creates is made of: per
+// cloud, the stack config besides the tenant (regions, the cloud's
+// tenantfleet:<cloud> settings), and the tenant spec every signup starts
+// from (images, sizes). A signup fills in the id and the database tier, and
+// may choose the cloud and region.
+type Template struct {
+	// Clouds maps each cloud a signup may choose to its stack config.
+	Clouds map[string]CloudTemplate `yaml:"clouds"`
+	// Tenant is the spec every tenant starts from (components.TenantSpec).
+	Tenant map[string]any `yaml:"tenant"`
+	// source names the template for messages.
+	source string
+}
+
+// CloudTemplate is one cloud's part of the template.
+type CloudTemplate struct {
+	// Config is stack config (key: value), as in a Pulumi.<stack>.yaml.
+	Config map[string]any `yaml:"config"`
+}
+
+// LoadTemplate reads the template file at path, or the embedded default
+// (the local cloud) when path is "".
+func LoadTemplate(path string) (*Template, error) {
+	raw, source := defaultTemplate, "the built-in template"
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("--template: %w", err)
+		}
+		raw, source = b, path
+	}
+	var t Template
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&t); err != nil {
+		return nil, fmt.Errorf("--template %s: %v", source, err)
+	}
+	t.source = source
+	if len(t.Clouds) == 0 {
+		return nil, fmt.Errorf("--template %s: clouds: name at least one cloud (valid clouds are %s)", source, strings.Join(providers.Names(), ", "))
+	}
+	for name, c := range t.Clouds {
+		if !slices.Contains(providers.Names(), name) {
+			return nil, fmt.Errorf("--template %s: clouds.%s: unknown cloud; valid clouds are %s", source, name, strings.Join(providers.Names(), ", "))
+		}
+		for key := range c.Config {
+			switch key {
+			case stacks.KeyCloud, stacks.KeyTenants, stacks.KeyFanout:
+				return nil, fmt.Errorf("--template %s: clouds.%s.config.%s: set by the service for every tenant; remove it", source, name, key)
+			}
+			if !strings.Contains(key, ":") {
+				return nil, fmt.Errorf("--template %s: clouds.%s.config.%s: config keys are namespaced (for example aws:region)", source, name, key)
+			}
+		}
+	}
+	if _, ok := t.Tenant["id"]; ok {
+		return nil, fmt.Errorf("--template %s: tenant.id: set by each signup; remove it", source)
+	}
+	return &t, nil
+}
+
+// CloudNames lists the template's clouds, sorted.
+func (t *Template) CloudNames() []string {
+	names := make([]string, 0, len(t.Clouds))
+	for n := range t.Clouds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// regionKeys says where each cloud's region goes in the stack config:
+// a top-level key, or a field of an object key.
+var regionKeys = map[string][]string{
+	"aws":          {"aws:region"},
+	"azure":        {"azure-native:location", "tenantfleet:azure.location"},
+	"gcp":          {"gcp:region", "tenantfleet:gcp.region"},
+	"digitalocean": {"tenantfleet:digitalocean.region"},
+}
+
+// StackConfig is the config of the tenant's stack: the template's for the
+// cloud, the tenant spec with the signup's id and tier, and the region.
+// It fails with a *RequestError naming the field for what the signup got wrong.
+func (t *Template) StackConfig(req SignupRequest) (map[string]any, error) {
+	cloud, ok := t.Clouds[req.Cloud]
+	if !ok {
+		return nil, &RequestError{Field: "cloud", Reason: fmt.Sprintf("%q is not offered; choose one of %s",
+			req.Cloud, strings.Join(t.CloudNames(), ", "))}
+	}
+	cfg := deepCopy(cloud.Config)
+	if req.Region != "" {
+		keys, ok := regionKeys[req.Cloud]
+		if !ok {
+			return nil, &RequestError{Field: "region", Reason: fmt.Sprintf("the %s cloud has no regions; leave region out", req.Cloud)}
+		}
+		for _, key := range keys {
+			top, field, nested := strings.Cut(key, ".")
+			if !nested {
+				cfg[top] = req.Region
+				continue
+			}
+			obj, _ := cfg[top].(map[string]any)
+			if obj == nil {
+				obj = map[string]any{}
+			}
+			obj[field] = req.Region
+			cfg[top] = obj
+		}
+	}
+	tenant := deepCopy(t.Tenant)
+	tenant["id"] = req.ID
+	db, _ := tenant["database"].(map[string]any)
+	if db == nil {
+		db = map[string]any{}
+	}
+	db["tier"] = req.Tier
+	tenant["database"] = db
+	cfg[stacks.KeyCloud] = req.Cloud
+	cfg[stacks.KeyTenants] = []any{tenant}
+	return cfg, nil
+}
+
+func deepCopy(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err) // the maps come from YAML and JSON: always marshal
+	}
+	out := map[string]any{}
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic(err)
+	}
+	return out
+}
+
+// RequestError is a request the service refuses: Field names the body
+// field, query parameter or header at fault.
+type RequestError struct {
+	Field  string
+	Reason string
+}
+
+func (e *RequestError) Error() string { return e.Field + ": " + e.Reason }
+
+// Check runs the tenant program's validation (stacks.Load) on the stack
+// config, with Pulumi's mocks for a context, so that what the cloud's adapter refuses (a region of the
+// wrong form, a spec the cloud cannot honour) is refused at signup, before a
+// job exists. Errors about the region name the region field; any other is
+// the template's fault (the operator's, not the caller's).
+func Check(ctx context.Context, stack string, cfg map[string]any) error {
+	flat := map[string]string{}
+	for k, v := range cfg {
+		if s, ok := v.(string); ok {
+			flat[k] = s
+			continue
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		flat[k] = string(b)
+	}
+	info := pulumi.RunInfo{Project: "tenantfleet", Stack: stack, Config: flat, DryRun: true}
+	pulumi.WithMocks("tenantfleet", stack, checkMocks{})(&info)
+	pctx, err := pulumi.NewContext(ctx, info)
+	if err != nil {
+		return err
+	}
+	_, _, err = stacks.Load(pctx)
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	for _, keys := range regionKeys {
+		for _, key := range keys {
+			if strings.Contains(msg, key) {
+				return &RequestError{Field: "region", Reason: cleanProgramError(msg)}
+			}
+		}
+	}
+	var fe *components.FieldError
+	if errors.As(err, &fe) && strings.HasSuffix(fe.Field, "database.tier") {
+		return &RequestError{Field: "tier", Reason: fe.Reason}
+	}
+	return &TemplateError{Err: errors.New(cleanProgramError(msg))}
+}
+
+func cleanProgramError(msg string) string {
+	msg = strings.TrimPrefix(msg, "invalid stack configuration:")
+	return strings.TrimSpace(strings.ReplaceAll(msg, "\n", "; "))
+}
+
+// TemplateError is a stack config the program refuses for a reason the
+// signup did not cause: the operator's template is wrong.
+type TemplateError struct{ Err error }
+
+func (e *TemplateError) Error() string { return "the service's tenant template is invalid: " + e.Err.Error() }
+func (e *TemplateError) Unwrap() error { return e.Err }
+
+// checkMocks stands in for the engine: validation registers nothing.
+type checkMocks struct{}
+
+func (checkMocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	return args.Name + "_id", args.Inputs, nil
+}
+
+func (checkMocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	return args.Args, nil
+}
