@@ -30,7 +30,7 @@ func TestSignupService(t *testing.T) {
 	}
 	f := newFleet(t, nil)
 	f.must(0, "local", "start")
-	svc := newSignupService(t, f, "--concurrency", "4")
+	svc := newSignupService(t, f, "--concurrency", "4", "--drain-timeout", "2s")
 	svc.start(t)
 
 	// A signed webhook signs acme up; the tenant's web app then answers.

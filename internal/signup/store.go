@@ -252,10 +252,10 @@ type rowScanner interface{ Scan(dest ...any) error }
 
 func scanTenant(row rowScanner) (Tenant, error) {
 	var (
-		t                                  Tenant
+		t                                   Tenant
 		request, delOpts, outputs, retained string
-		created, updated                   int64
-		ready, deleted                     sql.NullInt64
+		created, updated                    int64
+		ready, deleted                      sql.NullInt64
 	)
 	err := row.Scan(&t.ID, &t.Stack, &t.Cloud, &t.Region, &t.Tier, &request, &t.State, &t.Desired, &t.Generation,
 		&t.CancelGeneration, &delOpts, &outputs, &retained, &t.Attempts, &t.LastError, &t.JobID, &t.LeaseOwner, &created, &updated, &ready, &deleted)

@@ -1,9 +1,9 @@
 package signup
 
 import (
-	_ "embed"
 	"bytes"
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +45,10 @@ type Template struct {
 type CloudTemplate struct {
 	// Config is stack config (key: value), as in a Pulumi.<stack>.yaml.
 	Config map[string]any `yaml:"config"`
+	// Tenant is merged over the template's tenant spec for this cloud
+	// (objects field by field, anything else replaced): images and ports
+	// often differ per cloud.
+	Tenant map[string]any `yaml:"tenant"`
 }
 
 // LoadTemplate reads the template file at path, or the embedded default
@@ -84,6 +88,11 @@ func LoadTemplate(path string) (*Template, error) {
 	}
 	if _, ok := t.Tenant["id"]; ok {
 		return nil, fmt.Errorf("--template %s: tenant.id: set by each signup; remove it", source)
+	}
+	for name, c := range t.Clouds {
+		if _, ok := c.Tenant["id"]; ok {
+			return nil, fmt.Errorf("--template %s: clouds.%s.tenant.id: set by each signup; remove it", source, name)
+		}
 	}
 	return &t, nil
 }
@@ -136,7 +145,7 @@ func (t *Template) StackConfig(req SignupRequest) (map[string]any, error) {
 			cfg[top] = obj
 		}
 	}
-	tenant := deepCopy(t.Tenant)
+	tenant := merge(deepCopy(t.Tenant), deepCopy(cloud.Tenant))
 	tenant["id"] = req.ID
 	db, _ := tenant["database"].(map[string]any)
 	if db == nil {
@@ -147,6 +156,20 @@ func (t *Template) StackConfig(req SignupRequest) (map[string]any, error) {
 	cfg[stacks.KeyCloud] = req.Cloud
 	cfg[stacks.KeyTenants] = []any{tenant}
 	return cfg, nil
+}
+
+// merge sets over's fields on base, recursing into objects both have.
+func merge(base, over map[string]any) map[string]any {
+	for k, v := range over {
+		if sub, ok := v.(map[string]any); ok {
+			if into, ok := base[k].(map[string]any); ok {
+				base[k] = merge(into, sub)
+				continue
+			}
+		}
+		base[k] = v
+	}
+	return base
 }
 
 func deepCopy(m map[string]any) map[string]any {
@@ -225,7 +248,9 @@ func cleanProgramError(msg string) string {
 // signup did not cause: the operator's template is wrong.
 type TemplateError struct{ Err error }
 
-func (e *TemplateError) Error() string { return "the service's tenant template is invalid: " + e.Err.Error() }
+func (e *TemplateError) Error() string {
+	return "the service's tenant template is invalid: " + e.Err.Error()
+}
 func (e *TemplateError) Unwrap() error { return e.Err }
 
 // checkMocks stands in for the engine: validation registers nothing.

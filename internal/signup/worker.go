@@ -397,7 +397,7 @@ func (o *operation) clearPendingCreates(ctx context.Context, cfg map[string]any)
 	}
 	rec := newRecorder(s, t.ID)
 	rec.add(EventOperation, map[string]any{"operation": "refresh", "phase": "started",
-		"reason": "a killed engine left creates pending; clearing them so the update creates (or adopts) them again",
+		"reason":  "a killed engine left creates pending; clearing them so the update creates (or adopts) them again",
 		"pending": urns})
 	rec.flush()
 	_, err = o.stack(ctx, cli.OpRefresh, cfg, cli.StackOptions{Stack: t.Stack, Backend: s.cfg.Backend, Config: cfg,
