@@ -127,26 +127,33 @@ func TestSignupService(t *testing.T) {
 		if code, doc := svc.do(t, "POST", "/v1/tenants", map[string]any{"id": "phoenix"}); code != http.StatusAccepted {
 			t.Fatalf("signup: %d %v", code, doc)
 		}
-		// Wait until the engine is creating resources, then kill the service
-		// and every engine it runs, as an OOM kill of the whole unit would.
-		eventually(t, 3*time.Minute, "phoenix creating resources", func() error {
-			if len(f.locksInBackend("tenant-phoenix")) == 0 {
-				return fmt.Errorf("no engine holds the stack yet")
+		// Wait until the engine is updating the stack, then kill the service
+		// and that engine, as an OOM kill of the whole unit would: the lock
+		// and the creates in flight stay behind.
+		engine := 0
+		eventually(t, 3*time.Minute, "an engine updating tenant-phoenix", func() error {
+			engine = f.updatingEngine("tenant-phoenix")
+			if engine == 0 {
+				return fmt.Errorf("no engine holds the stack for an update yet")
 			}
 			return nil
 		})
-		victims := append([]int{svc.proc.Pid}, childPIDs(svc.proc.Pid)...)
-		for _, pid := range victims {
+		time.Sleep(300 * time.Millisecond) // into the resource steps
+		for _, pid := range []int{svc.proc.Pid, engine} {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 		<-svc.exited
-		if len(f.locksInBackend("tenant-phoenix")) == 0 {
+		stale := len(f.locksInBackend("tenant-phoenix")) > 0
+		if !stale {
 			t.Log("the engine released its lock before it died; the stale-lock path is not exercised this time")
 		}
 		svc.start(t)
 		svc.waitState(t, "phoenix", "ready", 6*time.Minute)
 		if locks := f.locksInBackend("tenant-phoenix"); len(locks) != 0 {
 			t.Errorf("locks left on tenant-phoenix: %v", locks)
+		}
+		if stale && !strings.Contains(svc.logs.String(), "clearing the stale lock of this service's dead engine") {
+			t.Error("the stale lock went away without the service clearing it")
 		}
 		n := 0
 		for _, s := range f.stacksInBackend(t) {
@@ -157,6 +164,35 @@ func TestSignupService(t *testing.T) {
 		if n != 1 {
 			t.Errorf("%d stacks named tenant-phoenix", n)
 		}
+	})
+
+	t.Run("SIGTERM interrupts gracefully after the drain deadline", func(t *testing.T) {
+		if code, doc := svc.do(t, "POST", "/v1/tenants", map[string]any{"id": "grace"}); code != http.StatusAccepted {
+			t.Fatalf("signup: %d %v", code, doc)
+		}
+		engine := 0
+		eventually(t, 3*time.Minute, "an engine updating tenant-grace", func() error {
+			if engine = f.updatingEngine("tenant-grace"); engine == 0 {
+				return fmt.Errorf("no engine holds the stack for an update yet")
+			}
+			return nil
+		})
+		// --drain-timeout 2s: the update outlives it, so the engine gets
+		// SIGINT, cancels, records what it did and releases its lock.
+		if !svc.stop(t, syscall.SIGTERM, 2*time.Minute) {
+			t.Fatal("serve did not stop on SIGTERM")
+		}
+		if code := svc.exitCode(); code != 0 {
+			t.Errorf("serve exited %d after SIGTERM, want 0", code)
+		}
+		if processAlive(engine) {
+			t.Errorf("engine %d still runs after serve stopped", engine)
+		}
+		if locks := f.locksInBackend("tenant-grace"); len(locks) != 0 {
+			t.Errorf("a graceful stop left locks: %v", locks)
+		}
+		svc.start(t)
+		svc.waitState(t, "grace", "ready", 5*time.Minute)
 	})
 
 	t.Run("delete", func(t *testing.T) {
@@ -179,7 +215,7 @@ func TestSignupService(t *testing.T) {
 
 	// No generated password anywhere the service writes or answers.
 	secrets := map[string]string{}
-	for _, id := range []string{"c00", "phoenix"} {
+	for _, id := range []string{"c00", "phoenix", "grace"} {
 		out := f.outputs("tenant-" + id)
 		secrets[id] = out.Tenants[id].DatabaseCredentials
 	}

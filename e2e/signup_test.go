@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,6 +34,7 @@ type signupService struct {
 	args    []string
 	proc    *os.Process
 	exited  chan struct{}
+	state   *os.ProcessState
 	logs    *syncBuffer
 	// bodies are every response body the tests read.
 	bodies *syncBuffer
@@ -95,7 +97,7 @@ func (s *signupService) start(tb testing.TB) {
 		tb.Fatal(err)
 	}
 	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
+	go func() { _ = cmd.Wait(); s.state = cmd.ProcessState; close(exited) }()
 	s.proc, s.exited = cmd.Process, exited
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -135,6 +137,12 @@ func (s *signupService) stop(tb testing.TB, sig syscall.Signal, within time.Dura
 		<-s.exited
 		return false
 	}
+}
+
+// exitCode is the exit code of the stopped service (-1 when signalled).
+func (s *signupService) exitCode() int {
+	<-s.exited
+	return s.state.ExitCode()
 }
 
 // do sends a request with the operator token and returns the status and body.
@@ -258,24 +266,23 @@ func (f *fleet) locksInBackend(stack string) []string {
 	return files
 }
 
-// childPIDs returns the pids whose parent is pid.
-func childPIDs(pid int) []int {
-	var out []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		child, err := strconv.Atoi(e.Name())
-		if err != nil {
+// updatingEngine returns the pid of the engine holding the stack's lock
+// for an update (`pulumi up`), or 0.
+func (f *fleet) updatingEngine(stack string) int {
+	for _, file := range f.locksInBackend(stack) {
+		var lock struct {
+			PID int `json:"pid"`
+		}
+		b, err := os.ReadFile(file)
+		if err != nil || json.Unmarshal(b, &lock) != nil {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces; cut after ')'.
-		fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
-			out = append(out, child)
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", lock.PID))
+		if err == nil && slices.Contains(strings.Split(string(cmdline), "\x00"), "up") {
+			return lock.PID
 		}
 	}
-	return out
+	return 0
 }
+
+func processAlive(pid int) bool { return syscall.Kill(pid, 0) == nil }

@@ -48,9 +48,13 @@ func (w *reconcileWorker) Timeout(*river.Job[ReconcileArgs]) time.Duration {
 
 // errSuperseded ends an operation whose tenant was asked for something
 // newer; errCancelled one an operator cancelled.
+// errLeaseLost one whose lease another job took (it had stopped renewing);
+// errShutdown one the stopping service interrupted.
 var (
 	errSuperseded = errors.New("superseded by a newer request")
 	errCancelled  = errors.New("cancelled at an operator's request")
+	errLeaseLost  = errors.New("lost the tenant's lease to another job")
+	errShutdown   = errors.New("interrupted by a shutdown; resumes when the service starts again")
 )
 
 func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[ReconcileArgs]) error {
@@ -115,7 +119,7 @@ func (w *reconcileWorker) watch(ctx context.Context, id string, gen int64, stop 
 		if time.Since(lastRenew) >= leaseRenew {
 			ok, err := s.store.RenewLease(ctx, id, s.instance, leaseTTL)
 			if err == nil && !ok {
-				stop(errors.New("lost the tenant's lease"))
+				stop(errLeaseLost)
 				return
 			}
 			if err == nil {
@@ -286,6 +290,12 @@ func (o *operation) failed(ctx context.Context, op cli.Operation, err error, rec
 	s := o.svc
 	defer rec.flush()
 	if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
+		if !errors.Is(cause, errSuperseded) && !errors.Is(cause, errCancelled) && !errors.Is(cause, errLeaseLost) {
+			cause = errShutdown // River's stop, or the job's timeout
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				cause = fmt.Errorf("the operation ran longer than --operation-timeout (%s)", o.svc.cfg.OperationTimeout)
+			}
+		}
 		rec.add(EventOperation, map[string]any{"operation": op, "phase": "cancelled", "reason": cause.Error()})
 		return cause
 	}
@@ -418,17 +428,16 @@ func (o *operation) finish(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, errSuperseded):
+	case errors.Is(err, errSuperseded), errors.Is(err, errLeaseLost):
 		return nil
 	case errors.Is(err, errCancelled):
 		_, uerr := s.store.Update(ctx, t.ID, t.Generation, Progress{State: StateFailed, Attempts: o.attempt, LastError: ptr(errCancelled.Error())})
 		return uerr
 	case errors.As(err, &snooze):
 		return err
-	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "interrupted"):
-		// The service is stopping: the job runs again at the next start.
-		_, _ = s.store.Update(ctx, t.ID, t.Generation, Progress{State: stateOf(t), Attempts: o.attempt,
-			LastError: ptr("interrupted by a shutdown; resumes when the service starts again")})
+	case errors.Is(err, errShutdown):
+		// The job runs again as soon as a replica works again.
+		_, _ = s.store.Update(ctx, t.ID, t.Generation, Progress{State: stateOf(t), Attempts: o.attempt, LastError: ptr(errShutdown.Error())})
 		return river.JobSnooze(0)
 	}
 	msg := err.Error()
