@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -257,4 +260,100 @@ func (f *fleet) assertNothingOfStack(t *testing.T, stack string, tenants ...stri
 			t.Errorf("database %s exists after delete (%v)", name, err)
 		}
 	}
+}
+
+// TestSignupReplicasShareThePostgreSQLJobs runs two replicas on one
+// PostgreSQL job database (a database of the local cloud's server): the
+// signups sent to either are all provisioned, both replicas work, a third
+// process claiming a running replica's id is refused, and when one replica
+// is killed mid-update the other finishes its tenant.
+func TestSignupReplicasShareThePostgreSQLJobs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test: runs the real engine, PostgreSQL and NATS (drop -short to run it)")
+	}
+	f := newFleet(t, nil)
+	f.must(0, "local", "start")
+	raw := make([]byte, 18)
+	_, _ = rand.Read(raw)
+	password := base64.RawURLEncoding.EncodeToString(raw)
+	db, err := f.runtime().PutDatabase(t.Context(), localcloud.DatabaseSpec{Name: "signup_jobs", Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbURL := fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", db.User, password, db.Host, db.Port, db.Name)
+
+	a := newReplica(t, f, "replica-a", dbURL, "", "--concurrency", "2")
+	a.start(t)
+	b := newReplica(t, f, "replica-b", dbURL, a.token, "--concurrency", "2")
+	b.start(t)
+
+	// The same replica id twice is refused, naming the flag.
+	dup := newReplica(t, f, "replica-a", dbURL, a.token)
+	dup.dataDir = filepath.Join(filepath.Dir(f.bin), "serve-dup")
+	cmd := exec.Command(filepath.Join(f.bin, "tenantfleet"), append(dup.args[:0:0], "serve", "--listen", "127.0.0.1:0",
+		"--data-dir", dup.dataDir, "--replica-id", "replica-a")...)
+	cmd.Dir = f.projectDir
+	cmd.Env = append(slices.Clone(f.env), "TENANTFLEET_API_TOKEN="+a.token, "TENANTFLEET_DATABASE_URL="+dbURL)
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--replica-id") {
+		t.Errorf("a second replica-a: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), password) || strings.Contains(a.logs.String(), password) {
+		t.Error("the job database's password appears in the service's output")
+	}
+
+	ids := []string{"pa", "pb", "pc", "pd", "pe", "pf"}
+	for i, id := range ids {
+		svc := a
+		if i%2 == 1 {
+			svc = b
+		}
+		if code, doc := svc.do(t, "POST", "/v1/tenants", map[string]any{"id": id}); code != http.StatusAccepted {
+			t.Fatalf("signup %s: %d %v", id, code, doc)
+		}
+	}
+	for _, id := range ids {
+		a.waitState(t, id, "ready", 6*time.Minute)
+	}
+	conn, err := connectDB(t.Context(), fmt.Sprintf("%s:%d", db.Host, db.Port), db.Name, db.User, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	var workers []string
+	rows, err := conn.Query(t.Context(), `SELECT DISTINCT unnest(attempted_by) FROM river_job ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var w string
+		_ = rows.Scan(&w)
+		workers = append(workers, w)
+	}
+	rows.Close()
+	if !slices.Contains(workers, "replica-a") || !slices.Contains(workers, "replica-b") {
+		t.Errorf("jobs were worked by %v, want both replicas", workers)
+	}
+
+	// Replica b dies (engine included) in the middle of an update it runs;
+	// a finishes it once b's lease has expired.
+	if code, doc := b.do(t, "POST", "/v1/tenants", map[string]any{"id": "orphan"}); code != http.StatusAccepted {
+		t.Fatalf("signup: %d %v", code, doc)
+	}
+	var engine int
+	eventually(t, 3*time.Minute, "an engine updating tenant-orphan", func() error {
+		if engine = f.updatingEngine("tenant-orphan"); engine == 0 {
+			return fmt.Errorf("no engine holds the stack for an update yet")
+		}
+		return nil
+	})
+	var attemptedBy []string
+	_ = conn.QueryRow(t.Context(), `SELECT attempted_by FROM river_job WHERE args->>'tenant' = 'orphan' ORDER BY id DESC LIMIT 1`).Scan(&attemptedBy)
+	if !slices.Contains(attemptedBy, "replica-b") {
+		t.Skipf("replica a took the orphan's job (%v); the takeover is not exercised this time", attemptedBy)
+	}
+	_ = syscall.Kill(b.proc.Pid, syscall.SIGKILL)
+	_ = syscall.Kill(engine, syscall.SIGKILL)
+	<-b.exited
+	a.waitState(t, "orphan", "ready", 5*time.Minute)
 }

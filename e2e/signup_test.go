@@ -32,6 +32,7 @@ type signupService struct {
 	secret  string
 	dataDir string
 	args    []string
+	env     []string // added to the fleet's environment
 	proc    *os.Process
 	exited  chan struct{}
 	state   *os.ProcessState
@@ -86,12 +87,26 @@ func newSignupService(tb testing.TB, f *fleet, extra ...string) *signupService {
 	return s
 }
 
+// newReplica prepares a replica named name of a service whose jobs are in
+// the PostgreSQL database at dbURL; replicas of one fleet share the token.
+func newReplica(tb testing.TB, f *fleet, name, dbURL string, token string, extra ...string) *signupService {
+	s := newSignupService(tb, f, extra...)
+	s.dataDir = filepath.Join(filepath.Dir(f.bin), "serve-"+name)
+	s.args = append([]string{"serve", "--listen", strings.TrimPrefix(s.url, "http://"), "--data-dir", s.dataDir,
+		"--replica-id", name}, extra...)
+	s.env = []string{"TENANTFLEET_DATABASE_URL=" + dbURL}
+	if token != "" {
+		s.token = token
+	}
+	return s
+}
+
 // start starts the service and waits for /readyz.
 func (s *signupService) start(tb testing.TB) {
 	tb.Helper()
 	cmd := exec.Command(filepath.Join(s.f.bin, "tenantfleet"), s.args...)
 	cmd.Dir = s.f.projectDir
-	cmd.Env = append(s.f.env, "TENANTFLEET_API_TOKEN="+s.token, "TENANTFLEET_WEBHOOK_SECRET="+s.secret)
+	cmd.Env = append(append(slices.Clone(s.f.env), "TENANTFLEET_API_TOKEN="+s.token, "TENANTFLEET_WEBHOOK_SECRET="+s.secret), s.env...)
 	cmd.Stdout, cmd.Stderr = s.logs, s.logs
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
