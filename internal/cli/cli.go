@@ -154,13 +154,17 @@ PULUMI_BACKEND_URL says otherwise; secrets use a passphrase generated there once
 The local commands manage the embedded local cloud (PostgreSQL, NATS JetStream and
 supervised processes on this machine) that the "local" cloud provisions into.
 
+serve runs the account-signup service: an HTTP API that provisions (and removes) a
+stack per tenant through the Automation API.
+
 Exit codes: 0 success; 1 the operation failed; 2 usage or configuration error;
 3 preview or refresh found changes with --expect-no-changes.`,
 		Example: `  tenantfleet preview --stack dev
   tenantfleet up --stack dev
   tenantfleet outputs --stack dev --json
   tenantfleet destroy --stack dev --remove
-  tenantfleet local start`,
+  tenantfleet local start
+  tenantfleet serve --listen 127.0.0.1:8080`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRun: func(cmd *cobra.Command, args []string) {

@@ -2,7 +2,6 @@ package signup
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -77,10 +76,8 @@ resumes at the next start); a second signal stops at once.`,
 			if cfg.WebhookSecrets, err = secretList(EnvWebhookSecret, "--webhook-secret-file", webhookSecretFile); err != nil {
 				return usage(err)
 			}
-			for _, s := range cfg.WebhookSecrets {
-				if err := checkWebhookSecret(s); err != nil {
-					return usage(err)
-				}
+			if err := CheckWebhookSecrets(cfg.WebhookSecrets); err != nil {
+				return usage(fmt.Errorf("$%s or --webhook-secret-file: %w", EnvWebhookSecret, err))
 			}
 			cfg.DatabaseURL = os.Getenv(EnvDatabaseURL)
 			if dataDir == "" {
@@ -174,18 +171,6 @@ func sourceName(env, flag, file string) string {
 	return "$" + env
 }
 
-// checkWebhookSecret checks a Standard Webhooks secret's form without
-// quoting it.
-func checkWebhookSecret(s string) error {
-	if !strings.HasPrefix(s, "whsec_") {
-		return fmt.Errorf("$%s: a Standard Webhooks secret starts with whsec_ (then base64)", EnvWebhookSecret)
-	}
-	if _, err := decodeBase64(strings.TrimPrefix(s, "whsec_")); err != nil {
-		return fmt.Errorf("$%s: the part after whsec_ is not base64", EnvWebhookSecret)
-	}
-	return nil
-}
-
 // checkTemplate runs the program, with mocks, on each cloud's stack config
 // for a sample tenant, so that a template the program refuses stops the
 // service at start, not at the first signup.
@@ -206,13 +191,18 @@ func checkTemplate(ctx context.Context, t *Template) error {
 // serve runs the HTTP server and the workers until ctx is done, then shuts
 // both down: the server stops accepting, the workers drain.
 func serve(ctx context.Context, svc *Service, ln net.Listener, drain time.Duration, log *slog.Logger) error {
+	// Requests outlive the first signal (they finish during Shutdown), but
+	// event streams, which never finish on their own, end when it starts.
+	reqCtx, endRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer endRequests()
 	srv := &http.Server{
 		Handler:           svc.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
+		ReadTimeout:       30 * time.Second, // the body; responses (event streams) are not bounded
 		IdleTimeout:       2 * time.Minute,
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		BaseContext:       func(net.Listener) context.Context { return reqCtx },
 	}
+	srv.RegisterOnShutdown(endRequests)
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- srv.Serve(ln) }()
 	log.Info("serving the signup API", "listen", ln.Addr().String(), "jobs", svc.Store().Where(),
@@ -236,5 +226,3 @@ func serve(ctx context.Context, svc *Service, ln net.Listener, drain time.Durati
 	log.Info("stopped")
 	return err
 }
-
-func decodeBase64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
