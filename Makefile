@@ -38,7 +38,7 @@ fmt-check: ## Fail when a Go file is not gofmt-formatted
 	@files=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$files" ]; then echo "not gofmt-formatted:"; echo "$$files"; exit 1; fi
 
-bench: setup ## Measure `up` on the local cloud: engine floor, 2 and 20 tenants (wall time, peak memory)
+bench: setup ## Measure `up` (engine floor, 2 and 20 tenants) and the signup service (1, 20, 50 signups) on the local cloud
 	go test ./e2e/ -run '^$$' -bench . -benchtime 1x -timeout 60m
 
 golden: ## Rewrite each adapter's testdata/graph.golden after an intended change

@@ -76,6 +76,9 @@ resumes at the next start); a second signal stops at once.`,
 			if cfg.WebhookSecrets, err = secretList(EnvWebhookSecret, "--webhook-secret-file", webhookSecretFile); err != nil {
 				return usage(err)
 			}
+			if len(cfg.APITokens) == 0 && len(cfg.WebhookSecrets) == 0 {
+				return usage(errNoAuth)
+			}
 			if err := CheckWebhookSecrets(cfg.WebhookSecrets); err != nil {
 				return usage(fmt.Errorf("$%s or --webhook-secret-file: %w", EnvWebhookSecret, err))
 			}

@@ -116,14 +116,16 @@ func (c *Config) setDefaults() error {
 		c.Logger = slog.Default()
 	}
 	if len(c.WebhookSecrets) == 0 && len(c.APITokens) == 0 {
-		return errors.New("no authentication configured: set TENANTFLEET_API_TOKEN (operators' bearer token) " +
-			"and/or TENANTFLEET_WEBHOOK_SECRET (Standard Webhooks signing secret, whsec_...); the service takes no unauthenticated write")
+		return errNoAuth
 	}
 	if c.Workers != -1 && c.App == nil {
 		return errors.New("no engine configured")
 	}
 	return nil
 }
+
+var errNoAuth = errors.New("no authentication configured: set TENANTFLEET_API_TOKEN (operators' bearer token) " +
+	"and/or TENANTFLEET_WEBHOOK_SECRET (Standard Webhooks signing secret, whsec_...); the service takes no unauthenticated write")
 
 // Service is the signup service: the API's operations on the store, and
 // the River client whose workers carry them out.
