@@ -312,6 +312,10 @@ func (s *Store) List(ctx context.Context, state State, after string, limit int) 
 	}
 	query += ` ORDER BY id LIMIT ?`
 	args = append(args, limit)
+	return s.queryTenants(ctx, query, args...)
+}
+
+func (s *Store) queryTenants(ctx context.Context, query string, args ...any) ([]Tenant, error) {
 	rows, err := s.DB.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, err
@@ -633,22 +637,9 @@ func (s *Store) ReleaseLeasesOf(ctx context.Context, prefix string) ([]string, e
 // Unsettled returns the tenants with an operation pending whose lease is
 // free or has expired: their job may have died with its replica.
 func (s *Store) Unsettled(ctx context.Context) ([]Tenant, error) {
-	rows, err := s.DB.QueryContext(ctx, s.q(`SELECT `+tenantColumns+` FROM tenantfleet_tenant
-		WHERE state IN (?, ?, ?) AND lease_until < ? ORDER BY id`),
+	return s.queryTenants(ctx, `SELECT `+tenantColumns+` FROM tenantfleet_tenant
+		WHERE state IN (?, ?, ?) AND lease_until < ? ORDER BY id`,
 		string(StateQueued), string(StateProvisioning), string(StateDeprovisioning), millis(time.Now()))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Tenant
-	for rows.Next() {
-		t, err := scanTenant(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
 }
 
 // Requeue enqueues another job for the tenant's current generation (its
