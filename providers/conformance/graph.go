@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/tenantfleet/tenantfleet/providers/mockcloud"
 )
 
 // Resource is one registration the mocks saw.
@@ -49,7 +50,7 @@ func (g *Graph) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		parentType = parent.QualifiedType()
 	}
 	urn := resource.NewURN(tokens.QName(g.stack), tokens.PackageName(g.project), parentType, tokens.Type(args.TypeToken), args.Name)
-	outputs := mockOutputs(args, g.profile.Outputs)
+	outputs := mockcloud.OutputsOf(args, g.profile.Outputs)
 	id := args.Name + "-id"
 	if !args.Custom {
 		id = ""

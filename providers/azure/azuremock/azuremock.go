@@ -12,11 +12,11 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/tenantfleet/tenantfleet/providers/conformance"
+	"github.com/tenantfleet/tenantfleet/providers/mockcloud"
 )
 
 // Mocks answers pulumi.WithMocks the way this cloud would (see Outputs).
-var Mocks = conformance.Mocks{Outputs: Outputs, Invoke: Invoke}
+var Mocks = mockcloud.Mocks{Outputs: Outputs, Invoke: Invoke}
 
 // Subscription is the mocked Azure subscription id.
 const Subscription = "00000000-0000-0000-0000-000000000001"

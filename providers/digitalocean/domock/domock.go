@@ -10,11 +10,11 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/tenantfleet/tenantfleet/providers/conformance"
+	"github.com/tenantfleet/tenantfleet/providers/mockcloud"
 )
 
 // Mocks answers pulumi.WithMocks the way DigitalOcean would (see Outputs).
-var Mocks = conformance.Mocks{Outputs: Outputs, Invoke: Invoke}
+var Mocks = mockcloud.Mocks{Outputs: Outputs, Invoke: Invoke}
 
 // CACertificate is the mocked PEM certificate of every cluster's CA: a real,
 // self-signed one (no key kept), so clients that parse it accept it.

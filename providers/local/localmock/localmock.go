@@ -14,11 +14,11 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/tenantfleet/tenantfleet/providers/conformance"
+	"github.com/tenantfleet/tenantfleet/providers/mockcloud"
 )
 
 // Mocks answers pulumi.WithMocks the way this cloud would (see Outputs).
-var Mocks = conformance.Mocks{Outputs: Outputs}
+var Mocks = mockcloud.Mocks{Outputs: Outputs}
 
 // Ports the mocked runtime listens on.
 const (
