@@ -158,7 +158,8 @@ serve runs the account-signup service: an HTTP API that provisions (and removes)
 stack per tenant through the Automation API.
 
 Exit codes: 0 success; 1 the operation failed; 2 usage or configuration error;
-3 preview or refresh found changes with --expect-no-changes.`,
+3 preview or refresh found changes with --expect-no-changes; 4 cost above
+--fail-above or --fail-delta.`,
 		Example: `  tenantfleet preview --stack dev
   tenantfleet up --stack dev
   tenantfleet outputs --stack dev --json

@@ -276,6 +276,10 @@ func isExecutable(path string) bool {
 	return err == nil && info.Mode().IsRegular() && info.Mode().Perm()&0o111 != 0
 }
 
+// FindProjectDir returns the nearest directory upward from start that holds
+// a Pulumi.yaml (or Pulumi.yml); its error is a usage error.
+func FindProjectDir(start string) (string, error) { return findProjectDir(start) }
+
 // findProjectDir returns the nearest directory upward from start that holds
 // a Pulumi.yaml (or Pulumi.yml).
 func findProjectDir(start string) (string, error) {

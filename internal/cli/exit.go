@@ -19,6 +19,9 @@ const (
 	ExitUsage = 2
 	// ExitChanges: preview or refresh with --expect-no-changes found changes.
 	ExitChanges = 3
+	// ExitCostGate: `cost` found the monthly cost above --fail-above or its
+	// increase above --fail-delta.
+	ExitCostGate = 4
 )
 
 // ExitError is an error with the exit code it maps to. Every error a

@@ -47,6 +47,7 @@ type recorder struct {
 
 	mu        sync.Mutex
 	resources []pricing.Resource
+	parents   map[string]string
 }
 
 func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -54,11 +55,12 @@ func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	if err != nil {
 		return id, outs, err
 	}
-	parentType := ""
+	parentType, parentURN := "", ""
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if args.RegisterRPC != nil && args.RegisterRPC.GetParent() != "" {
-		parent := resource.URN(args.RegisterRPC.GetParent())
+		parentURN = args.RegisterRPC.GetParent()
+		parent := resource.URN(parentURN)
 		if parent.IsValid() && parent.QualifiedType() != "pulumi:pulumi:Stack" {
 			parentType = string(parent.QualifiedType())
 		}
@@ -66,6 +68,7 @@ func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	urn := resource.NewURN(tokens.QName(r.stack), tokens.PackageName(r.project), tokens.Type(parentType), tokens.Type(args.TypeToken), args.Name)
 	inputs := plain(args.Inputs)
 	r.resources = append(r.resources, pricing.Resource{URN: string(urn), Type: args.TypeToken, Inputs: inputs})
+	r.parents[string(urn)] = parentURN
 	return id, outs, nil
 }
 
@@ -100,9 +103,15 @@ func plainValue(v resource.PropertyValue) any {
 // Pulumi.<stack>.yaml) against cloud's mocks, as an update would, and
 // returns what it registers. No credentials and no network are used.
 func Record(ctx context.Context, cloud, stack string, config map[string]any) ([]pricing.Resource, error) {
+	res, _, err := record(ctx, cloud, stack, config)
+	return res, err
+}
+
+// record is Record, with each resource's parent URN.
+func record(ctx context.Context, cloud, stack string, config map[string]any) ([]pricing.Resource, map[string]string, error) {
 	mocks, ok := cloudMocks[cloud]
 	if !ok {
-		return nil, fmt.Errorf("--clouds: %q has no offline plan; choose from %s", cloud, strings.Join(PlanClouds(), ", "))
+		return nil, nil, fmt.Errorf("--clouds: %q has no offline plan; choose from %s", cloud, strings.Join(PlanClouds(), ", "))
 	}
 	flat := map[string]string{}
 	for k, v := range config {
@@ -112,21 +121,21 @@ func Record(ctx context.Context, cloud, stack string, config map[string]any) ([]
 		}
 		b, err := json.Marshal(v)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		flat[k] = string(b)
 	}
-	rec := &recorder{Mocks: mocks, project: "tenantfleet", stack: stack}
+	rec := &recorder{Mocks: mocks, project: "tenantfleet", stack: stack, parents: map[string]string{}}
 	info := pulumi.RunInfo{Project: "tenantfleet", Stack: stack, Config: flat}
 	pulumi.WithMocks("tenantfleet", stack, rec)(&info)
 	pctx, err := pulumi.NewContext(ctx, info)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := pulumi.RunWithContext(pctx, stacks.Program); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	return rec.resources, nil
+	return rec.resources, rec.parents, nil
 }

@@ -228,6 +228,9 @@ func LoadCatalog(dir string) (*Catalog, error) {
 	return cat, nil
 }
 
+// Cloud returns a cloud's catalog (nil when it has none).
+func (c *Catalog) Cloud(cloud string) *CloudCatalog { return c.clouds[cloud] }
+
 // Versions returns each cloud's catalog version.
 func (c *Catalog) Versions() map[string]string {
 	out := map[string]string{}

@@ -1,0 +1,221 @@
+package cost
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/tenantfleet/tenantfleet/internal/pricing"
+	"github.com/tenantfleet/tenantfleet/stacks"
+)
+
+// planSettings is each cloud's stack config for an offline plan when the
+// user gives none: the settings the adapters require, in the cloud's
+// default region. --region changes the region.
+var planSettings = map[string]map[string]any{
+	"aws":   {"aws:region": "us-east-1"},
+	"azure": {"tenantfleet:azure": map[string]any{"location": "westeurope"}},
+	"gcp":   {"tenantfleet:gcp": map[string]any{"project": "tenantfleet-cost-plan", "region": "europe-west1"}},
+	"digitalocean": {"tenantfleet:digitalocean": map[string]any{"region": "fra1",
+		"forwarderImage": "docker.io/tenantfleet/tenantfleet-forwarder:latest"}},
+}
+
+// Comparison is the same fleet priced on several clouds.
+type Comparison struct {
+	SchemaVersion int            `json:"schemaVersion"`
+	Stack         string         `json:"stack"`
+	Currency      string         `json:"currency"`
+	HoursPerMonth int            `json:"hoursPerMonth"`
+	Clouds        []CloudPricing `json:"clouds"`
+}
+
+// CloudPricing is the fleet on one cloud: a report of creates, or why the
+// fleet cannot run there.
+type CloudPricing struct {
+	Cloud          string  `json:"cloud"`
+	Region         string  `json:"region"`
+	CatalogVersion string  `json:"catalogVersion"`
+	Monthly        float64 `json:"monthly"`
+	UsageDependent int     `json:"usageDependentResources"`
+	Resources      int     `json:"resources"`
+	Groups         []Group `json:"groups,omitempty"`
+	// Error says why the fleet does not run on this cloud (an adapter's
+	// validation, naming the field).
+	Error string `json:"error,omitempty"`
+}
+
+// Compare runs the fleet (a stack config's tenants and fanout) on each
+// cloud with Pulumi's mocks and prices what it would create.
+func Compare(ctx context.Context, stack string, fleet map[string]any, clouds []string, regions map[string]string,
+	cat *pricing.Catalog, usage *pricing.Usage) (*Comparison, error) {
+	out := &Comparison{SchemaVersion: SchemaVersion, Stack: stack, Currency: "USD", HoursPerMonth: pricing.HoursPerMonth}
+	for _, cloud := range clouds {
+		if _, ok := planSettings[cloud]; !ok {
+			return nil, fmt.Errorf("--clouds: %q has no offline plan; choose from %s", cloud, strings.Join(PlanClouds(), ", "))
+		}
+	}
+	for cloud := range regions {
+		if _, ok := planSettings[cloud]; !ok {
+			return nil, fmt.Errorf("--region %s=...: %q has no offline plan; choose from %s", cloud, cloud, strings.Join(PlanClouds(), ", "))
+		}
+	}
+	for _, cloud := range clouds {
+		cfg := map[string]any{}
+		for k, v := range planSettings[cloud] {
+			cfg[k] = v
+		}
+		for _, k := range []string{stacks.KeyTenants, stacks.KeyFanout} {
+			if v, ok := fleet[k]; ok {
+				cfg[k] = v
+			}
+		}
+		cfg[stacks.KeyCloud] = cloud
+		cfg = cloneConfig(cfg)
+		c, _ := pricing.Lookup(cloud)
+		region := regions[cloud]
+		if region != "" {
+			setRegion(cfg, c.RegionKeys, region)
+		} else if _, r, err := CloudAndRegion(cfg); err == nil {
+			region = r
+		}
+		est, err := pricing.NewEstimator(cat, map[string]string{cloud: region}, usage)
+		if err != nil {
+			return nil, fmt.Errorf("--region: %w", err)
+		}
+		cp := CloudPricing{Cloud: cloud, Region: region, CatalogVersion: cat.Versions()[cloud]}
+		resources, parents, err := record(ctx, cloud, stack, cfg)
+		if err != nil {
+			cp.Error = strings.ReplaceAll(strings.TrimPrefix(err.Error(), "invalid stack configuration:\n"), "\n", "; ")
+			out.Clouds = append(out.Clouds, cp)
+			continue
+		}
+		report, err := Build(stack, cloud, region, cat, est, StepsFromPlan(resources, parents))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", cloud, err)
+		}
+		cp.Monthly, cp.UsageDependent, cp.Resources, cp.Groups = report.Totals.After, report.Totals.UsageDependent, len(resources), report.Groups
+		out.Clouds = append(out.Clouds, cp)
+	}
+	return out, nil
+}
+
+func cloneConfig(m map[string]any) map[string]any {
+	b, _ := json.Marshal(m)
+	out := map[string]any{}
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+func setRegion(cfg map[string]any, keys []string, region string) {
+	for _, key := range keys {
+		top, field, nested := strings.Cut(key, ".")
+		if !nested {
+			cfg[top] = region
+			continue
+		}
+		obj, _ := cfg[top].(map[string]any)
+		if obj == nil {
+			obj = map[string]any{}
+		}
+		obj[field] = region
+		cfg[top] = obj
+	}
+}
+
+// RenderComparison writes the comparison in format: a table of groups by
+// cloud, JSON, or Markdown.
+func RenderComparison(w io.Writer, c *Comparison, format string) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(c)
+	case "table", "", "markdown":
+	default:
+		return fmt.Errorf("--format: %q is not one of %s", format, strings.Join(Formats, ", "))
+	}
+	md := format == "markdown"
+	// Rows: every group any cloud has, in a stable order.
+	type rowKey struct{ kind, name string }
+	seen := map[rowKey]bool{}
+	var rows []rowKey
+	for _, cp := range c.Clouds {
+		for _, g := range cp.Groups {
+			k := rowKey{g.Kind, g.Name}
+			if !seen[k] {
+				seen[k] = true
+				rows = append(rows, k)
+			}
+		}
+	}
+	kindOrder := map[string]int{"tenant": 0, "fanout": 1, "platform": 2, "stack": 3}
+	sort.Slice(rows, func(i, j int) bool {
+		if kindOrder[rows[i].kind] != kindOrder[rows[j].kind] {
+			return kindOrder[rows[i].kind] < kindOrder[rows[j].kind]
+		}
+		return rows[i].name < rows[j].name
+	})
+	cell := func(cp CloudPricing, k rowKey) string {
+		if cp.Error != "" {
+			return "—"
+		}
+		for _, g := range cp.Groups {
+			if g.Kind == k.kind && g.Name == k.name {
+				return money(g.After)
+			}
+		}
+		return money(0)
+	}
+	heads := []string{"monthly"}
+	for _, cp := range c.Clouds {
+		heads = append(heads, fmt.Sprintf("%s (%s)", cp.Cloud, cp.Region))
+	}
+	lines := [][]string{}
+	for _, k := range rows {
+		line := []string{k.kind + " " + k.name}
+		for _, cp := range c.Clouds {
+			line = append(line, cell(cp, k))
+		}
+		lines = append(lines, line)
+	}
+	total := []string{"total"}
+	usage := []string{"+ depends on usage"}
+	for _, cp := range c.Clouds {
+		if cp.Error != "" {
+			total, usage = append(total, "not valid"), append(usage, "")
+			continue
+		}
+		total = append(total, money(cp.Monthly))
+		usage = append(usage, fmt.Sprintf("%d resource%s", cp.UsageDependent, plural(cp.UsageDependent)))
+	}
+	lines = append(lines, total, usage)
+
+	if md {
+		fmt.Fprintf(w, "### Stack %s on each cloud (USD a month, %d hours)\n\n", c.Stack, c.HoursPerMonth)
+		fmt.Fprintln(w, "| "+strings.Join(heads, " | ")+" |")
+		fmt.Fprintln(w, "| --- |"+strings.Repeat(" ---: |", len(heads)-1))
+		for _, l := range lines {
+			fmt.Fprintln(w, "| "+strings.Join(l, " | ")+" |")
+		}
+	} else {
+		fmt.Fprintf(w, "Stack %s on each cloud: USD a month, %d hours a month; prices from the embedded catalog.\n\n", c.Stack, c.HoursPerMonth)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, strings.Join(heads, "\t")+"\t")
+		for _, l := range lines {
+			fmt.Fprintln(tw, strings.Join(l, "\t")+"\t")
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	for _, cp := range c.Clouds {
+		if cp.Error != "" {
+			fmt.Fprintf(w, "\n%s: the fleet is not valid there: %s\n", cp.Cloud, cp.Error)
+		}
+	}
+	return nil
+}
