@@ -207,7 +207,7 @@ the amount.`,
 	f.StringVar(&regionFlag, "region", "", "price in this region instead of the stack's")
 	f.Float64Var(&failAbove, "fail-above", 0, "exit 4 when the monthly total after the change is above this amount (USD)")
 	f.Float64Var(&failDelta, "fail-delta", 0, "exit 4 when the change adds more than this amount a month (USD)")
-	cmd.AddCommand(planCommand())
+	cmd.AddCommand(planCommand(), refreshCommand())
 	return cmd
 }
 

@@ -89,18 +89,15 @@ func groupTitle(g Group) string {
 }
 
 func header(r *Report) string {
-	var versions []string
-	for cloud, v := range r.Catalog {
-		if cloud == r.Cloud {
-			versions = append(versions, cloud+" "+v)
-		}
-	}
 	where := r.Cloud
 	if r.Region != "" {
 		where += ", " + r.Region
 	}
-	return fmt.Sprintf("Stack %s on %s. Prices: %s catalog %s, %s, %d hours a month.",
-		r.Stack, where, r.Cloud, strings.Join(versions, ""), r.Currency, r.HoursPerMonth)
+	catalog := "no catalog"
+	if v := r.Catalog[r.Cloud]; v != "" {
+		catalog = r.Cloud + " catalog " + v
+	}
+	return fmt.Sprintf("Stack %s on %s. Prices: %s, %s, %d hours a month.", r.Stack, where, catalog, r.Currency, r.HoursPerMonth)
 }
 
 // renderTable writes a tree per group: each resource with its step and its

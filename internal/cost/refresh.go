@@ -1,0 +1,86 @@
+package cost
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/tenantfleet/tenantfleet/internal/pricing"
+)
+
+// refreshers rebuild a cloud's catalog from its public price list (no
+// credentials): AWS's bulk offer files, Azure's Retail Prices API. GCP's
+// catalog API needs an API key and DigitalOcean publishes none: their
+// catalogs are maintained by hand.
+var refreshers = map[string]struct {
+	baseURL string
+	refresh func(ctx context.Context, client *http.Client, baseURL string, current *pricing.CloudCatalog, retrieved string) (*pricing.CloudCatalog, error)
+}{
+	"aws":   {"https://pricing.us-east-1.amazonaws.com", pricing.RefreshAWS},
+	"azure": {"https://prices.azure.com", pricing.RefreshAzure},
+}
+
+func refreshCommand() *cobra.Command {
+	var cloud, out, baseURL string
+	cmd := &cobra.Command{
+		Use:   "refresh-catalog",
+		Short: "Rebuild a cloud's price catalog from its public price list (network; not run in CI)",
+		Long: `refresh-catalog fetches the current prices of every SKU in a cloud's embedded
+catalog, for every region in it, from the cloud's public price list — AWS's bulk
+offer files, Azure's Retail Prices API; no credentials — and writes the catalog
+to --out/<cloud>.yaml with each price's source and retrieval date. A SKU the price
+list does not have is an error, never a stale price kept silently. Point
+--catalog-dir at --out to use it, or copy it over internal/pricing/catalog/ and
+commit it. GCP and DigitalOcean publish no credential-free price API: their
+catalogs are updated by hand from the price pages.`,
+		Example: `  tenantfleet cost refresh-catalog --cloud aws --out /tmp/catalog
+  tenantfleet cost --stack aws --catalog-dir /tmp/catalog`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, ok := refreshers[cloud]
+			if !ok {
+				return usage(fmt.Errorf("--cloud: %q has no public price list to refresh from; choose aws or azure", cloud))
+			}
+			if out == "" {
+				return usage(fmt.Errorf("--out is required: the directory to write %s.yaml to", cloud))
+			}
+			cat, err := pricing.LoadCatalog("")
+			if err != nil {
+				return err
+			}
+			current := cat.Cloud(cloud)
+			if baseURL == "" {
+				baseURL = r.baseURL
+			}
+			fresh, err := r.refresh(cmd.Context(), &http.Client{Timeout: 30 * time.Minute}, baseURL, current, time.Now().UTC().Format("2006-01-02"))
+			if err != nil {
+				return fmt.Errorf("refresh the %s catalog: %w", cloud, err)
+			}
+			body, err := yaml.Marshal(fresh)
+			if err != nil {
+				return err
+			}
+			raw := append([]byte(fmt.Sprintf("# The %s price catalog, refreshed by `tenantfleet cost refresh-catalog --cloud %s`\n"+
+				"# from the public price list (%s) on %s: each price names its source.\n", cloud, cloud, baseURL, fresh.Version)), body...)
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				return usage(fmt.Errorf("--out: %w", err))
+			}
+			path := filepath.Join(out, cloud+".yaml")
+			if err := os.WriteFile(path, raw, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (version %s)\n", path, fresh.Version)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&cloud, "cloud", "", "aws or azure")
+	cmd.Flags().StringVar(&out, "out", "", "directory to write <cloud>.yaml to")
+	cmd.Flags().StringVar(&baseURL, "base-url", "", "price list base URL (default: the cloud's public one)")
+	return cmd
+}
