@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/tenantfleet/tenantfleet/internal/pricing"
+	"github.com/tenantfleet/tenantfleet/providers"
 	"github.com/tenantfleet/tenantfleet/stacks"
 )
 
@@ -75,10 +76,9 @@ func Compare(ctx context.Context, stack string, fleet map[string]any, clouds []s
 		}
 		cfg[stacks.KeyCloud] = cloud
 		cfg = cloneConfig(cfg)
-		c, _ := pricing.Lookup(cloud)
 		region := regions[cloud]
 		if region != "" {
-			setRegion(cfg, c.RegionKeys, region)
+			providers.SetRegion(cfg, cloud, region)
 		} else if _, r, err := CloudAndRegion(cfg); err == nil {
 			region = r
 		}
@@ -125,22 +125,6 @@ func cloneConfig(m map[string]any) map[string]any {
 	out := map[string]any{}
 	_ = json.Unmarshal(b, &out)
 	return out
-}
-
-func setRegion(cfg map[string]any, keys []string, region string) {
-	for _, key := range keys {
-		top, field, nested := strings.Cut(key, ".")
-		if !nested {
-			cfg[top] = region
-			continue
-		}
-		obj, _ := cfg[top].(map[string]any)
-		if obj == nil {
-			obj = map[string]any{}
-		}
-		obj[field] = region
-		cfg[top] = obj
-	}
 }
 
 // RenderComparison writes the comparison in format: a table of groups by

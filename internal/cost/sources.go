@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/pulumi/pulumi/pkg/v3/display"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
 	"github.com/tenantfleet/tenantfleet/internal/pricing"
+	"github.com/tenantfleet/tenantfleet/providers"
 )
 
 // StepsFromEvents keeps the resource steps of a preview's engine events
@@ -121,22 +121,8 @@ func CloudAndRegion(config map[string]any) (string, string, error) {
 	if err != nil {
 		return "", "", fmt.Errorf("tenantfleet:cloud: %w", err)
 	}
-	for _, key := range c.RegionKeys {
-		top, field, nested := strings.Cut(key, ".")
-		v := config[top]
-		if nested {
-			obj, ok := v.(map[string]any)
-			if !ok {
-				// A digest's config values are strings: objects arrive as JSON.
-				if s, isStr := v.(string); isStr {
-					_ = json.Unmarshal([]byte(s), &obj)
-				}
-			}
-			v = obj[field]
-		}
-		if s, ok := v.(string); ok && s != "" {
-			return cloud, s, nil
-		}
+	if region := providers.Region(config, cloud); region != "" {
+		return cloud, region, nil
 	}
 	return cloud, c.DefaultRegion, nil
 }

@@ -26,7 +26,6 @@ func init() {
 	register(&Cloud{
 		Name:          "aws",
 		TypePrefix:    "aws:",
-		RegionKeys:    []string{"aws:region"},
 		DefaultRegion: "us-east-1",
 		Types:         awsTypes,
 	})

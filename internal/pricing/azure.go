@@ -27,7 +27,6 @@ func init() {
 	register(&Cloud{
 		Name:          "azure",
 		TypePrefix:    "azure-native:",
-		RegionKeys:    []string{"tenantfleet:azure.location", "azure-native:location"},
 		DefaultRegion: "westeurope",
 		Types:         azureTypes,
 	})

@@ -5,22 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/tenantfleet/tenantfleet/internal/cost"
 	"github.com/tenantfleet/tenantfleet/internal/pricing"
+	"github.com/tenantfleet/tenantfleet/providers"
 )
-
-// regionKey is where each cloud's stack config holds its region.
-var regionKey = map[string][]string{
-	"aws":          {"aws:region"},
-	"azure":        {"azure-native:location", "tenantfleet:azure.location"},
-	"gcp":          {"gcp:region", "tenantfleet:gcp.region"},
-	"digitalocean": {"tenantfleet:digitalocean.region"},
-}
 
 func stackConfig(t *testing.T, cloud string) map[string]any {
 	t.Helper()
@@ -71,22 +63,6 @@ func variants(t *testing.T, cloud string) map[string]map[string]any {
 	return out
 }
 
-func setRegion(cfg map[string]any, cloud, region string) {
-	for _, key := range regionKey[cloud] {
-		top, field, nested := strings.Cut(key, ".")
-		if !nested {
-			cfg[top] = region
-			continue
-		}
-		obj, _ := cfg[top].(map[string]any)
-		if obj == nil {
-			obj = map[string]any{}
-		}
-		obj[field] = region
-		cfg[top] = obj
-	}
-}
-
 // TestEveryTypeAndSKUIsPriced runs each adapter (under its mocks) over every
 // tier and every catalog region, and prices all it registers: a type that is
 // neither priced nor declared free or usage-only, or a SKU missing from the
@@ -105,7 +81,7 @@ func TestEveryTypeAndSKUIsPriced(t *testing.T) {
 			seen := map[string]bool{}
 			for _, region := range regions {
 				for name, cfg := range variants(t, cloud) {
-					setRegion(cfg, cloud, region)
+					providers.SetRegion(cfg, cloud, region)
 					res, err := cost.Record(t.Context(), cloud, "cover", cfg)
 					if err != nil {
 						t.Fatalf("%s %s: %v", region, name, err)

@@ -38,7 +38,6 @@ func init() {
 	register(&Cloud{
 		Name:          "digitalocean",
 		TypePrefix:    "digitalocean:",
-		RegionKeys:    []string{"tenantfleet:digitalocean.region"},
 		DefaultRegion: "fra1",
 		Types: map[string]TypeInfo{
 			"digitalocean:index/databaseCluster:DatabaseCluster": {

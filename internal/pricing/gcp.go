@@ -36,7 +36,6 @@ func init() {
 	register(&Cloud{
 		Name:          "gcp",
 		TypePrefix:    "gcp:",
-		RegionKeys:    []string{"tenantfleet:gcp.region", "gcp:region"},
 		DefaultRegion: "europe-west1",
 		Types: map[string]TypeInfo{
 			"gcp:sql/databaseInstance:DatabaseInstance": {

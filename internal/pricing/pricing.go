@@ -106,9 +106,6 @@ type Cloud struct {
 	Name string
 	// TypePrefix is the Pulumi package prefix of its types ("aws:").
 	TypePrefix string
-	// RegionKeys are the stack config keys holding the region, in order
-	// (a key may name a field of an object: "tenantfleet:gcp.region").
-	RegionKeys []string
 	// DefaultRegion applies when the config names none.
 	DefaultRegion string
 	Types         map[string]TypeInfo

@@ -107,15 +107,6 @@ func (t *Template) CloudNames() []string {
 	return names
 }
 
-// regionKeys says where each cloud's region goes in the stack config:
-// a top-level key, or a field of an object key.
-var regionKeys = map[string][]string{
-	"aws":          {"aws:region"},
-	"azure":        {"azure-native:location", "tenantfleet:azure.location"},
-	"gcp":          {"gcp:region", "tenantfleet:gcp.region"},
-	"digitalocean": {"tenantfleet:digitalocean.region"},
-}
-
 // StackConfig is the config of the tenant's stack: the template's for the
 // cloud, the tenant spec with the signup's id and tier, and the region.
 // It fails with a *RequestError naming the field for what the signup got wrong.
@@ -126,24 +117,8 @@ func (t *Template) StackConfig(req SignupRequest) (map[string]any, error) {
 			req.Cloud, strings.Join(t.CloudNames(), ", "))}
 	}
 	cfg := deepCopy(cloud.Config)
-	if req.Region != "" {
-		keys, ok := regionKeys[req.Cloud]
-		if !ok {
-			return nil, &RequestError{Field: "region", Reason: fmt.Sprintf("the %s cloud has no regions; leave region out", req.Cloud)}
-		}
-		for _, key := range keys {
-			top, field, nested := strings.Cut(key, ".")
-			if !nested {
-				cfg[top] = req.Region
-				continue
-			}
-			obj, _ := cfg[top].(map[string]any)
-			if obj == nil {
-				obj = map[string]any{}
-			}
-			obj[field] = req.Region
-			cfg[top] = obj
-		}
+	if req.Region != "" && !providers.SetRegion(cfg, req.Cloud, req.Region) {
+		return nil, &RequestError{Field: "region", Reason: fmt.Sprintf("the %s cloud has no regions; leave region out", req.Cloud)}
 	}
 	tenant := merge(deepCopy(t.Tenant), deepCopy(cloud.Tenant))
 	tenant["id"] = req.ID
@@ -225,8 +200,8 @@ func Check(ctx context.Context, stack string, cfg map[string]any) error {
 		return nil
 	}
 	msg := err.Error()
-	for _, keys := range regionKeys {
-		for _, key := range keys {
+	for _, cloud := range providers.Names() {
+		for _, key := range providers.RegionKeys(cloud) {
 			if strings.Contains(msg, key) {
 				return &RequestError{Field: "region", Reason: cleanProgramError(msg)}
 			}
