@@ -38,8 +38,10 @@ fmt-check: ## Fail when a Go file is not gofmt-formatted
 	@files=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$files" ]; then echo "not gofmt-formatted:"; echo "$$files"; exit 1; fi
 
-bench: setup ## Measure `up` (engine floor, 2 and 20 tenants) and the signup service (1, 20, 50 signups) on the local cloud
+bench: setup ## Measure `up`, the signup service and `cost` on the local cloud, and the offline cost plan (100, 1,000 tenants)
 	go test ./e2e/ -run '^$$' -bench . -benchtime 1x -timeout 60m
+	go test ./internal/cost/ -run '^$$' -bench 'Plan/tenants=100$$' -benchtime 1x
+	go test ./internal/cost/ -run '^$$' -bench 'Plan/tenants=1000$$' -benchtime 1x
 
 golden: ## Rewrite each adapter's testdata/graph.golden after an intended change
 	go test $(addprefix ./providers/,$(ADAPTERS)) -run TestConformance -update
