@@ -89,6 +89,9 @@ func groupTitle(g Group) string {
 }
 
 func header(r *Report) string {
+	if r.Cloud == "local" {
+		return fmt.Sprintf("Stack %s on the local cloud: it runs on this machine, so every resource costs $0.", r.Stack)
+	}
 	where := r.Cloud
 	if r.Region != "" {
 		where += ", " + r.Region
