@@ -359,3 +359,46 @@ func TestCompareClouds(t *testing.T) {
 		t.Errorf("gcp should refuse maxReceiveCount 3, aws accept it: %+v", cmp.Clouds)
 	}
 }
+
+// TestImportAndReplaceSteps: an import counts as a new resource in the
+// stack's total; a replacement's three steps are one resource priced old
+// and new, never twice.
+func TestImportAndReplaceSteps(t *testing.T) {
+	cfg := fleetConfig("aws", map[string]string{"acme": "small"}, false)
+	big := fleetConfig("aws", map[string]string{"acme": "large"}, false)
+	small, large := states(t, "aws", "prod", cfg), states(t, "aws", "prod", big)
+	var db string
+	for urn, r := range small {
+		if r.Type == "aws:rds/instance:Instance" {
+			db = urn
+		}
+	}
+	cat, _ := pricing.LoadCatalog("")
+	est, _ := pricing.NewEstimator(cat, map[string]string{"aws": "us-east-1"}, nil)
+	oldState := &State{Inputs: small[db].Inputs}
+	newState := &State{Inputs: large[db].Inputs}
+	replaced, err := Build("prod", "aws", "us-east-1", cat, est, []Step{
+		{Op: string(apitype.OpCreateReplacement), URN: db, Type: "aws:rds/instance:Instance", Old: oldState, New: newState},
+		{Op: string(apitype.OpReplace), URN: db, Type: "aws:rds/instance:Instance", Old: oldState, New: newState},
+		{Op: string(apitype.OpDeleteReplaced), URN: db, Type: "aws:rds/instance:Instance", Old: oldState},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imported, err := Build("prod", "aws", "us-east-1", cat, est, []Step{
+		{Op: string(apitype.OpImport), URN: db, Type: "aws:rds/instance:Instance", New: newState},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(replaced.Groups[0].Resources); n != 1 {
+		t.Fatalf("a replacement priced as %d resources", n)
+	}
+	r := replaced.Groups[0].Resources[0]
+	if r.Op != "replace" || r.Before <= 0 || r.After <= r.Before || r.After != imported.Totals.After {
+		t.Errorf("replacement %+v; import total %v", r, imported.Totals.After)
+	}
+	if imported.Totals.Before != 0 || imported.Groups[0].Resources[0].Op != "import" {
+		t.Errorf("import: %+v", imported.Totals)
+	}
+}

@@ -74,7 +74,7 @@ type ResourceCost struct {
 	URN  string `json:"urn"`
 	Name string `json:"name"`
 	Type string `json:"type"`
-	// Op is the step: create, update, same, delete or replace.
+	// Op is the step: create, import, update, same, delete or replace.
 	Op     string       `json:"op"`
 	Kind   pricing.Kind `json:"kind"`
 	Before float64      `json:"monthlyBefore"`
@@ -117,8 +117,10 @@ func Build(stack, cloud, region string, cat *pricing.Catalog, est *pricing.Estim
 			order = append(order, s.URN)
 		}
 		switch apitype.OpType(s.Op) {
-		case apitype.OpCreate:
-			m.op, m.new = "create", s.New
+		case apitype.OpCreate, apitype.OpImport:
+			// An import starts managing (and paying for, in the stack's
+			// total) a resource that existed already.
+			m.op, m.new = s.Op, s.New
 		case apitype.OpDelete:
 			m.op, m.old = "delete", s.Old
 		case apitype.OpSame, apitype.OpUpdate:
@@ -126,7 +128,7 @@ func Build(stack, cloud, region string, cat *pricing.Catalog, est *pricing.Estim
 			if s.Old == nil {
 				m.old = s.New
 			}
-		case apitype.OpReplace, apitype.OpCreateReplacement, apitype.OpDeleteReplaced:
+		case apitype.OpReplace, apitype.OpCreateReplacement, apitype.OpDeleteReplaced, apitype.OpImportReplacement:
 			m.op = "replace"
 			if s.Old != nil && m.old == nil {
 				m.old = s.Old
@@ -184,7 +186,7 @@ func Build(stack, cloud, region string, cat *pricing.Catalog, est *pricing.Estim
 			return total, p.Components, unknown
 		}
 		switch m.op {
-		case "create":
+		case "create", "import":
 			rc.After, rc.Components, rc.UsageDependent = price(m.new)
 		case "delete":
 			rc.Before, rc.Components, rc.UsageDependent = price(m.old)

@@ -337,9 +337,10 @@ func (s *Service) sweep(ctx context.Context) {
 	}
 }
 
-// requeueOrphans enqueues a job for every unsettled tenant whose lease is
-// free or expired and whose job is not waiting to run: its job died with
-// its process. A job that is merely queued keeps its place.
+// requeueOrphans enqueues a job for every unsettled tenant whose job died
+// with its process: River still says running, but the lease it held has
+// expired (or was released by the process's successor). A job that is
+// queued, or running without a lease yet, keeps its place.
 func (s *Service) requeueOrphans(ctx context.Context) {
 	tenants, err := s.store.Unsettled(ctx)
 	if err != nil {
@@ -356,8 +357,11 @@ func (s *Service) requeueOrphans(ctx context.Context) {
 				switch {
 				case state != "running" && !jobFinished(state):
 					continue // available, scheduled, retryable: it will run
-				case state == "running" && t.LeaseOwner == "" && job.AttemptedAt != nil && time.Since(*job.AttemptedAt) < time.Minute:
-					continue // just picked up: its lease is being taken
+				case state == "running" && t.LeaseOwner == "":
+					// Picked up and not yet holding the lease, or just
+					// finished and not yet marked so by River: alive as far
+					// as anyone can tell (River rescues a really stuck one).
+					continue
 				}
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
@@ -294,7 +295,14 @@ func (s *Store) Get(ctx context.Context, id string) (Tenant, error) {
 }
 
 func (s *Store) get(ctx context.Context, q querier, id string) (Tenant, error) {
-	t, err := scanTenant(q.QueryRowContext(ctx, s.q(`SELECT `+tenantColumns+` FROM tenantfleet_tenant WHERE id = ?`), id))
+	query := `SELECT ` + tenantColumns + ` FROM tenantfleet_tenant WHERE id = ?`
+	if _, inTx := q.(*sql.Tx); inTx && s.dialect == dialectPostgres {
+		// Read for update: a request's read-modify-write of the tenant (its
+		// generation) and its events' order are serialised per tenant.
+		// SQLite transactions are IMMEDIATE: one writer at a time already.
+		query += ` FOR UPDATE`
+	}
+	t, err := scanTenant(q.QueryRowContext(ctx, s.q(query), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Tenant{}, ErrNotFound
 	}
@@ -376,69 +384,90 @@ func (s *Store) Signup(ctx context.Context, req SignupRequest, stack string, m M
 		out     Tenant
 		started bool
 	)
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		now := time.Now()
-		if err := s.seeWebhook(ctx, tx, m.WebhookID, now); err != nil {
+	// Two first signups of one id (or one Idempotency-Key) at once on
+	// PostgreSQL: the second's INSERT fails on the key; run it again, and
+	// it finds the first's record.
+	for try := 0; ; try++ {
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			return s.signupTx(ctx, tx, req, reqJSON, hash, stack, m, enqueue, &out, &started)
+		})
+		if err == nil || try > 0 || !isUniqueViolation(err) {
+			return out, started, err
+		}
+	}
+}
+
+// isUniqueViolation reports a duplicate key (PostgreSQL 23505, or SQLite's).
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	return strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+func (s *Store) signupTx(ctx context.Context, tx *sql.Tx, req SignupRequest, reqJSON []byte, hash, stack string, m Mutation,
+	enqueue Enqueue, out *Tenant, started *bool) error {
+	now := time.Now()
+	if err := s.seeWebhook(ctx, tx, m.WebhookID, now); err != nil {
+		return err
+	}
+	if m.IdempotencyKey != "" {
+		var tenantID, prevHash string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT tenant_id, request_hash FROM tenantfleet_idempotency_key WHERE key = ?`),
+			m.IdempotencyKey).Scan(&tenantID, &prevHash)
+		switch {
+		case err == nil && prevHash != hash:
+			return &ConflictError{Field: "Idempotency-Key", Reason: "Idempotency-Key was already used with a different request body"}
+		case err == nil:
+			*out, err = s.get(ctx, tx, tenantID)
+			return err
+		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
-		if m.IdempotencyKey != "" {
-			var tenantID, prevHash string
-			err := tx.QueryRowContext(ctx, s.q(`SELECT tenant_id, request_hash FROM tenantfleet_idempotency_key WHERE key = ?`),
-				m.IdempotencyKey).Scan(&tenantID, &prevHash)
-			switch {
-			case err == nil && prevHash != hash:
-				return &ConflictError{Field: "Idempotency-Key", Reason: "Idempotency-Key was already used with a different request body"}
-			case err == nil:
-				out, err = s.get(ctx, tx, tenantID)
-				return err
-			case !errors.Is(err, sql.ErrNoRows):
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO tenantfleet_idempotency_key (key, tenant_id, request_hash, created_at) VALUES (?, ?, ?, ?)`),
-				m.IdempotencyKey, req.ID, hash, millis(now)); err != nil {
-				return err
-			}
-		}
-
-		existing, err := s.get(ctx, tx, req.ID)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO tenantfleet_tenant
-				(id, stack, cloud, region, tier, request, state, desired, generation, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`),
-				req.ID, stack, req.Cloud, req.Region, req.Tier, string(reqJSON), string(StateQueued), string(DesiredPresent),
-				millis(now), millis(now)); err != nil {
-				return err
-			}
-			return s.startGeneration(ctx, tx, req.ID, 1, enqueue, &out, &started)
-		case err != nil:
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO tenantfleet_idempotency_key (key, tenant_id, request_hash, created_at) VALUES (?, ?, ?, ?)`),
+			m.IdempotencyKey, req.ID, hash, millis(now)); err != nil {
 			return err
 		}
+	}
 
-		same := existing.Request == req
-		switch {
-		case existing.Desired == DesiredAbsent && existing.State != StateDeleted:
-			return &ConflictError{Field: "id", Reason: fmt.Sprintf("tenant %s is being deleted (state %s); "+
-				"sign it up again once GET /v1/tenants/%s says deleted", req.ID, existing.State, req.ID)}
-		case existing.State == StateDeleted, existing.State == StateFailed && same:
-			// A new life for a deleted tenant, or another try for a failed one.
-			gen := existing.Generation + 1
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE tenantfleet_tenant SET cloud = ?, region = ?, tier = ?, request = ?,
-				state = ?, desired = ?, generation = ?, attempts = 0, last_error = '', outputs = '{}', retained = '[]',
-				delete_options = '{}', updated_at = ?, deleted_at = NULL, ready_at = NULL WHERE id = ?`),
-				req.Cloud, req.Region, req.Tier, string(reqJSON), string(StateQueued), string(DesiredPresent), gen, millis(now), req.ID); err != nil {
-				return err
-			}
-			return s.startGeneration(ctx, tx, req.ID, gen, enqueue, &out, &started)
-		case !same:
-			return &ConflictError{Field: differingField(existing.Request, req), Reason: fmt.Sprintf(
-				"tenant %s already exists with %s; a signup is not an update", req.ID, describe(existing.Request))}
-		default:
-			out = existing
-			return nil
+	existing, err := s.get(ctx, tx, req.ID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO tenantfleet_tenant
+			(id, stack, cloud, region, tier, request, state, desired, generation, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`),
+			req.ID, stack, req.Cloud, req.Region, req.Tier, string(reqJSON), string(StateQueued), string(DesiredPresent),
+			millis(now), millis(now)); err != nil {
+			return err
 		}
-	})
-	return out, started, err
+		return s.startGeneration(ctx, tx, req.ID, 1, enqueue, out, started)
+	case err != nil:
+		return err
+	}
+
+	same := existing.Request == req
+	switch {
+	case existing.Desired == DesiredAbsent && existing.State != StateDeleted:
+		return &ConflictError{Field: "id", Reason: fmt.Sprintf("tenant %s is being deleted (state %s); "+
+			"sign it up again once GET /v1/tenants/%s says deleted", req.ID, existing.State, req.ID)}
+	case existing.State == StateDeleted, existing.State == StateFailed && same:
+		// A new life for a deleted tenant, or another try for a failed one.
+		gen := existing.Generation + 1
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE tenantfleet_tenant SET cloud = ?, region = ?, tier = ?, request = ?,
+			state = ?, desired = ?, generation = ?, attempts = 0, last_error = '', outputs = '{}', retained = '[]',
+			delete_options = '{}', updated_at = ?, deleted_at = NULL, ready_at = NULL WHERE id = ?`),
+			req.Cloud, req.Region, req.Tier, string(reqJSON), string(StateQueued), string(DesiredPresent), gen, millis(now), req.ID); err != nil {
+			return err
+		}
+		return s.startGeneration(ctx, tx, req.ID, gen, enqueue, out, started)
+	case !same:
+		return &ConflictError{Field: differingField(existing.Request, req), Reason: fmt.Sprintf(
+			"tenant %s already exists with %s; a signup is not an update", req.ID, describe(existing.Request))}
+	default:
+		*out = existing
+		return nil
+	}
 }
 
 func (s *Store) startGeneration(ctx context.Context, tx *sql.Tx, id string, gen int64, enqueue Enqueue, out *Tenant, started *bool) error {
@@ -613,7 +642,8 @@ func (s *Store) ReleaseLease(ctx context.Context, id, owner string) error {
 // ReleaseLeasesOf frees every lease held by owners whose name starts with
 // prefix: a replica's dead predecessor (see Service). It returns the tenants.
 func (s *Store) ReleaseLeasesOf(ctx context.Context, prefix string) ([]string, error) {
-	rows, err := s.DB.QueryContext(ctx, s.q(`SELECT id FROM tenantfleet_tenant WHERE lease_owner LIKE ?`), prefix+"%")
+	// substr, not LIKE: '_' and '%' in a replica id are not wildcards.
+	rows, err := s.DB.QueryContext(ctx, s.q(`SELECT id FROM tenantfleet_tenant WHERE substr(lease_owner, 1, ?) = ?`), len(prefix), prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -630,7 +660,7 @@ func (s *Store) ReleaseLeasesOf(ctx context.Context, prefix string) ([]string, e
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	_, err = s.DB.ExecContext(ctx, s.q(`UPDATE tenantfleet_tenant SET lease_until = 0 WHERE lease_owner LIKE ?`), prefix+"%")
+	_, err = s.DB.ExecContext(ctx, s.q(`UPDATE tenantfleet_tenant SET lease_until = 0 WHERE substr(lease_owner, 1, ?) = ?`), len(prefix), prefix)
 	return ids, err
 }
 
@@ -740,6 +770,20 @@ func (s *Store) AddEvents(ctx context.Context, events []Event) error {
 }
 
 func (s *Store) addEvents(ctx context.Context, tx *sql.Tx, events []Event) error {
+	if s.dialect == dialectPostgres {
+		// Take the tenants' row locks (held by a request or a state update
+		// until it commits) so that event numbers are handed out in commit
+		// order: a stream that has read seq n never misses a later-committed n-1.
+		locked := map[string]bool{}
+		for _, e := range events {
+			if !locked[e.TenantID] {
+				locked[e.TenantID] = true
+				if _, err := tx.ExecContext(ctx, `SELECT 1 FROM tenantfleet_tenant WHERE id = $1 FOR UPDATE`, e.TenantID); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	for _, e := range events {
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO tenantfleet_event (tenant_id, at, type, data) VALUES (?, ?, ?, ?)`),
 			e.TenantID, millis(e.At), e.Type, string(e.Data)); err != nil {

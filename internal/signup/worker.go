@@ -73,7 +73,10 @@ func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[ReconcileArgs
 	if t.State.Settled() {
 		return nil // done already (a requeued duplicate)
 	}
-	got, err := s.store.AcquireLease(ctx, t.ID, s.instance, leaseTTL)
+	// The lease is the job's own: two jobs of one process (a delete's and
+	// the provisioning it supersedes) never hold it together.
+	owner := s.instance + "/" + strconv.FormatInt(job.ID, 10)
+	got, err := s.store.AcquireLease(ctx, t.ID, owner, leaseTTL)
 	if err != nil {
 		return err
 	}
@@ -81,7 +84,7 @@ func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[ReconcileArgs
 		return river.JobSnooze(2 * time.Second)
 	}
 	defer func() {
-		_ = s.store.ReleaseLease(context.WithoutCancel(ctx), t.ID, s.instance)
+		_ = s.store.ReleaseLease(context.WithoutCancel(ctx), t.ID, owner)
 	}()
 	s.metrics.JobStarted()
 	defer s.metrics.JobEnded()
@@ -91,7 +94,7 @@ func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[ReconcileArgs
 	watchDone := make(chan struct{})
 	go func() {
 		defer close(watchDone)
-		w.watch(opCtx, t.ID, args.Generation, stop)
+		w.watch(opCtx, t.ID, owner, args.Generation, stop)
 	}()
 	defer func() { stop(nil); <-watchDone }()
 
@@ -105,7 +108,7 @@ func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[ReconcileArgs
 // watch renews the lease and stops the operation when the tenant's request
 // changes (a delete during provisioning) or a cancel is asked for. It polls
 // the database, so it works whichever replica took the request.
-func (w *reconcileWorker) watch(ctx context.Context, id string, gen int64, stop context.CancelCauseFunc) {
+func (w *reconcileWorker) watch(ctx context.Context, id, owner string, gen int64, stop context.CancelCauseFunc) {
 	s := w.svc
 	poll := time.NewTicker(time.Second)
 	defer poll.Stop()
@@ -117,7 +120,7 @@ func (w *reconcileWorker) watch(ctx context.Context, id string, gen int64, stop 
 		case <-poll.C:
 		}
 		if time.Since(lastRenew) >= leaseRenew {
-			ok, err := s.store.RenewLease(ctx, id, s.instance, leaseTTL)
+			ok, err := s.store.RenewLease(ctx, id, owner, leaseTTL)
 			if err == nil && !ok {
 				stop(errLeaseLost)
 				return
