@@ -336,7 +336,15 @@ func TestSignupReplicasShareThePostgreSQLJobs(t *testing.T) {
 	}
 
 	// Replica b dies (engine included) in the middle of an update it runs;
-	// a finishes it once b's lease has expired.
+	// a finishes it once b's lease has expired. a is frozen (SIGSTOP) until
+	// b's engine runs, so that b is the one that takes the job.
+	_ = syscall.Kill(a.proc.Pid, syscall.SIGSTOP)
+	frozen := true
+	defer func() {
+		if frozen {
+			_ = syscall.Kill(a.proc.Pid, syscall.SIGCONT)
+		}
+	}()
 	if code, doc := b.do(t, "POST", "/v1/tenants", map[string]any{"id": "orphan"}); code != http.StatusAccepted {
 		t.Fatalf("signup: %d %v", code, doc)
 	}
@@ -347,13 +355,17 @@ func TestSignupReplicasShareThePostgreSQLJobs(t *testing.T) {
 		}
 		return nil
 	})
-	var attemptedBy []string
-	_ = conn.QueryRow(t.Context(), `SELECT attempted_by FROM river_job WHERE args->>'tenant' = 'orphan' ORDER BY id DESC LIMIT 1`).Scan(&attemptedBy)
-	if !slices.Contains(attemptedBy, "replica-b") {
-		t.Skipf("replica a took the orphan's job (%v); the takeover is not exercised this time", attemptedBy)
-	}
 	_ = syscall.Kill(b.proc.Pid, syscall.SIGKILL)
 	_ = syscall.Kill(engine, syscall.SIGKILL)
 	<-b.exited
+	_ = syscall.Kill(a.proc.Pid, syscall.SIGCONT)
+	frozen = false
+	var attemptedBy []string
+	if err := conn.QueryRow(t.Context(), `SELECT attempted_by FROM river_job WHERE args->>'tenant' = 'orphan' ORDER BY id LIMIT 1`).Scan(&attemptedBy); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(attemptedBy, []string{"replica-b"}) {
+		t.Fatalf("the orphan's first job was worked by %v, want replica-b alone", attemptedBy)
+	}
 	a.waitState(t, "orphan", "ready", 5*time.Minute)
 }
