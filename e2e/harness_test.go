@@ -201,7 +201,7 @@ func (f *fleet) outputs(stack string) stackOutputs {
 // backend and passphrase the CLI uses; nil (with the test failed) on error.
 func (f *fleet) exportState(t testing.TB, stack string) []byte {
 	t.Helper()
-	state := filepath.Join(filepath.Dir(f.bin), "state", "tenantfleet")
+	state := f.stateDir()
 	cmd := exec.Command(filepath.Join(f.bin, "pulumi"), "stack", "export", "--stack", stack, "--non-interactive")
 	cmd.Dir = f.projectDir
 	cmd.Env = append(f.env,

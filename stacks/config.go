@@ -91,8 +91,49 @@ func (c *Config) Validate(cloud components.Adapter) error {
 	return errors.Join(errs...)
 }
 
+// configHeading starts every validation error of Load (see
+// cli.isConfigError, which relies on it).
+const configHeading = "invalid stack configuration"
+
 // errorList formats joined errors one per line under a heading.
 func errorList(heading string, err error) error {
 	lines := strings.Split(err.Error(), "\n")
 	return fmt.Errorf("%s:\n  %s", heading, strings.Join(lines, "\n  "))
+}
+
+// FlatConfig turns stack config as a Pulumi.<stack>.yaml holds it (key:
+// value, objects and lists structured) into the form the engine hands a
+// program: every value a string, structured ones as JSON.
+func FlatConfig(cfg map[string]any) (map[string]string, error) {
+	flat := make(map[string]string, len(cfg))
+	for k, v := range cfg {
+		if s, ok := v.(string); ok {
+			flat[k] = s
+			continue
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+		flat[k] = string(b)
+	}
+	return flat, nil
+}
+
+// ConfigProblems renders an error of the program (Load's, possibly wrapped
+// by the Pulumi SDK) on one line: its configuration problems, each naming
+// its key, separated by "; ", without the heading and wrappers around them.
+func ConfigProblems(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, configHeading+":"); i >= 0 {
+		msg = msg[i+len(configHeading)+1:]
+	}
+	var parts []string
+	for _, line := range strings.Split(msg, "\n") {
+		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "*"))
+		if line != "" && !strings.HasSuffix(line, "error occurred:") && !strings.HasSuffix(line, "errors occurred:") {
+			parts = append(parts, line)
+		}
+	}
+	return strings.Join(parts, "; ")
 }

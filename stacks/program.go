@@ -27,7 +27,7 @@ func Load(ctx *pulumi.Context) (Config, components.Adapter, error) {
 		return Config{}, nil, fmt.Errorf("%s: %w", KeyCloud, err)
 	}
 	if err := cfg.Validate(cloud); err != nil {
-		return Config{}, nil, errorList("invalid stack configuration", err)
+		return Config{}, nil, errorList(configHeading, err)
 	}
 	return cfg, cloud, nil
 }

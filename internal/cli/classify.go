@@ -67,9 +67,9 @@ func (r *stackRun) classify(ctx context.Context, err error, changes map[string]i
 	// The last command's output, when it is the one that failed (auto also
 	// fails on its own, after a successful command, e.g. on a bad Pulumi.yaml).
 	last := r.engine.lastResult()
-	stderr := stripColor(last.stderr)
+	stderr := StripColor(last.stderr)
 	// What auto says (its error embeds the output of the failed command).
-	autoSays := stripColor(err.Error())
+	autoSays := StripColor(err.Error())
 
 	if ctx.Err() != nil {
 		return failedErrorf("%s interrupted; the engine cancelled it (run `tenantfleet refresh --stack %s` if resources were in flight)",

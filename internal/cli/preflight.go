@@ -71,7 +71,7 @@ func (a *App) Preflight(ctx context.Context, backend string, localCloud bool) (P
 	}
 	if _, stderr, _, err := engine.Run(ctx, scratch, nil, nil, nil, envList, "whoami"); err != nil {
 		return p, usageErrorf("state backend %s (from %s) is not usable: %s", env.backendURL, env.backendSource,
-			strings.TrimSpace(engineErrorLines(stripColor(stderr))))
+			strings.TrimSpace(engineErrorLines(StripColor(stderr))))
 	}
 
 	if localCloud {

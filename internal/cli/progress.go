@@ -137,7 +137,7 @@ func (p *progress) diagnostic(d apitype.DiagnosticEvent) {
 	if d.Ephemeral {
 		return
 	}
-	msg := strings.TrimSpace(stripColor(d.Message))
+	msg := strings.TrimSpace(StripColor(d.Message))
 	if msg == "" {
 		return
 	}
@@ -236,7 +236,8 @@ func urnName(urn string) string {
 
 var colorTags = regexp.MustCompile(`<\{%[^%]*%\}>`)
 
-// stripColor removes the engine's color directives (<{%fg 1%}>, <{%reset%}>).
-func stripColor(s string) string { return colorTags.ReplaceAllString(s, "") }
+// StripColor removes the engine's color directives (<{%fg 1%}>, <{%reset%}>)
+// from its messages.
+func StripColor(s string) string { return colorTags.ReplaceAllString(s, "") }
 
 func indentContinuation(s string) string { return strings.ReplaceAll(s, "\n", "\n  ") }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,7 +32,7 @@ func (o *options) register(cmd *cobra.Command) {
 }
 
 func (o *options) load() (*pricing.Catalog, *pricing.Usage, error) {
-	if !contains(Formats, o.format) {
+	if !slices.Contains(Formats, o.format) {
 		return nil, nil, usage(fmt.Errorf("--format: %q is not one of %s", o.format, strings.Join(Formats, ", ")))
 	}
 	cat, err := pricing.LoadCatalog(o.catalogDir)
@@ -74,15 +75,6 @@ func (o *options) stackConfig() (map[string]any, error) {
 }
 
 func usage(err error) error { return &cli.ExitError{Code: cli.ExitUsage, Err: err} }
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
 
 // Command is `tenantfleet cost` with its subcommands plan and refresh-catalog.
 func Command(app *cli.App) *cobra.Command {

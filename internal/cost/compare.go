@@ -89,7 +89,7 @@ func Compare(ctx context.Context, stack string, fleet map[string]any, clouds []s
 		cp := CloudPricing{Cloud: cloud, Region: region, CatalogVersion: cat.Versions()[cloud]}
 		resources, parents, err := record(ctx, cloud, stack, cfg)
 		if err != nil {
-			cp.Error = programError(err)
+			cp.Error = stacks.ConfigProblems(err)
 			out.Clouds = append(out.Clouds, cp)
 			continue
 		}
@@ -101,23 +101,6 @@ func Compare(ctx context.Context, stack string, fleet map[string]any, clouds []s
 		out.Clouds = append(out.Clouds, cp)
 	}
 	return out, nil
-}
-
-// programError is the program's error in one line: its configuration
-// problems (each naming its key) without the wrappers around them.
-func programError(err error) string {
-	msg := err.Error()
-	if i := strings.Index(msg, "invalid stack configuration:"); i >= 0 {
-		msg = msg[i+len("invalid stack configuration:"):]
-	}
-	var parts []string
-	for _, line := range strings.Split(msg, "\n") {
-		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "*"))
-		if line != "" && !strings.HasSuffix(line, "error occurred:") && !strings.HasSuffix(line, "errors occurred:") {
-			parts = append(parts, line)
-		}
-	}
-	return strings.Join(parts, "; ")
 }
 
 func cloneConfig(m map[string]any) map[string]any {

@@ -113,17 +113,9 @@ func record(ctx context.Context, cloud, stack string, config map[string]any) ([]
 	if !ok {
 		return nil, nil, fmt.Errorf("--clouds: %q has no offline plan; choose from %s", cloud, strings.Join(PlanClouds(), ", "))
 	}
-	flat := map[string]string{}
-	for k, v := range config {
-		if s, ok := v.(string); ok {
-			flat[k] = s
-			continue
-		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, nil, err
-		}
-		flat[k] = string(b)
+	flat, err := stacks.FlatConfig(config)
+	if err != nil {
+		return nil, nil, err
 	}
 	rec := &recorder{Mocks: mocks, project: "tenantfleet", stack: stack, parents: map[string]string{}}
 	info := pulumi.RunInfo{Project: "tenantfleet", Stack: stack, Config: flat}

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
 	"github.com/tenantfleet/tenantfleet/internal/pricing"
 )
@@ -153,12 +153,12 @@ func Build(stack, cloud, region string, cat *pricing.Catalog, est *pricing.Estim
 	groupOf := func(urn string) (string, string) {
 		for cur, hops := urn, 0; cur != "" && hops < 64; cur, hops = parents[cur], hops+1 {
 			if kind, ok := groupKinds[types[cur]]; ok {
-				return kind, urnName(cur)
+				return kind, resource.URN(cur).Name()
 			}
 			if cur != urn {
 				// A parent not among the steps: its type is in its URN.
-				if kind, ok := groupKinds[urnType(cur)]; ok {
-					return kind, urnName(cur)
+				if kind, ok := groupKinds[string(resource.URN(cur).Type())]; ok {
+					return kind, resource.URN(cur).Name()
 				}
 			}
 		}
@@ -170,7 +170,7 @@ func Build(stack, cloud, region string, cat *pricing.Catalog, est *pricing.Estim
 		HoursPerMonth: pricing.HoursPerMonth, Catalog: cat.Versions()}
 	for _, urn := range order {
 		m := byURN[urn]
-		rc := ResourceCost{URN: urn, Name: urnName(urn), Type: m.typ, Op: m.op}
+		rc := ResourceCost{URN: urn, Name: resource.URN(urn).Name(), Type: m.typ, Op: m.op}
 		var priceErr error
 		price := func(st *State) (float64, []pricing.Component, bool) {
 			if st == nil || priceErr != nil {
@@ -247,24 +247,3 @@ func firstState(states ...*State) *State {
 
 // round keeps cents, as the outputs show.
 func round(v float64) float64 { return math.Round(v*100) / 100 }
-
-// urnName is the resource's name, the URN's last part.
-func urnName(urn string) string {
-	if i := strings.LastIndex(urn, "::"); i >= 0 {
-		return urn[i+2:]
-	}
-	return urn
-}
-
-// urnType is the resource's own type, from its URN's qualified type.
-func urnType(urn string) string {
-	parts := strings.Split(urn, "::")
-	if len(parts) < 4 {
-		return ""
-	}
-	qualified := parts[len(parts)-2]
-	if i := strings.LastIndex(qualified, "$"); i >= 0 {
-		return qualified[i+1:]
-	}
-	return qualified
-}

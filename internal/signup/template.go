@@ -177,17 +177,9 @@ func (e *RequestError) Error() string { return e.Field + ": " + e.Reason }
 // job exists. Errors about the region name the region field; any other is
 // the template's fault (the operator's, not the caller's).
 func Check(ctx context.Context, stack string, cfg map[string]any) error {
-	flat := map[string]string{}
-	for k, v := range cfg {
-		if s, ok := v.(string); ok {
-			flat[k] = s
-			continue
-		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		flat[k] = string(b)
+	flat, err := stacks.FlatConfig(cfg)
+	if err != nil {
+		return err
 	}
 	info := pulumi.RunInfo{Project: "tenantfleet", Stack: stack, Config: flat, DryRun: true}
 	pulumi.WithMocks("tenantfleet", stack, checkMocks{})(&info)
@@ -199,11 +191,11 @@ func Check(ctx context.Context, stack string, cfg map[string]any) error {
 	if err == nil {
 		return nil
 	}
-	msg := err.Error()
+	msg := stacks.ConfigProblems(err)
 	for _, cloud := range providers.Names() {
 		for _, key := range providers.RegionKeys(cloud) {
 			if strings.Contains(msg, key) {
-				return &RequestError{Field: "region", Reason: cleanProgramError(msg)}
+				return &RequestError{Field: "region", Reason: msg}
 			}
 		}
 	}
@@ -211,12 +203,7 @@ func Check(ctx context.Context, stack string, cfg map[string]any) error {
 	if errors.As(err, &fe) && strings.HasSuffix(fe.Field, "database.tier") {
 		return &RequestError{Field: "tier", Reason: fe.Reason}
 	}
-	return &TemplateError{Err: errors.New(cleanProgramError(msg))}
-}
-
-func cleanProgramError(msg string) string {
-	msg = strings.TrimPrefix(msg, "invalid stack configuration:")
-	return strings.TrimSpace(strings.ReplaceAll(msg, "\n", "; "))
+	return &TemplateError{Err: errors.New(msg)}
 }
 
 // TemplateError is a stack config the program refuses for a reason the

@@ -605,7 +605,7 @@ func (r *recorder) handle(ev events.EngineEvent) {
 		if d.Ephemeral || (d.Severity != "error" && d.Severity != "warning") {
 			return
 		}
-		msg := strings.TrimSpace(stripColor(d.Message))
+		msg := strings.TrimSpace(cli.StripColor(d.Message))
 		if msg == "" || strings.Contains(msg, "-local from $PATH") {
 			return // the local cloud's plugin is meant to be found on PATH
 		}
@@ -640,10 +640,6 @@ func (r *recorder) flush() {
 	}
 	r.svc.notify()
 }
-
-var colorTags = regexp.MustCompile(`<\{%[^%]*%\}>`)
-
-func stripColor(s string) string { return colorTags.ReplaceAllString(s, "") }
 
 // retryPolicy retries a failed operation after 10 s, 20 s, 40 s ... up to
 // 10 minutes, with ±10 % jitter.
