@@ -21,6 +21,7 @@ const (
 	envPassphraseFile  = "PULUMI_CONFIG_PASSPHRASE_FILE"
 	envPulumiHome      = "PULUMI_HOME"
 	envSkipUpdateCheck = "PULUMI_SKIP_UPDATE_CHECK"
+	envFallbackToState = "PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER"
 	envXDGStateHome    = "XDG_STATE_HOME"
 )
 
@@ -83,7 +84,12 @@ func resolveEngineEnv(backendFlag, exeDir, projectDir, pulumiDir string) (*engin
 	if err != nil {
 		return nil, err
 	}
-	e := &engineEnv{stateDir: stateDir, vars: map[string]string{envSkipUpdateCheck: "true"}}
+	// A stack file without an encryption salt (a fresh clone's, or the
+	// signup service's generated one) takes its secrets manager from the
+	// stack's state. Otherwise the engine mints a new salt and then either
+	// refuses the right passphrase ("incorrect passphrase") or, with a wrong
+	// one, silently re-keys the state.
+	e := &engineEnv{stateDir: stateDir, vars: map[string]string{envSkipUpdateCheck: "true", envFallbackToState: "true"}}
 
 	switch {
 	case backendFlag != "":

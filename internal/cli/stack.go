@@ -173,13 +173,6 @@ func (a *App) runStack(ctx context.Context, op Operation, opts StackOptions, rep
 	if err := env.setProcessEnv(); err != nil {
 		return failedErrorf("%v", err)
 	}
-	if opts.Config != nil {
-		// The generated stack file has no encryption salt: take the secrets
-		// manager from the stack's state, as the engine would not otherwise
-		// (it would mint a new salt on every operation and, with a wrong
-		// passphrase, silently re-key the state instead of failing).
-		env.vars["PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER"] = "true"
-	}
 	slog.Debug("engine", "pulumi", pulumiPath, "backend", env.backendURL, "backendFrom", env.backendSource,
 		"pulumiHome", env.vars[envPulumiHome], "path", env.vars["PATH"])
 
