@@ -29,6 +29,7 @@ func TestResolveEngineEnv(t *testing.T) {
 		envPassphraseFile:  filepath.Join(root, "passphrase"),
 		envPulumiHome:      filepath.Join(root, "pulumi-home"),
 		envSkipUpdateCheck: "true",
+		envFallbackToState: "true",
 		// The plugin next to tenantfleet first; a missing directory is left out.
 		"PATH": exeDir + ":" + filepath.Join(projectDir, "bin") + ":/usr/bin",
 	}
