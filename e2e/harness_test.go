@@ -92,6 +92,11 @@ func newFleet(tb testing.TB, stacks map[string]string) *fleet {
 	if err := os.MkdirAll(filepath.Join(f.projectDir, "cmd", "program"), 0o755); err != nil {
 		tb.Fatal(err)
 	}
+	// Its plugins.providers entry names ./bin, which the engine requires to
+	// exist: the project's bin is the fleet's, as a checkout's is make build's.
+	if err := os.Symlink(f.bin, filepath.Join(f.projectDir, "bin")); err != nil {
+		tb.Fatal(err)
+	}
 	for name, yaml := range stacks {
 		f.write("Pulumi."+name+".yaml", yaml)
 	}

@@ -127,12 +127,15 @@ func TestSignupService(t *testing.T) {
 	})
 
 	t.Run("killed mid-update, engine included, then restarted", func(t *testing.T) {
+		// The runtime is held, so the update stays in flight until the
+		// kill, however fast the machine.
+		release := f.holdRuntime(t)
 		if code, doc := svc.do(t, "POST", "/v1/tenants", map[string]any{"id": "phoenix"}); code != http.StatusAccepted {
 			t.Fatalf("signup: %d %v", code, doc)
 		}
-		// Wait until the engine is updating the stack, then kill the service
-		// and that engine, as an OOM kill of the whole unit would: the lock
-		// and the creates in flight stay behind.
+		// Once the engine is updating the stack, kill the service and that
+		// engine, as an OOM kill of the whole unit would: the lock and the
+		// creates in flight stay behind.
 		engine := 0
 		eventually(t, 3*time.Minute, "an engine updating tenant-phoenix", func() error {
 			engine = f.updatingEngine("tenant-phoenix")
@@ -141,21 +144,20 @@ func TestSignupService(t *testing.T) {
 			}
 			return nil
 		})
-		time.Sleep(300 * time.Millisecond) // into the resource steps
 		for _, pid := range []int{svc.proc.Pid, engine} {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 		<-svc.exited
-		stale := len(f.locksInBackend("tenant-phoenix")) > 0
-		if !stale {
-			t.Log("the engine released its lock before it died; the stale-lock path is not exercised this time")
+		release()
+		if len(f.locksInBackend("tenant-phoenix")) == 0 {
+			t.Fatal("the killed engine left no lock: the stale-lock path is not exercised")
 		}
 		svc.start(t)
 		svc.waitState(t, "phoenix", "ready", 6*time.Minute)
 		if locks := f.locksInBackend("tenant-phoenix"); len(locks) != 0 {
 			t.Errorf("locks left on tenant-phoenix: %v", locks)
 		}
-		if stale && !strings.Contains(svc.logs.String(), "clearing the stale lock of this service's dead engine") {
+		if !strings.Contains(svc.logs.String(), "clearing the stale lock of this service's dead engine") {
 			t.Error("the stale lock went away without the service clearing it")
 		}
 		n := 0
@@ -170,6 +172,7 @@ func TestSignupService(t *testing.T) {
 	})
 
 	t.Run("SIGTERM interrupts gracefully after the drain deadline", func(t *testing.T) {
+		release := f.holdRuntime(t)
 		if code, doc := svc.do(t, "POST", "/v1/tenants", map[string]any{"id": "grace"}); code != http.StatusAccepted {
 			t.Fatalf("signup: %d %v", code, doc)
 		}
@@ -180,10 +183,24 @@ func TestSignupService(t *testing.T) {
 			}
 			return nil
 		})
-		// --drain-timeout 2s: the update outlives it, so the engine gets
-		// SIGINT, cancels, records what it did and releases its lock.
-		if !svc.stop(t, syscall.SIGTERM, 2*time.Minute) {
-			t.Fatal("serve did not stop on SIGTERM")
+		// --drain-timeout 2s: the held update outlives it, so the engine
+		// gets SIGINT; released then, it cancels, records what it did and
+		// releases its lock.
+		if err := svc.proc.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, time.Minute, "the service to interrupt the running operation", func() error {
+			if !strings.Contains(svc.logs.String(), "drain deadline passed: interrupting") {
+				return fmt.Errorf("not yet")
+			}
+			return nil
+		})
+		release()
+		// One SIGTERM only: a second one would stop the engine at once.
+		select {
+		case <-svc.exited:
+		case <-time.After(2 * time.Minute):
+			t.Fatal("serve did not stop within 2 minutes of SIGTERM")
 		}
 		if code := svc.exitCode(); code != 0 {
 			t.Errorf("serve exited %d after SIGTERM, want 0", code)
@@ -337,7 +354,9 @@ func TestSignupReplicasShareThePostgreSQLJobs(t *testing.T) {
 
 	// Replica b dies (engine included) in the middle of an update it runs;
 	// a finishes it once b's lease has expired. a is frozen (SIGSTOP) until
-	// b's engine runs, so that b is the one that takes the job.
+	// b's engine runs, so that b is the one that takes the job, and the
+	// runtime is held so that b's update is still in flight when b dies.
+	release := f.holdRuntime(t)
 	_ = syscall.Kill(a.proc.Pid, syscall.SIGSTOP)
 	frozen := true
 	defer func() {
@@ -358,6 +377,7 @@ func TestSignupReplicasShareThePostgreSQLJobs(t *testing.T) {
 	_ = syscall.Kill(b.proc.Pid, syscall.SIGKILL)
 	_ = syscall.Kill(engine, syscall.SIGKILL)
 	<-b.exited
+	release()
 	_ = syscall.Kill(a.proc.Pid, syscall.SIGCONT)
 	frozen = false
 	var attemptedBy []string

@@ -301,3 +301,25 @@ func (f *fleet) updatingEngine(stack string) int {
 }
 
 func processAlive(pid int) bool { return syscall.Kill(pid, 0) == nil }
+
+// holdRuntime freezes the local cloud runtime (SIGSTOP) so that an update
+// started now stays in flight, deterministically: the engine takes the
+// stack's lock, then its provider plugin waits on its first call to the
+// runtime until release (SIGCONT). A test that must catch an operation in
+// the middle uses it instead of racing the engine, which on an idle
+// machine finishes a tenant in about 3 seconds. release is idempotent and
+// also runs at cleanup.
+func (f *fleet) holdRuntime(tb testing.TB) (release func()) {
+	tb.Helper()
+	st, err := f.runtime().Status(tb.Context())
+	if err != nil || st.PID == 0 {
+		tb.Fatalf("local cloud status: %+v, %v", st, err)
+	}
+	if err := syscall.Kill(st.PID, syscall.SIGSTOP); err != nil {
+		tb.Fatalf("freeze the local cloud runtime %d: %v", st.PID, err)
+	}
+	var once sync.Once
+	release = func() { once.Do(func() { _ = syscall.Kill(st.PID, syscall.SIGCONT) }) }
+	tb.Cleanup(release)
+	return release
+}

@@ -18,7 +18,11 @@ const connectTimeout = 90 * time.Second
 
 // Connect returns a client of the runtime serving dataDir, starting the
 // runtime (`tenantfleet local run`) in the background first when none
-// answers. This is "started on demand": the provider plugin calls it.
+// answers. This is "started on demand": the provider plugin calls it, and
+// several engines may call it at once for one data directory (a burst of
+// first operations). Only one runtime can hold the data directory; a
+// Connect that finds it held by a runtime still starting (or loses the race
+// to start one) waits for that runtime to answer instead of failing.
 //
 // The runtime is found as TENANTFLEET_BIN, else a tenantfleet binary next to
 // the running executable, else tenantfleet on PATH. It runs in a session of
@@ -42,6 +46,70 @@ func Connect(ctx context.Context, dataDir string) (API, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("localcloud: create data directory %s: %w", dataDir, err)
 	}
+	l := layout{dataDir: dataDir}
+
+	deadline := time.NewTimer(connectTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	var (
+		ours    *starting     // the runtime this call started, while it runs
+		exited  chan struct{} // ours.exited; nil when none runs
+		waitPID string        // another runtime's PID, while this call waits for it
+	)
+	for {
+		if answers(ctx, c) {
+			return c, nil
+		}
+		if exited == nil {
+			if lockFree(l) {
+				if ours, err = spawnRuntime(bin, dataDir); err != nil {
+					return nil, err
+				}
+				exited = ours.exited
+			} else {
+				waitPID = lockHolder(l)
+			}
+		}
+		select {
+		case <-exited:
+			if answers(ctx, c) {
+				return c, nil
+			}
+			if !lockFree(l) {
+				// Another Connect's runtime won the data directory and is
+				// starting: wait for it.
+				exited, waitPID = nil, lockHolder(l)
+				continue
+			}
+			return nil, fmt.Errorf("localcloud: the runtime (%s local run --data-dir %s) exited while starting; %s ends with:\n%s",
+				bin, dataDir, ours.logPath, readTail(ours.logPath, ours.logOffset, 4096))
+		case <-deadline.C:
+			who := "the runtime pid " + waitPID
+			if exited != nil {
+				who = fmt.Sprintf("the runtime (pid %d)", ours.cmd.Process.Pid)
+			}
+			logPath := filepath.Join(dataDir, "runtime.log")
+			return nil, fmt.Errorf("localcloud: %s did not answer on %s within %s; %s ends with:\n%s",
+				who, SocketPath(dataDir), connectTimeout, logPath, readTail(logPath, 0, 4096))
+		case <-ctx.Done():
+			return nil, fmt.Errorf("localcloud: wait for the runtime of %s: %w", dataDir, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// starting is a runtime Connect started.
+type starting struct {
+	cmd       *exec.Cmd
+	exited    chan struct{}
+	logPath   string
+	logOffset int64
+}
+
+// spawnRuntime starts `bin local run --data-dir dataDir` in a session of
+// its own, logging to <dataDir>/runtime.log.
+func spawnRuntime(bin, dataDir string) (*starting, error) {
 	logPath := filepath.Join(dataDir, "runtime.log")
 	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
@@ -58,36 +126,12 @@ func Connect(ctx context.Context, dataDir string) (API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("localcloud: start %s local run: %w", bin, err)
 	}
-	exited := make(chan struct{})
+	s := &starting{cmd: cmd, exited: make(chan struct{}), logPath: logPath, logOffset: offset}
 	go func() {
 		_ = cmd.Wait() // reaps it should it exit while we are here
-		close(exited)
+		close(s.exited)
 	}()
-
-	deadline := time.NewTimer(connectTimeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if answers(ctx, c) {
-			return c, nil
-		}
-		select {
-		case <-exited:
-			// Another Connect may have won the race for the data directory.
-			if answers(ctx, c) {
-				return c, nil
-			}
-			return nil, fmt.Errorf("localcloud: the runtime (%s local run --data-dir %s) exited while starting; %s ends with:\n%s",
-				bin, dataDir, logPath, readTail(logPath, offset, 4096))
-		case <-deadline.C:
-			return nil, fmt.Errorf("localcloud: the runtime (pid %d) did not answer on %s within %s; %s ends with:\n%s",
-				cmd.Process.Pid, SocketPath(dataDir), connectTimeout, logPath, readTail(logPath, offset, 4096))
-		case <-ctx.Done():
-			return nil, fmt.Errorf("localcloud: wait for the runtime of %s: %w", dataDir, ctx.Err())
-		case <-tick.C:
-		}
-	}
+	return s, nil
 }
 
 // answers reports whether a runtime answers the status call.

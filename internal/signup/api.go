@@ -118,6 +118,14 @@ type exchange struct {
 	bodyRead bool
 }
 
+// mutation is the webhook message that carried the request, if any.
+func (x *exchange) mutation() Mutation {
+	if x.caller.webhookID == "" {
+		return Mutation{}
+	}
+	return Mutation{WebhookID: x.caller.webhookID, WebhookRequest: RequestDigest(x.r.Method, x.r.URL.RequestURI(), x.body)}
+}
+
 // readBody reads the request body once, up to the size limit.
 func (x *exchange) readBody() ([]byte, error) {
 	if x.bodyRead {
@@ -358,10 +366,6 @@ func (a *api) writeError(x *exchange, err error) {
 		a.metrics.authFailure(af.reason)
 		p = af.problem
 	case errors.As(err, &p):
-	case errors.Is(err, ErrReplayed):
-		a.metrics.authFailure("webhook_replayed")
-		p = newProblem(http.StatusConflict, headerWebhookID,
-			"this webhook-id was already received: a webhook message is accepted once (a retry of a processed message changes nothing)")
 	case errors.Is(err, ErrNotFound):
 		p = newProblem(http.StatusNotFound, "", "tenant %s does not exist", x.r.PathValue("id"))
 	case errors.As(err, &ce):
@@ -448,7 +452,9 @@ func (a *api) signup(x *exchange) error {
 	if err := validateSignup(req); err != nil {
 		return err
 	}
-	t, started, err := a.svc.Signup(x.r.Context(), req, Mutation{WebhookID: x.caller.webhookID, IdempotencyKey: key})
+	m := x.mutation()
+	m.IdempotencyKey = key
+	t, started, err := a.svc.Signup(x.r.Context(), req, m)
 	if err != nil {
 		return err
 	}
@@ -554,7 +560,7 @@ func (a *api) delete(x *exchange) error {
 	if _, err := x.readBody(); err != nil {
 		return err
 	}
-	t, started, err := a.svc.Delete(x.r.Context(), id, opts, Mutation{WebhookID: x.caller.webhookID})
+	t, started, err := a.svc.Delete(x.r.Context(), id, opts, x.mutation())
 	if err != nil {
 		return err
 	}
@@ -573,12 +579,12 @@ func (a *api) cancel(x *exchange) error {
 	if _, err := x.readBody(); err != nil {
 		return err
 	}
-	t, err := a.svc.Cancel(x.r.Context(), id, Mutation{WebhookID: x.caller.webhookID})
+	t, cancelled, err := a.svc.Cancel(x.r.Context(), id, x.mutation())
 	if err != nil {
 		return err
 	}
-	x.w.Header().Set("Location", tenantPath(t.ID))
-	writeJSON(x.w, http.StatusAccepted, viewOf(t))
+	// A redelivered cancel changes nothing: 200 with the tenant as it is.
+	writeTenant(x.w, t, cancelled)
 	return nil
 }
 

@@ -244,9 +244,9 @@ func decodeProblem(t *testing.T, r response) problem {
 // tenant or a job.
 func TestAPIBadInputCorpus(t *testing.T) {
 	ts := newTestServer(t)
-	// A webhook-id the service has seen: its replay must be refused.
-	if _, err := ts.svc.Store().DB.Exec(`INSERT INTO tenantfleet_webhook_message (id, received_at) VALUES ('msg_seen', ?)`,
-		time.Now().UnixMilli()); err != nil {
+	// A webhook-id the service has seen with another request: reusing it must be refused.
+	if _, err := ts.svc.Store().DB.Exec(`INSERT INTO tenantfleet_webhook_message (id, received_at, tenant_id, request_hash)
+		VALUES ('msg_seen', ?, 'other', 'another request')`, time.Now().UnixMilli()); err != nil {
 		t.Fatal(err)
 	}
 	post := func(body string) request { return request{method: "POST", path: "/v1/tenants", body: body} }
@@ -349,7 +349,7 @@ func TestAPIBadInputCorpus(t *testing.T) {
 			r.at = time.Now().Add(10 * time.Minute)
 			return r
 		}(), 401, "webhook-timestamp"},
-		{"webhook replayed", func() request {
+		{"webhook-id reused for another request", func() request {
 			r := signedPost(`{"id":"acme"}`)
 			r.msgID = "msg_seen"
 			return r
@@ -460,7 +460,12 @@ func TestAPISignupWithBearer(t *testing.T) {
 	}
 }
 
-// TestAPISignupWithWebhook signs a signup, then replays it.
+// TestAPISignupWithWebhook signs a signup, then redelivers it as a
+// Standard Webhooks sender does after a timeout or a 5xx: the same
+// webhook-id with a new timestamp and signature. Each redelivery gets a 2xx
+// with the tenant and starts nothing (a sender that sees a non-2xx keeps
+// retrying, then disables the endpoint); the same id with another request
+// is refused naming webhook-id.
 func TestAPISignupWithWebhook(t *testing.T) {
 	ts := newTestServer(t)
 	body := `{"id":"globex","tier":"medium"}`
@@ -469,22 +474,44 @@ func TestAPISignupWithWebhook(t *testing.T) {
 	if first.status != http.StatusAccepted {
 		t.Fatalf("signed signup = %d %s, want 202", first.status, first.body)
 	}
-	replay := ts.do(request{method: "POST", path: "/v1/tenants", body: body, noAuth: true, header: headers})
-	if replay.status != http.StatusConflict {
-		t.Fatalf("replayed signup = %d %s, want 409", replay.status, replay.body)
+	for name, h := range map[string]map[string]string{
+		"the same delivery again": headers,
+		"a redelivery":            ts.sign("msg_1", time.Now().Add(time.Minute), []byte(body)),
+	} {
+		again := ts.do(request{method: "POST", path: "/v1/tenants", body: body, noAuth: true, header: h})
+		if again.status != http.StatusOK || decodeTenant(t, again).ID != "globex" {
+			t.Errorf("%s = %d %s, want 200 with the tenant", name, again.status, again.body)
+		}
 	}
-	if p := decodeProblem(t, replay); p.Field != "webhook-id" {
-		t.Errorf("replay field = %q, want webhook-id", p.Field)
+	if n := ts.countRows("river_job"); n != 1 {
+		t.Errorf("river_job has %d rows after redeliveries, want 1", n)
+	}
+	other := `{"id":"initech"}`
+	reused := ts.do(request{method: "POST", path: "/v1/tenants", body: other, noAuth: true, header: ts.sign("msg_1", time.Now(), []byte(other))})
+	if reused.status != http.StatusConflict || decodeProblem(t, reused).Field != "webhook-id" {
+		t.Errorf("msg_1 with another body = %d %s, want 409 naming webhook-id", reused.status, reused.body)
+	}
+	if got := ts.do(request{method: "GET", path: "/v1/tenants/initech"}); got.status != http.StatusNotFound {
+		t.Errorf("the refused message created initech: GET = %d", got.status)
 	}
 	// A new message with the same signup is the same signup.
 	again := ts.do(request{method: "POST", path: "/v1/tenants", body: body, signed: true, msgID: "msg_2"})
 	if again.status != http.StatusOK {
 		t.Errorf("the same signup in a new message = %d %s, want 200", again.status, again.body)
 	}
-	// A signed cancel signs the empty body.
+	// A signed cancel signs the empty body; its redelivery changes nothing.
 	cancel := ts.do(request{method: "POST", path: "/v1/tenants/globex/cancel", signed: true, msgID: "msg_3"})
 	if cancel.status != http.StatusAccepted || decodeTenant(t, cancel).ID != "globex" {
 		t.Errorf("signed cancel = %d %s, want 202", cancel.status, cancel.body)
+	}
+	recancel := ts.do(request{method: "POST", path: "/v1/tenants/globex/cancel", signed: true, msgID: "msg_3"})
+	if recancel.status != http.StatusOK || decodeTenant(t, recancel).ID != "globex" {
+		t.Errorf("redelivered cancel = %d %s, want 200 with the tenant", recancel.status, recancel.body)
+	}
+	// The same id on another route is another request.
+	deleteReuse := ts.do(request{method: "DELETE", path: "/v1/tenants/globex?force=true", signed: true, msgID: "msg_3"})
+	if deleteReuse.status != http.StatusConflict || decodeProblem(t, deleteReuse).Field != "webhook-id" {
+		t.Errorf("msg_3 reused for a delete = %d %s, want 409 naming webhook-id", deleteReuse.status, deleteReuse.body)
 	}
 	if n := ts.countRows("river_job"); n != 1 {
 		t.Errorf("river_job has %d rows, want 1", n)

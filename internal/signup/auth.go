@@ -23,9 +23,17 @@ const (
 )
 
 // webhookTolerance is how far a webhook's timestamp may be from now, either
-// way: the tolerance svix's Verify enforces. Replays within it are refused
-// by their webhook-id, which the store remembers for longer.
+// way: the tolerance svix's Verify enforces. A replay (same id, timestamp
+// and signature) outside it is refused; within it, and for a redelivery
+// (same id, new timestamp and signature), the webhook-id makes it change
+// nothing (see Mutation).
 const webhookTolerance = 5 * time.Minute
+
+// webhookMemory is how long a webhook-id is remembered: longer than
+// senders keep redelivering a message (svix retries for about 28 hours:
+// 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h; docs.svix.com/retries), so a
+// late redelivery of a delete never removes a tenant signed up again since.
+const webhookMemory = 72 * time.Hour
 
 // minWebhookKeyBytes is the shortest signing key accepted: Standard
 // Webhooks asks for 24 to 64 bytes. A short (or empty) key would let

@@ -326,7 +326,7 @@ func (s *Service) sweep(ctx context.Context) {
 	defer tick.Stop()
 	for {
 		s.requeueOrphans(ctx)
-		if err := s.store.Prune(ctx, time.Now().Add(-time.Hour), time.Now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+		if err := s.store.Prune(ctx, time.Now().Add(-webhookMemory), time.Now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
 			s.cfg.Logger.Error("prune webhook ids", "error", err)
 		}
 		select {
@@ -512,7 +512,7 @@ func (s *Service) protected(t Tenant) bool {
 }
 
 // Cancel stops the tenant's running or queued operation.
-func (s *Service) Cancel(ctx context.Context, id string, m Mutation) (Tenant, error) {
+func (s *Service) Cancel(ctx context.Context, id string, m Mutation) (Tenant, bool, error) {
 	return s.store.Cancel(ctx, id, m)
 }
 

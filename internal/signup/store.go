@@ -42,8 +42,6 @@ type Store struct {
 // Errors the store returns for the API to map to HTTP statuses.
 var (
 	ErrNotFound = errors.New("not found")
-	// ErrReplayed: a webhook-id seen before.
-	ErrReplayed = errors.New("webhook-id was already received")
 )
 
 // ConflictError says why a request cannot be applied to the tenant as it is.
@@ -211,6 +209,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 			id TEXT PRIMARY KEY,
 			received_at BIGINT NOT NULL
 		)`,
+		// What each message carried, to answer its redeliveries (added
+		// after the table: a database made before gets the columns here).
+		addColumn("tenantfleet_webhook_message", "tenant_id", "TEXT NOT NULL DEFAULT ''"),
+		addColumn("tenantfleet_webhook_message", "request_hash", "TEXT NOT NULL DEFAULT ''"),
 		`CREATE TABLE IF NOT EXISTS tenantfleet_idempotency_key (
 			key TEXT PRIMARY KEY,
 			tenant_id TEXT NOT NULL,
@@ -229,9 +231,44 @@ func (s *Store) Migrate(ctx context.Context) error {
 		)`,
 	}
 	for _, stmt := range stmts {
+		if c, ok := strings.CutPrefix(stmt, addColumnPrefix); ok {
+			if err := s.addColumn(ctx, c); err != nil {
+				return fmt.Errorf("migrate the job database (%s): %w", s.where, err)
+			}
+			continue
+		}
 		if _, err := s.DB.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("migrate the job database (%s): %w", s.where, err)
 		}
+	}
+	return nil
+}
+
+// addColumnPrefix marks a Migrate statement that adds a column when the
+// table lacks it (SQLite has no ADD COLUMN IF NOT EXISTS).
+const addColumnPrefix = "add column:"
+
+func addColumn(table, column, definition string) string {
+	return addColumnPrefix + table + " " + column + " " + definition
+}
+
+// addColumn runs one addColumn statement ("table column definition").
+func (s *Store) addColumn(ctx context.Context, spec string) error {
+	table, rest, _ := strings.Cut(spec, " ")
+	column, definition, _ := strings.Cut(rest, " ")
+	var n int
+	query := `SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`
+	if s.dialect == dialectPostgres {
+		query = `SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?`
+	}
+	if err := s.DB.QueryRowContext(ctx, s.q(query), table, column).Scan(&n); err != nil {
+		return fmt.Errorf("look for %s.%s: %w", table, column, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := s.DB.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", table, column, definition)); err != nil {
+		return fmt.Errorf("add %s.%s: %w", table, column, err)
 	}
 	return nil
 }
@@ -359,11 +396,28 @@ func (s *Store) CountByState(ctx context.Context) (map[State]int, error) {
 	return out, rows.Err()
 }
 
-// Mutation is what a request needs besides its own change: who sent it
-// (a webhook id, never to be accepted twice) and the idempotency key.
+// Mutation is what a request needs besides its own change: the webhook
+// message that carried it and the idempotency key.
+//
+// A webhook-id names one message, and a sender redelivers a message with
+// the same id (a new timestamp and signature) after a timeout or a 5xx,
+// until it gets a 2xx. So the id is the message's idempotency key: a
+// redelivery of the same request is answered with the tenant as it is and
+// changes nothing; the same id with another request is refused.
 type Mutation struct {
-	WebhookID      string
+	WebhookID string
+	// WebhookRequest identifies the request the message carried (a hash
+	// of its method, path and query, and body); see RequestDigest.
+	WebhookRequest string
 	IdempotencyKey string
+}
+
+// RequestDigest identifies a request by its method, path and query, and body.
+func RequestDigest(method, requestURI string, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte(method + " " + requestURI + "\n"))
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Enqueue inserts the job that carries out a tenant's new generation, in the
@@ -409,7 +463,10 @@ func isUniqueViolation(err error) bool {
 func (s *Store) signupTx(ctx context.Context, tx *sql.Tx, req SignupRequest, reqJSON []byte, hash, stack string, m Mutation,
 	enqueue Enqueue, out *Tenant, started *bool) error {
 	now := time.Now()
-	if err := s.seeWebhook(ctx, tx, m.WebhookID, now); err != nil {
+	if redelivered, err := s.seeWebhook(ctx, tx, m, req.ID, now); err != nil || redelivered {
+		if err == nil {
+			*out, err = s.get(ctx, tx, req.ID)
+		}
 		return err
 	}
 	if m.IdempotencyKey != "" {
@@ -518,14 +575,15 @@ func (s *Store) Delete(ctx context.Context, id string, opts DeleteOptions, m Mut
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		now := time.Now()
-		if err := s.seeWebhook(ctx, tx, m.WebhookID, now); err != nil {
+		redelivered, err := s.seeWebhook(ctx, tx, m, id, now)
+		if err != nil {
 			return err
 		}
 		t, err := s.get(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if t.State == StateDeleted || (t.Desired == DesiredAbsent && t.DeleteOptions == opts && !t.State.Settled()) {
+		if redelivered || t.State == StateDeleted || (t.Desired == DesiredAbsent && t.DeleteOptions == opts && !t.State.Settled()) {
 			out = t
 			return nil
 		}
@@ -542,16 +600,25 @@ func (s *Store) Delete(ctx context.Context, id string, opts DeleteOptions, m Mut
 
 // Cancel asks the operation running (or queued) for a tenant to stop; the
 // job ends it and leaves the tenant failed with "cancelled". It returns the
-// tenant; ConflictError when nothing is in progress.
-func (s *Store) Cancel(ctx context.Context, id string, m Mutation) (Tenant, error) {
-	var out Tenant
+// tenant and whether it asked (false: a redelivered webhook message,
+// answered with the tenant as it is); ConflictError when nothing is in progress.
+func (s *Store) Cancel(ctx context.Context, id string, m Mutation) (Tenant, bool, error) {
+	var (
+		out       Tenant
+		cancelled bool
+	)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.seeWebhook(ctx, tx, m.WebhookID, time.Now()); err != nil {
+		redelivered, err := s.seeWebhook(ctx, tx, m, id, time.Now())
+		if err != nil {
 			return err
 		}
 		t, err := s.get(ctx, tx, id)
 		if err != nil {
 			return err
+		}
+		if redelivered {
+			out = t
+			return nil
 		}
 		if t.State.Settled() {
 			return &ConflictError{Reason: fmt.Sprintf("tenant %s is %s: no operation to cancel", id, t.State)}
@@ -560,31 +627,45 @@ func (s *Store) Cancel(ctx context.Context, id string, m Mutation) (Tenant, erro
 			millis(time.Now()), id); err != nil {
 			return err
 		}
+		cancelled = true
 		out, err = s.get(ctx, tx, id)
 		return err
 	})
-	return out, err
+	return out, cancelled, err
 }
 
-func (s *Store) seeWebhook(ctx context.Context, tx *sql.Tx, id string, now time.Time) error {
-	if id == "" {
-		return nil
+// seeWebhook records the webhook message of m (none: nothing to do) for
+// the request on tenant. redelivered is true when the message was received
+// before with the same request: the caller answers with the tenant as it is
+// and changes nothing. The same id with another request is a conflict
+// naming webhook-id.
+func (s *Store) seeWebhook(ctx context.Context, tx *sql.Tx, m Mutation, tenant string, now time.Time) (redelivered bool, err error) {
+	if m.WebhookID == "" {
+		return false, nil
 	}
-	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO tenantfleet_webhook_message (id, received_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`),
-		id, millis(now))
+	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO tenantfleet_webhook_message (id, received_at, tenant_id, request_hash)
+		VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`), m.WebhookID, millis(now), tenant, m.WebhookRequest)
 	if err != nil {
-		return err
+		return false, err
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return ErrReplayed
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return false, err
 	}
-	return nil
+	var prevTenant, prevRequest string
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT tenant_id, request_hash FROM tenantfleet_webhook_message WHERE id = ?`),
+		m.WebhookID).Scan(&prevTenant, &prevRequest); err != nil {
+		return false, err
+	}
+	// A message recorded before requests were (empty) cannot be told apart: take it as the same.
+	if (prevRequest != "" && prevRequest != m.WebhookRequest) || (prevTenant != "" && prevTenant != tenant) {
+		return false, &ConflictError{Field: "webhook-id", Reason: "this webhook-id was already received with a different request: " +
+			"a webhook-id names one message, and a redelivery carries the same request"}
+	}
+	return true, nil
 }
 
-// Prune forgets webhook ids received before cutoff (older messages are
-// refused by their timestamp anyway) and idempotency keys created before keysCutoff.
+// Prune forgets webhook ids received before cutoff and idempotency keys
+// created before keysCutoff.
 func (s *Store) Prune(ctx context.Context, cutoff, keysCutoff time.Time) error {
 	if _, err := s.DB.ExecContext(ctx, s.q(`DELETE FROM tenantfleet_webhook_message WHERE received_at < ?`), millis(cutoff)); err != nil {
 		return err

@@ -82,13 +82,14 @@ func TestARefusedRequestChangesNothing(t *testing.T) {
 	if _, _, err := s.Signup(ctx, req, "tenant-acme", Mutation{WebhookID: "msg_1"}, q.enqueue); err != nil {
 		t.Fatal(err)
 	}
-	// A replayed webhook id is refused, even for a request that would create something.
+	// A webhook id reused for another request is refused, even for a request that would create something.
 	_, _, err := s.Signup(ctx, SignupRequest{ID: "globex", Tier: "small", Cloud: "local"}, "tenant-globex", Mutation{WebhookID: "msg_1"}, q.enqueue)
-	if !errors.Is(err, ErrReplayed) {
-		t.Fatalf("replayed webhook id: %v, want ErrReplayed", err)
+	var conflict *ConflictError
+	if !errors.As(err, &conflict) || conflict.Field != "webhook-id" {
+		t.Fatalf("webhook id reused for another tenant: %v, want a conflict naming webhook-id", err)
 	}
 	if _, err := s.Get(ctx, "globex"); !errors.Is(err, ErrNotFound) {
-		t.Fatal("a replayed webhook created globex")
+		t.Fatal("a reused webhook id created globex")
 	}
 	// When the job cannot be queued, the tenant is not recorded either.
 	q.fail = errors.New("queue down")
@@ -185,5 +186,41 @@ func TestLeases(t *testing.T) {
 	}
 	if err := s.ReleaseLease(ctx, "acme", "r3/c"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMigrateAddsTheWebhookColumnsToAnOlderDatabase opens a job database
+// made before webhook messages recorded their request: Migrate adds the
+// columns, keeps the ids it holds, and runs again without change.
+func TestMigrateAddsTheWebhookColumnsToAnOlderDatabase(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	old, err := OpenStore(ctx, "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.DB.ExecContext(ctx, `CREATE TABLE tenantfleet_webhook_message (id TEXT PRIMARY KEY, received_at BIGINT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.DB.ExecContext(ctx, `INSERT INTO tenantfleet_webhook_message (id, received_at) VALUES ('msg_old', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	s, err := OpenStore(ctx, "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := 0; i < 2; i++ {
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatalf("migrate #%d: %v", i+1, err)
+		}
+	}
+	var tenant, hash string
+	if err := s.DB.QueryRowContext(ctx, `SELECT tenant_id, request_hash FROM tenantfleet_webhook_message WHERE id = 'msg_old'`).Scan(&tenant, &hash); err != nil {
+		t.Fatalf("the old message after migrating: %v", err)
+	}
+	if tenant != "" || hash != "" {
+		t.Errorf("old message migrated as tenant %q, request %q; want both empty", tenant, hash)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/tenantfleet/tenantfleet/components"
+	"github.com/tenantfleet/tenantfleet/providers/rules"
 )
 
 // Profile is what the suite must know about one adapter's native resources.
@@ -53,6 +54,14 @@ type Profile struct {
 	SubscriberAccess func(g *Graph, topicID, queueURL, deadLetterURL string) (problems []string)
 	// SupportsFilters says whether subscribers may filter on a message attribute.
 	SupportsFilters bool
+
+	// Rules are what the cloud's own provider refuses (the adapter's
+	// exported Rules), checked on every input registered in every Variant.
+	Rules []rules.Rule
+	// Variants are the adapter's options to run the rules check with, on
+	// top of the neutral variants (every tier and placement, SQL-keyword
+	// tenant ids, awkward stack names).
+	Variants []Variant
 
 	// InvalidTenants are cloud-specific specs the adapter must refuse, on top
 	// of the neutral cases every adapter shares.

@@ -77,11 +77,16 @@ func (o *outcome) captureMap(key string, out pulumi.StringMapOutput) {
 	})
 }
 
-// run executes the scenario program once under mocks.
+// run executes the scenario program once under mocks, on the stack Stack.
 func run(p *Profile, dryRun bool, program func(ctx *pulumi.Context, cloud components.Adapter, o *outcome) error) (*Graph, *outcome, error) {
-	g := &Graph{profile: p, project: Project, stack: Stack}
+	return runOn(p, Stack, p.Config, dryRun, program)
+}
+
+// runOn executes a program once under mocks on the named stack with config cfg.
+func runOn(p *Profile, stack string, cfg map[string]string, dryRun bool, program func(ctx *pulumi.Context, cloud components.Adapter, o *outcome) error) (*Graph, *outcome, error) {
+	g := &Graph{profile: p, project: Project, stack: stack}
 	o := &outcome{units: map[string]*components.TenantUnit{}, strings: map[string]string{}, stringMap: map[string]map[string]string{}}
-	restore := setConfig(p.Config)
+	restore := setConfig(cfg)
 	defer restore()
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		cloud, err := p.New(ctx)
@@ -89,7 +94,7 @@ func run(p *Profile, dryRun bool, program func(ctx *pulumi.Context, cloud compon
 			return err
 		}
 		return program(ctx, cloud, o)
-	}, pulumi.WithMocks(Project, Stack, g), func(info *pulumi.RunInfo) { info.DryRun = dryRun })
+	}, pulumi.WithMocks(Project, stack, g), func(info *pulumi.RunInfo) { info.DryRun = dryRun })
 	o.wg.Wait()
 	return g, o, err
 }
@@ -123,6 +128,11 @@ func setConfig(cfg map[string]string) func() {
 
 // scenario provisions the two tenants and the fanout.
 func scenario(p *Profile) func(ctx *pulumi.Context, cloud components.Adapter, o *outcome) error {
+	return scenarioOf(p.tenants(), Fanout(p.SupportsFilters))
+}
+
+// scenarioOf provisions the given tenants and fanout as stacks.Program does.
+func scenarioOf(tenants []components.TenantSpec, fanout components.FanoutSpec) func(ctx *pulumi.Context, cloud components.Adapter, o *outcome) error {
 	return func(ctx *pulumi.Context, cloud components.Adapter, o *outcome) error {
 		// Stack-wide pieces first, as stacks.Program creates them.
 		var platform *components.Platform
@@ -134,7 +144,7 @@ func scenario(p *Profile) func(ctx *pulumi.Context, cloud components.Adapter, o 
 		}
 		queues := map[string]*components.Queue{}
 		var units []*components.TenantUnit
-		for _, spec := range p.tenants() {
+		for _, spec := range tenants {
 			u, err := components.NewTenantUnit(ctx, spec.ID, &components.TenantUnitArgs{Spec: spec, Cloud: cloud, Platform: platform})
 			if err != nil {
 				return err
@@ -151,7 +161,7 @@ func scenario(p *Profile) func(ctx *pulumi.Context, cloud components.Adapter, o 
 			}
 		}
 		f, err := components.NewMessagingFanout(ctx, "events", &components.MessagingFanoutArgs{
-			Spec: Fanout(p.SupportsFilters), TenantQueues: queues, Cloud: cloud, Platform: platform,
+			Spec: fanout, TenantQueues: queues, Cloud: cloud, Platform: platform,
 		})
 		if err != nil {
 			return err
@@ -185,6 +195,7 @@ func Check(p *Profile) Report {
 	checkWorkloads(&fs, p, g)
 	checkFanout(&fs, p, g, o)
 	checkInvalid(&fs, p)
+	checkProviderRules(&fs, p)
 	return Report{Findings: fs, Graph: g}
 }
 

@@ -40,9 +40,12 @@ type Config struct {
 
 // KafkaConfig sizes the stack's Kafka cluster.
 type KafkaConfig struct {
-	// Size is the node size slug. Default "db-s-2vcpu-2gb".
+	// Size is the node size slug: db-s-2vcpu-2gb (default), db-s-2vcpu-4gb,
+	// gd-2vcpu-8gb or gd-4vcpu-16gb, the sizes DigitalOcean offers 3 Kafka
+	// nodes of.
 	Size string `json:"size,omitempty"`
-	// Nodes is the broker count. Default 3, the only count DigitalOcean takes for Kafka.
+	// Nodes is the broker count: 3, the only count tenantfleet runs
+	// (DigitalOcean also offers 6, 9 and 15 general-purpose nodes).
 	Nodes int `json:"nodes,omitempty"`
 	// Version is the Kafka version. Default DefaultKafkaVersion.
 	Version string `json:"version,omitempty"`
@@ -52,7 +55,8 @@ type KafkaConfig struct {
 type SharedDatabaseConfig struct {
 	// Size is the node size slug, for example "db-s-2vcpu-4gb".
 	Size string `json:"size"`
-	// Nodes is 1, or 2 or 3 for standbys. Default 1.
+	// Nodes is 1, or 2 or 3 for standbys. Default 1. The smallest plan
+	// (db-s-1vcpu-1gb) takes no standbys.
 	Nodes int `json:"nodes,omitempty"`
 	// Version is the PostgreSQL major version; a shared tenant must ask for
 	// this one. Default components.DefaultPostgresVersion.
@@ -63,15 +67,15 @@ type SharedDatabaseConfig struct {
 const (
 	DefaultKafkaSize  = "db-s-2vcpu-2gb"
 	DefaultKafkaNodes = 3
-	// DefaultKafkaVersion is a version DigitalOcean offered for new Kafka
-	// clusters when this adapter was written; `doctl databases options
-	// versions` lists the current ones.
+	// DefaultKafkaVersion is the only Kafka version DigitalOcean's API
+	// reference documents for new clusters, and its default
+	// (digitalocean/openapi specification/resources/databases/responses/options.yml);
+	// `doctl databases options versions` lists an account's current ones.
 	DefaultKafkaVersion = "3.8"
 )
 
 var (
 	regionSlug   = regexp.MustCompile(`^[a-z]{3}[0-9]$`)
-	databaseSize = regexp.MustCompile(`^db-[a-z0-9]+(-[a-z0-9]+)+$`)
 	kafkaVersion = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
 )
 
@@ -111,22 +115,28 @@ func (c Config) Validate() error {
 		fail("region", c.Region, "is required: a DigitalOcean datacenter such as fra1")
 	case !regionSlug.MatchString(c.Region):
 		fail("region", c.Region, "is not a DigitalOcean datacenter slug such as fra1 or nyc3")
-	}
-	if !databaseSize.MatchString(c.Kafka.Size) {
-		fail("kafka.size", c.Kafka.Size, "is not a database size slug such as db-s-2vcpu-2gb")
+	case !slices.Contains(databaseRegions, c.Region):
+		fail("region", c.Region, "offers no managed PostgreSQL and Kafka; choose one of "+strings.Join(databaseRegions, ", "))
+	case !slices.Contains(appRegions, c.appRegion()):
+		fail("region", c.Region, "has no App Platform region ("+c.appRegion()+"); choose a datacenter in one of "+strings.Join(appRegions, ", "))
 	}
 	if c.Kafka.Nodes != DefaultKafkaNodes {
-		fail("kafka.nodes", c.Kafka.Nodes, "must be 3: DigitalOcean runs Kafka on exactly 3 nodes")
+		fail("kafka.nodes", c.Kafka.Nodes, "must be 3: tenantfleet runs Kafka on 3 nodes")
+	} else if !offersLayout("kafka", c.Kafka.Size, c.Kafka.Nodes) {
+		fail("kafka.size", c.Kafka.Size, "is not a Kafka node size: DigitalOcean offers 3 nodes of "+strings.Join(databaseLayouts["kafka"][DefaultKafkaNodes], ", "))
 	}
 	if !kafkaVersion.MatchString(c.Kafka.Version) {
 		fail("kafka.version", c.Kafka.Version, "is not a Kafka version such as 3.8")
 	}
 	if s := c.SharedDatabase; s != nil {
-		if !databaseSize.MatchString(s.Size) {
-			fail("sharedDatabase.size", s.Size, "is not a database size slug such as db-s-2vcpu-4gb")
-		}
-		if s.Nodes < 1 || s.Nodes > 3 {
+		switch {
+		case s.Nodes < 1 || s.Nodes > 3:
 			fail("sharedDatabase.nodes", s.Nodes, "must be 1, 2 or 3 (a primary and up to two standbys)")
+		case offersLayout("pg", s.Size, s.Nodes):
+		case offersLayout("pg", s.Size, 1):
+			fail("sharedDatabase.nodes", s.Nodes, "must be 1 on "+s.Size+": DigitalOcean adds no standby nodes to its smallest plan")
+		default:
+			fail("sharedDatabase.size", s.Size, "is not a PostgreSQL node size such as db-s-2vcpu-4gb (doctl databases options slugs --engine pg)")
 		}
 		if !slices.Contains(postgresVersions, s.Version) {
 			fail("sharedDatabase.version", s.Version, "must be a PostgreSQL major version tenantfleet supports: "+strings.Join(postgresVersions, ", "))
@@ -197,8 +207,10 @@ func physical(r naming.Rule, s components.Scope, parts ...string) string {
 	return r.Unique(append([]string{s.Stack, s.Tenant}, parts...)...)
 }
 
-// appRegion is the App Platform region of a datacenter: its letters ("fra1" -> "fra").
-func (a *Adapter) appRegion() string { return strings.TrimRight(a.cfg.Region, "0123456789") }
+// appRegion is the App Platform region of the datacenter: its letters ("fra1" -> "fra").
+func (a *Adapter) appRegion() string { return a.cfg.appRegion() }
+
+func (c Config) appRegion() string { return strings.TrimRight(c.Region, "0123456789") }
 
 // platformOf returns the adapter's platform state from a components.Platform.
 func platformOf(p *components.Platform) (*platform, error) {

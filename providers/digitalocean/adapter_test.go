@@ -19,7 +19,7 @@ func TestConfig(t *testing.T) {
 	cases := []struct {
 		name, cfg, want, reason string
 	}{
-		{"complete", `{"region":"fra1","kafka":{"size":"db-s-4vcpu-8gb","nodes":3},"sharedDatabase":{"size":"db-s-2vcpu-4gb","nodes":2},"forwarderImage":"ghcr.io/acme/forwarder:1.0.0"}`, "", "every field set"},
+		{"complete", `{"region":"fra1","kafka":{"size":"db-s-2vcpu-4gb","nodes":3,"version":"3.8"},"sharedDatabase":{"size":"db-s-2vcpu-4gb","nodes":2},"forwarderImage":"ghcr.io/acme/forwarder:1.0.0"}`, "", "every field set"},
 		{"minimal", `{"region":"nyc3"}`, "", "Kafka defaults, no shared cluster, no fanout"},
 		{"missing", ``, "tenantfleet:digitalocean.region: is required", "no silent default region"},
 		{"missing region", `{}`, "tenantfleet:digitalocean.region: is required", "the region is named"},
@@ -28,6 +28,15 @@ func TestConfig(t *testing.T) {
 		{"kafka size", `{"region":"fra1","kafka":{"size":"s-2vcpu-2gb"}}`, "tenantfleet:digitalocean.kafka.size:", "a Droplet size is not a database size"},
 		{"shared size", `{"region":"fra1","sharedDatabase":{"nodes":1}}`, "tenantfleet:digitalocean.sharedDatabase.size:", "a shared cluster needs a size"},
 		{"shared nodes", `{"region":"fra1","sharedDatabase":{"size":"db-s-1vcpu-1gb","nodes":4}}`, "tenantfleet:digitalocean.sharedDatabase.nodes:", "a primary and at most two standbys"},
+		{"kafka size not offered", `{"region":"fra1","kafka":{"size":"db-s-4vcpu-8gb"}}`, "tenantfleet:digitalocean.kafka.size: is not a Kafka node size",
+			"this test's own complete config until now: DigitalOcean offers 3 Kafka nodes of db-s-2vcpu-2gb, db-s-2vcpu-4gb, gd-2vcpu-8gb and gd-4vcpu-16gb only (GET /v2/databases/options)"},
+		{"kafka general purpose", `{"region":"fra1","kafka":{"size":"gd-2vcpu-8gb"}}`, "", "a documented Kafka size the old db-* slug pattern refused"},
+		{"standby on the smallest plan", `{"region":"fra1","sharedDatabase":{"size":"db-s-1vcpu-1gb","nodes":2}}`,
+			"tenantfleet:digitalocean.sharedDatabase.nodes: must be 1 on db-s-1vcpu-1gb", "DigitalOcean adds no standby nodes to its smallest plan"},
+		{"smallest plan alone", `{"region":"fra1","sharedDatabase":{"size":"db-s-1vcpu-1gb"}}`, "", "one node of the smallest plan is offered"},
+		{"shared size unknown", `{"region":"fra1","sharedDatabase":{"size":"db-s-3vcpu-3gb","nodes":2}}`, "tenantfleet:digitalocean.sharedDatabase.size: is not a PostgreSQL node size", "no such size"},
+		{"no App Platform region", `{"region":"ric1"}`, "tenantfleet:digitalocean.region: has no App Platform region (ric)", "Richmond has managed databases but App Platform runs in atl, nyc, sfo, tor, ams, fra, lon, blr, sgp and syd only"},
+		{"no managed databases", `{"region":"sfo1"}`, "tenantfleet:digitalocean.region: offers no managed PostgreSQL and Kafka", "sfo1 is not among the database regions"},
 		{"forwarder registry", `{"region":"fra1","forwarderImage":"quay.io/acme/forwarder:1"}`, "tenantfleet:digitalocean.forwarderImage: is on quay.io", "App Platform cannot pull it"},
 		{"unknown field", `{"region":"fra1","vpc":"x"}`, `tenantfleet:digitalocean: json: unknown field "vpc"`, "a typo must not be ignored"},
 		{"every problem", `{"region":"x","kafka":{"nodes":1}}`, "tenantfleet:digitalocean.kafka.nodes:", "errors are joined, not the first only"},
@@ -193,5 +202,88 @@ func TestSharedPlacement(t *testing.T) {
 				t.Errorf("clusters = %s, want the platform's two and acme's own only", got)
 			}
 		})
+	}
+}
+
+// TestKafkaTopicsAreCreatedOneAtATime runs the scenario and checks that the
+// stack's Kafka topics form one chain of dependencies starting at the Kafka
+// cluster: each topic depends on the one registered before it, so the engine
+// creates them one at a time. terraform-provider-digitalocean v2.69.0 panics
+// when the API answers a topic creation "still provisioning" (202 without
+// the topic; digitalocean/database/resource_database_kafka_topic.go:318,
+// fixed in v2.99.1 by #1563), which nine parallel creations on a new cluster
+// make likelier, and a panic orphans every topic in flight.
+func TestKafkaTopicsAreCreatedOneAtATime(t *testing.T) {
+	rec := &recorder{}
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		a, err := dop.NewWithConfig(testConfig)
+		if err != nil {
+			return err
+		}
+		p, err := components.NewPlatform(ctx, "platform", &components.PlatformArgs{Cloud: a})
+		if err != nil {
+			return err
+		}
+		queues := map[string]*components.Queue{}
+		for _, spec := range conformance.Tenants() {
+			spec.Database.BackupRetentionDays = 7
+			u, err := components.NewTenantUnit(ctx, spec.ID, &components.TenantUnitArgs{Spec: spec, Cloud: a, Platform: p})
+			if err != nil {
+				return err
+			}
+			queues[spec.ID] = u.Queue
+		}
+		_, err = components.NewMessagingFanout(ctx, "events", &components.MessagingFanoutArgs{
+			Spec: conformance.Fanout(true), TenantQueues: queues, Cloud: a, Platform: p,
+		})
+		return err
+	}, pulumi.WithMocks("tenantfleet", "dev", rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kafka string
+	var topics []string
+	deps := map[string][]string{}
+	for _, r := range rec.res {
+		switch {
+		case r.TypeToken == clusterType && conformance.String(r.Inputs["engine"]) == "kafka":
+			kafka = r.Name
+		case r.TypeToken == topicType:
+			topics = append(topics, r.Name)
+		}
+		for _, d := range r.RegisterRPC.GetDependencies() {
+			deps[r.Name] = append(deps[r.Name], d[strings.LastIndex(d, "::")+2:])
+		}
+	}
+	if kafka == "" || len(topics) != 9 {
+		t.Fatalf("kafka cluster %q and %d topics, want one cluster and 9 topics (2 tenants x 2, the fanout's, 2 subscriber queues x 2)", kafka, len(topics))
+	}
+	// after[x] is everything x waits for, directly or not.
+	after := func(x string) map[string]bool {
+		seen := map[string]bool{}
+		var walk func(string)
+		walk = func(n string) {
+			for _, d := range deps[n] {
+				if !seen[d] {
+					seen[d] = true
+					walk(d)
+				}
+			}
+		}
+		walk(x)
+		return seen
+	}
+	// Registration is asynchronous, so the chain's order is read from the
+	// dependencies: every two topics must be ordered, one waiting for the
+	// other, and every topic waits for the cluster.
+	for i, a := range topics {
+		if !after(a)[kafka] {
+			t.Errorf("topic %s does not wait for the Kafka cluster %s", a, kafka)
+		}
+		for _, b := range topics[i+1:] {
+			if !after(a)[b] && !after(b)[a] {
+				t.Errorf("topics %s and %s do not wait for each other: the engine may create them at once", a, b)
+			}
+		}
 	}
 }

@@ -43,6 +43,15 @@
 // tenant's fanout messages would not land in its queue, and the queue's
 // dead-letter and retention settings could not apply).
 //
+// Topics are created one at a time: each depends on the topic registered
+// before it. terraform-provider-digitalocean v2.69.0, which pulumi-digitalocean
+// v4.55.0 bridges (no release bridges the fix, v2.99.1, yet), crashes when the API
+// answers a topic creation "still provisioning"; serial creation makes that
+// rarer on a new cluster and orphans one topic at most when it happens, which
+// `pulumi import digitalocean:index/databaseKafkaTopic:DatabaseKafkaTopic
+// <name> <cluster id>/topic/<topic>` adopts (see kafkaTopic). The first update
+// of a stack takes longer for it.
+//
 // URLs: QUEUE_URL is kafka://<user>@<host>:<port>/<topic>?group=<group>&maxReceiveCount=<n>&visibilityTimeout=<s>s,
 // DEAD_LETTER_QUEUE_URL kafka://<user>@<host>:<port>/<dead-letter topic>,
 // both SASL/SCRAM (QUEUE_PASSWORD) over TLS. Queue.ID and Topic.ID are topic names.
@@ -86,4 +95,9 @@
 // min != max instances autoscale on CPU and need a dedicated size. Images
 // come from DOCR, Docker Hub or GHCR, by tag or digest. Apps, projects and
 // everything inside a cluster take no tags; clusters are tagged "key:value".
+// Names: a tenant id that is a PostgreSQL keyword ("user"), a database or
+// role every cluster has ("doadmin") or, for the role, starts with pg_ gets a
+// hashed database and user name ("user_1a2b3c4d"). The config's region must
+// have both managed databases and App Platform (not ric1), and its sizes must
+// be ones DigitalOcean offers (rules.go lists every such provider rule).
 package digitalocean

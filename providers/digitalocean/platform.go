@@ -2,6 +2,7 @@ package digitalocean
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/pulumi/pulumi-digitalocean/sdk/v4/go/digitalocean"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -41,6 +42,11 @@ type platform struct {
 	shared *digitalocean.DatabaseCluster
 	// sharedVersion is the shared cluster's PostgreSQL version.
 	sharedVersion string
+
+	// topicsMu guards lastTopic, the Kafka topic registered last (the
+	// cluster before the first): each new topic waits for it (see kafkaTopic).
+	topicsMu  sync.Mutex
+	lastTopic pulumi.Resource
 }
 
 // Platform implements components.PlatformProvisioner:
@@ -74,6 +80,7 @@ func (a *Adapter) Platform(ctx *pulumi.Context, name string, scope components.Sc
 	}, childOptions(parent)...); err != nil {
 		return nil, fmt.Errorf("Kafka cluster: %w", err)
 	}
+	p.lastTopic = p.kafka
 	p.kafkaCA = digitalocean.GetDatabaseCaOutput(ctx, digitalocean.GetDatabaseCaOutputArgs{ClusterId: p.kafka.ID()},
 		pulumi.Parent(parent)).Certificate()
 	native := map[string]pulumi.Resource{roleProject: p.project, roleKafka: p.kafka}

@@ -85,8 +85,29 @@ func (a *Adapter) Queue(ctx *pulumi.Context, name string, in components.QueueInp
 
 // kafkaTopic creates a topic on the platform's Kafka cluster, replicated to
 // every broker, keeping messages retention seconds.
+//
+// The stack's topics are created one at a time: each depends on the topic
+// registered before it, the first on the cluster. terraform-provider-
+// digitalocean v2.69.0, bridged by pulumi-digitalocean v4.55.0, crashes when
+// DigitalOcean answers a topic creation 202 "topic is still provisioning"
+// without the topic: resourceDigitalOceanDatabaseKafkaTopicCreate
+// dereferences the nil topic (digitalocean/database/resource_database_kafka_topic.go:318).
+// v2.99.1 fixes it (digitalocean/terraform-provider-digitalocean#1563), but
+// no pulumi-digitalocean release bridges it: the newest on the module proxy,
+// v4.77.0, was published on 2026-07-31, before v2.99.1 (2026-08-06). The API
+// answers so when it cannot provision the topic within its ~20 s request, as
+// on a just-created cluster asked for many topics at once (a stack's first
+// update creates two per tenant, the fanout's, and two per subscriber with a
+// queue of its own: 9 in the example). One creation at a time makes that
+// rarer, and when it still happens the crash orphans one
+// topic, not every topic in flight: the orphan exists on the cluster but not
+// in the stack, so the next update fails to create it until it is imported
+// (pulumi import digitalocean:index/databaseKafkaTopic:DatabaseKafkaTopic
+// <name> <cluster id>/topic/<topic>) or deleted in the console.
 func (a *Adapter) kafkaTopic(ctx *pulumi.Context, name string, p *platform, topic string, retention int, parent pulumi.Resource) (*digitalocean.DatabaseKafkaTopic, error) {
-	return digitalocean.NewDatabaseKafkaTopic(ctx, name, &digitalocean.DatabaseKafkaTopicArgs{
+	p.topicsMu.Lock()
+	defer p.topicsMu.Unlock()
+	t, err := digitalocean.NewDatabaseKafkaTopic(ctx, name, &digitalocean.DatabaseKafkaTopicArgs{
 		ClusterId:         p.kafka.ID(),
 		Name:              pulumi.String(topic),
 		PartitionCount:    pulumi.Int(partitions),
@@ -98,7 +119,12 @@ func (a *Adapter) kafkaTopic(ctx *pulumi.Context, name string, p *platform, topi
 				MinInsyncReplicas: pulumi.Int(minInsyncReplicas),
 			},
 		},
-	}, childOptions(parent)...)
+	}, childOptions(parent, pulumi.DependsOn([]pulumi.Resource{p.lastTopic}))...)
+	if err != nil {
+		return nil, err
+	}
+	p.lastTopic = t
+	return t, nil
 }
 
 // acl is one Kafka ACL: a permission on one topic, named literally.

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/tenantfleet/tenantfleet/components"
-	"github.com/tenantfleet/tenantfleet/providers/naming"
 )
 
 // postgresVersions are the PostgreSQL majors both tenantfleet and
@@ -21,9 +20,6 @@ type databaseTier struct {
 	// Nodes counts the primary and its standbys: 2 is a primary with one
 	// standby that DigitalOcean fails over to.
 	Nodes int
-	// IncludedGiB is the disk the size comes with; storageGB above it is
-	// added (and billed) in 10 GiB steps.
-	IncludedGiB int
 }
 
 // databaseTiers is the one table mapping tiers to PostgreSQL cluster sizes.
@@ -31,18 +27,19 @@ type databaseTier struct {
 // 2 vCPU / 4 GB node, large a 4 vCPU / 8 GB node with a standby, as AWS's
 // Multi-AZ and GCP's regional large.
 var databaseTiers = map[components.Tier]databaseTier{
-	components.TierSmall:  {Size: "db-s-1vcpu-1gb", Nodes: 1, IncludedGiB: 10},
-	components.TierMedium: {Size: "db-s-2vcpu-4gb", Nodes: 1, IncludedGiB: 60},
-	components.TierLarge:  {Size: "db-s-4vcpu-8gb", Nodes: 2, IncludedGiB: 140},
+	components.TierSmall:  {Size: "db-s-1vcpu-1gb", Nodes: 1},
+	components.TierMedium: {Size: "db-s-2vcpu-4gb", Nodes: 1},
+	components.TierLarge:  {Size: "db-s-4vcpu-8gb", Nodes: 2},
 }
 
 // storageStepGiB is the step in which DigitalOcean adds disk to a cluster.
 const storageStepGiB = 10
 
 // storageSizeMib is the disk of a cluster asked for storageGB: at least the
-// size's own disk, rounded up to a whole step, in MiB.
+// size's own disk (pgBaseDiskGiB), rounded up to a whole step, in MiB; disk
+// above the size's own is added (and billed) in 10 GiB steps.
 func storageSizeMib(t databaseTier, storageGB int) int {
-	gib := max(storageGB, t.IncludedGiB)
+	gib := max(storageGB, pgBaseDiskGiB[t.Size])
 	gib = (gib + storageStepGiB - 1) / storageStepGiB * storageStepGiB
 	return gib * 1024
 }
@@ -50,10 +47,6 @@ func storageSizeMib(t databaseTier, storageGB int) int {
 // backupRetentionDays is how long DigitalOcean keeps a PostgreSQL cluster's
 // daily backups and its point-in-time-recovery log: fixed, not configurable.
 const backupRetentionDays = 7
-
-// reservedNames are the databases and roles every DigitalOcean PostgreSQL
-// cluster already has; a tenant's database and user must not be one.
-var reservedNames = []string{"defaultdb", "doadmin", "postgres", "template0", "template1", "_dodb"}
 
 // instanceSize is one App Platform container size.
 type instanceSize struct {
@@ -131,7 +124,9 @@ var workerScaling = scaling{min: 1, max: 1}
 
 // ValidateTenant implements components.Adapter: DigitalOcean's fixed backup
 // retention, the shared cluster's presence and version, App Platform's
-// registries and sizes, and the names every PostgreSQL cluster already has.
+// registries and sizes. (Tenant ids that would name a database or role every
+// cluster already has, or a PostgreSQL keyword, get shaped names: see
+// naming.DigitalOcean.DatabaseName.)
 // Every problem is its own *FieldError (components.Prefix unwraps one level).
 func (a *Adapter) ValidateTenant(spec components.TenantSpec) error {
 	var errs []error
@@ -153,9 +148,6 @@ func (a *Adapter) ValidateTenant(spec components.TenantSpec) error {
 		case d.Version != s.Version:
 			fail("database.version", d.Version, "must be the shared cluster's PostgreSQL version (%s) with placement shared", s.Version)
 		}
-	}
-	if n, u := naming.DigitalOcean.DatabaseName.Name(spec.ID), naming.DigitalOcean.DatabaseUser.Name(spec.ID); slices.Contains(reservedNames, n) || slices.Contains(reservedNames, u) {
-		fail("id", spec.ID, "names a database or role every DigitalOcean PostgreSQL cluster already has")
 	}
 	for field, ref := range map[string]string{"web.image": spec.Web.Image, "worker.image": spec.Worker.Image} {
 		if _, err := parseImage(ref); err != nil {

@@ -68,6 +68,8 @@ func profile() *conformance.Profile {
 		WorkloadEnv:      cloudRunEnv,
 		SubscriberAccess: subscriberAccess,
 		SupportsFilters:  true,
+		Rules:            gcp.Rules,
+		Variants:         variants(),
 		InvalidTenants: []conformance.InvalidTenant{
 			{Reason: "Pub/Sub dead-letters after 5 to 100 delivery attempts", Field: "queue.maxReceiveCount", Mutate: func(s *components.TenantSpec) {
 				s.Queue.MaxReceiveCount = 3
@@ -91,6 +93,24 @@ func profile() *conformance.Profile {
 				s.ID = "postgres"
 			}},
 		},
+	}
+}
+
+// variants are the adapter's own ways to run the provider-rules check: its
+// stack config (the longest project id, a long region name), and tenant ids
+// that become PostgreSQL names Cloud SQL or PostgreSQL keep for themselves
+// (pg_ roles, a role Cloud SQL creates with a feature) without being
+// refused by ValidateTenant.
+func variants() []conformance.Variant {
+	config := func(project, region string) map[string]string {
+		return map[string]string{"tenantfleet:gcp": fmt.Sprintf(`{"project":%q,"region":%q}`, project, region)}
+	}
+	return []conformance.Variant{
+		{Name: "project id of the longest length", Config: config("p"+strings.Repeat("x", 28)+"9", testRegion)},
+		{Name: "region with a long name", Config: config(testProject, "northamerica-northeast2")},
+		{Name: "tenant ids that are PostgreSQL or Cloud SQL role names", Tenants: func(ts []components.TenantSpec) {
+			ts[0].ID, ts[1].ID = "pg-monitor", "cloudsqllogical"
+		}},
 	}
 }
 

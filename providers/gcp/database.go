@@ -52,7 +52,7 @@ func (a *Adapter) Database(ctx *pulumi.Context, name string, in components.Datab
 	}
 
 	protected := in.Spec.DeletionProtected()
-	retention := in.Spec.BackupRetentionDays
+	retainedBackups, logDays := backupRetention(in.Spec.BackupRetentionDays, size)
 	instance, err := sql.NewDatabaseInstance(ctx, name, &sql.DatabaseInstanceArgs{
 		Name:            pulumi.String(physical(naming.GCP.SQLInstance, in.Scope, "db")),
 		Project:         a.project(),
@@ -78,11 +78,12 @@ func (a *Adapter) Database(ctx *pulumi.Context, name string, in components.Datab
 			BackupConfiguration: &sql.DatabaseInstanceSettingsBackupConfigurationArgs{
 				Enabled:                    pulumi.Bool(true),
 				PointInTimeRecoveryEnabled: pulumi.Bool(true),
-				// One automated backup a day: keeping N backups keeps N days.
+				// One automated backup a day: keeping N backups keeps N days
+				// (one more than the days of logs; see backupRetention).
 				BackupRetentionSettings: &sql.DatabaseInstanceSettingsBackupConfigurationBackupRetentionSettingsArgs{
-					RetainedBackups: pulumi.Int(retention), RetentionUnit: pulumi.String("COUNT"),
+					RetainedBackups: pulumi.Int(retainedBackups), RetentionUnit: pulumi.String("COUNT"),
 				},
-				TransactionLogRetentionDays: pulumi.Int(min(retention, size.MaxLogDays)),
+				TransactionLogRetentionDays: pulumi.Int(logDays),
 			},
 			UserLabels: labels(in.Scope),
 		},

@@ -66,13 +66,20 @@
 // require.
 //
 // Database lifecycle: backups are on with point-in-time recovery, keeping
-// backupRetentionDays daily backups (logs for as long, capped at 7 days on
-// Enterprise and 35 on Enterprise Plus). deletionProtection turns on both
+// backupRetentionDays daily backups and logs for as long (capped at 7 days
+// on Enterprise and 35 on Enterprise Plus); Cloud SQL keeps more backups
+// than days of logs, so when the logs cover the whole retention one more
+// backup is kept (7 days: 8 backups). deletionProtection turns on both
 // Pulumi's flag and Cloud SQL's own (settings.deletionProtectionEnabled).
 // storageGB is the initial disk: autoresize grows it, and the program leaves
 // the size alone afterwards (a disk cannot shrink). Cloud SQL reserves a
 // deleted instance's name for about a week; names carry a hash of stack and
 // tenant, so a tenant removed and re-added within the week fails until then.
+// The database and user are named after the tenant, except where PostgreSQL
+// or Cloud SQL keep the name (a reserved keyword such as user or order, a
+// database or role Cloud SQL has or creates, a role name starting with pg_):
+// then the name gets a hash suffix (naming.GCP). Ids naming what every
+// instance has (postgres, cloudsqladmin, ...) are refused, as before.
 //
 // Worker: a Cloud Run service, not a Cloud Run Job. A queue consumer runs for
 // ever; a Job runs tasks to completion (and would have to be scheduled or

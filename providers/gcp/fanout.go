@@ -194,23 +194,33 @@ func (a *Adapter) relay(ctx *pulumi.Context, name string, in components.Subscrip
 // there is one), and publishes its data and attributes to topic, retrying
 // transient errors (http.default_retry: 429, 502, 503, 504, connection
 // errors). The filter and topic are YAML data, never part of an expression.
+//
+// It keeps to the syntax the Workflows reference documents (workflowSyntax
+// checks it): the empty map a message without attributes falls back to is
+// defined in an assign step (maps are defined in assign steps; expressions
+// have no map literal), and a switch condition that drops the message runs
+// an embedded return step (a condition carries next or steps).
 func relaySource(topic string, f *components.FilterSpec) (string, error) {
 	type m = map[string]any
 	steps := []any{
 		m{"read": m{"assign": []any{
 			m{"message": "${event.data.message}"},
-			m{"attributes": `${default(map.get(message, "attributes"), {})}`},
+			m{"no_attributes": m{}},
+			m{"attributes": `${default(map.get(message, "attributes"), no_attributes)}`},
 		}}},
 	}
 	if f != nil {
+		drop := func(name string) m {
+			return m{"steps": []any{m{name: m{"return": "filtered out"}}}}
+		}
+		absent, rejected := drop("attribute_absent"), drop("value_not_accepted")
+		absent["condition"] = "${not(attribute in attributes)}"
+		rejected["condition"] = "${not(attributes[attribute] in accepted)}"
 		steps = append(steps,
 			m{"filter": m{"assign": []any{m{"attribute": f.Attribute}, m{"accepted": f.Values}}}},
 			// A switch stops at its first true condition, so the lookup runs
 			// only when the attribute is there.
-			m{"match": m{"switch": []any{
-				m{"condition": "${not(attribute in attributes)}", "return": "filtered out"},
-				m{"condition": "${not(attributes[attribute] in accepted)}", "return": "filtered out"},
-			}}},
+			m{"match": m{"switch": []any{absent, rejected}}},
 		)
 	}
 	steps = append(steps,

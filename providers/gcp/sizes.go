@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/tenantfleet/tenantfleet/components"
-	"github.com/tenantfleet/tenantfleet/providers/naming"
 )
 
 // databaseSize is what a neutral tier means for Cloud SQL for PostgreSQL.
@@ -31,6 +30,18 @@ var databaseSizes = map[components.Tier]databaseSize{
 	components.TierSmall:  {Edition: "ENTERPRISE", Tier: "db-g1-small", Availability: "ZONAL", MaxLogDays: 7},
 	components.TierMedium: {Edition: "ENTERPRISE", Tier: "db-custom-2-7680", Availability: "ZONAL", MaxLogDays: 7},
 	components.TierLarge:  {Edition: "ENTERPRISE_PLUS", Tier: "db-perf-optimized-N-4", Availability: "REGIONAL", MaxLogDays: 35},
+}
+
+// backupRetention is what an instance of size keeps for a retention of days:
+// daily automated backups, and days of transaction logs for point-in-time
+// recovery (as many as asked, up to the edition's longest). Cloud SQL
+// refuses as many backups as log days or fewer ("backup retention should be
+// > transaction log retention": the earliest point in time needs the backup
+// taken before it), so days of logs keep one backup more; never fewer
+// backups than days.
+func backupRetention(days int, size databaseSize) (retainedBackups, logDays int) {
+	logDays = min(days, size.MaxLogDays)
+	return max(days, logDays+1), logDays
 }
 
 // Cloud Run's vCPU sizes: 1, 2, 4, 6 or 8, or a fraction below 1. A
@@ -121,7 +132,9 @@ func (*Adapter) ValidateTenant(spec components.TenantSpec) error {
 	if _, ok := databaseSizes[spec.Database.Tier]; !ok {
 		errs = append(errs, &components.FieldError{Field: "database.tier", Value: string(spec.Database.Tier), Reason: "has no Cloud SQL size"})
 	}
-	if n := naming.GCP.DatabaseName.Name(spec.ID); slices.Contains(reservedRoles, n) {
+	// The name the id would take were it not reserved (naming shapes a
+	// reserved name, but these ids are refused, as they always were).
+	if n := strings.ReplaceAll(spec.ID, "-", "_"); slices.Contains(reservedRoles, n) {
 		errs = append(errs, &components.FieldError{Field: "id", Value: spec.ID, Reason: "names a database or role every Cloud SQL instance already has"})
 	}
 	if _, _, err := cloudRunSize("web", spec.Web.CPU, spec.Web.MemoryMiB); err != nil {

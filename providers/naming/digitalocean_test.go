@@ -115,3 +115,39 @@ func TestParseDigitalOceanTagsRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+// TestDigitalOceanPostgresNamesAvoidReservedWords: a tenant id that is a
+// PostgreSQL keyword, a database or role every DigitalOcean cluster already
+// has, or (for roles) starts with PostgreSQL's reserved pg_ prefix gets a
+// shaped name; every id that was a valid name before keeps it.
+func TestDigitalOceanPostgresNamesAvoidReservedWords(t *testing.T) {
+	cases := []struct {
+		rule     Rule
+		in, want string
+		reason   string
+	}{
+		{DigitalOcean.DatabaseName, "user", "user_" + rawHash("user"), "USER is a reserved keyword: the tenant id \"user\" named its database user before"},
+		{DigitalOcean.DatabaseUser, "order", "order_" + rawHash("order"), "ORDER is a reserved keyword"},
+		{DigitalOcean.DatabaseUser, "Select", "select_" + rawHash("Select"), "keywords are matched without regard to case"},
+		{DigitalOcean.DatabaseName, "defaultdb", "defaultdb_" + rawHash("defaultdb"), "every DigitalOcean cluster has the database defaultdb"},
+		{DigitalOcean.DatabaseUser, "doadmin", "doadmin_" + rawHash("doadmin"), "every DigitalOcean cluster has the role doadmin"},
+		{DigitalOcean.DatabaseUser, "postgres", "postgres_" + rawHash("postgres"), "and the role postgres"},
+		{DigitalOcean.DatabaseUser, "pg-main", "xpg_main_" + rawHash("pg-main"), "PostgreSQL refuses roles named pg_*"},
+		{DigitalOcean.DatabaseName, "pg-main", "pg_main_" + rawHash("pg-main"), "databases may start with pg_: the name is as before"},
+		{DigitalOcean.DatabaseName, "acme", "acme", "an ordinary id is kept"},
+		{DigitalOcean.DatabaseUser, "users", "users", "a word that is no keyword is kept"},
+		{DigitalOcean.DatabaseUser, "globex-eu", "globex_eu_" + rawHash("globex-eu"), "shaped as before"},
+	}
+	for _, tc := range cases {
+		if got := tc.rule.Name(tc.in); got != tc.want {
+			t.Errorf("Name(%q) = %q, want %q (%s)", tc.in, got, tc.want, tc.reason)
+		}
+	}
+	for _, w := range digitalOceanPostgresNames {
+		for _, r := range []Rule{DigitalOcean.DatabaseName, DigitalOcean.DatabaseUser} {
+			if got := r.Name(w); strings.EqualFold(got, w) {
+				t.Errorf("Name(%q) = %q: a reserved word names a database or role", w, got)
+			}
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package naming
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // GCP holds Google Cloud's naming rules, one per kind of resource tenantfleet
 // names. Every one of these names is unique within the project (or, for Cloud
@@ -25,9 +28,12 @@ var GCP = struct {
 	// with a letter; "project-id:instance-id" may not exceed 98 characters.
 	// Project ids are at most 30, which leaves 67 for the instance in any project.
 	SQLInstance: Rule{MaxLen: 67, Sep: "-", Lower: true, StartLetter: true},
-	// PostgreSQL identifiers, as on AWS and Azure.
-	DatabaseName: Rule{MaxLen: 63, Sep: "_", Lower: true, StartLetter: true},
-	DatabaseUser: Rule{MaxLen: 63, Sep: "_", Lower: true, StartLetter: true},
+	// PostgreSQL identifiers, as on AWS and Azure, that are not a reserved
+	// keyword nor a database or role Cloud SQL has; role names starting
+	// with pg_ are PostgreSQL's own (CREATE ROLE refuses them).
+	DatabaseName: Rule{MaxLen: 63, Sep: "_", Lower: true, StartLetter: true, Reserved: cloudSQLReserved},
+	DatabaseUser: Rule{MaxLen: 63, Sep: "_", Lower: true, StartLetter: true, Reserved: cloudSQLReserved,
+		ForbiddenPrefixes: []string{"pg_"}},
 	// Pub/Sub topic and subscription ids: 3-255 of [A-Za-z0-9-_.~+%], starting
 	// with a letter, not starting with "goog". Only '-' and '_' are kept:
 	// '%' reads as URL escaping and '.', '~', '+' add nothing.
@@ -45,6 +51,22 @@ var GCP = struct {
 	Subnetwork: Rule{MaxLen: 63, Sep: "-", Lower: true, StartLetter: true},
 	Address:    Rule{MaxLen: 63, Sep: "-", Lower: true, StartLetter: true},
 }
+
+// CloudSQLPostgresReserved are the databases, users and roles a Cloud SQL
+// for PostgreSQL instance has, or creates when a feature is turned on
+// ("About PostgreSQL users and roles",
+// https://cloud.google.com/sql/docs/postgres/users), and PostgreSQL's own
+// databases: a tenant's database or user must not take one of these names.
+var CloudSQLPostgresReserved = []string{
+	"postgres", "template0", "template1",
+	"cloudsqladmin", "cloudsqlagent", "cloudsqlconnpooladmin", "cloudsqlimportexport", "cloudsqllogical",
+	"cloudsqlobservability", "cloudsqlreplica", "cloudsqlsuperuser",
+	"cloudsqliamgroup", "cloudsqliamgroupserviceaccount", "cloudsqliamgroupuser", "cloudsqlinactiveuser",
+	"cloudsqliamserviceaccount", "cloudsqliamuser",
+}
+
+// cloudSQLReserved are the names a tenant's database or user must not take.
+var cloudSQLReserved = slices.Concat(PostgresKeywords, CloudSQLPostgresReserved)
 
 // reservedPrefixFix is put before a Pub/Sub id that would start with the
 // reserved "goog"; the rule's MaxLen leaves room for it.

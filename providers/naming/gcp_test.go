@@ -124,3 +124,49 @@ func TestGCPLabels(t *testing.T) {
 		}
 	}
 }
+
+// TestGCPDatabaseNamesAvoidReserved checks the tenant database and user
+// names Cloud SQL would refuse or already has are shaped, and every other
+// name is what it was before the rules had Reserved and ForbiddenPrefixes.
+func TestGCPDatabaseNamesAvoidReserved(t *testing.T) {
+	before := Rule{MaxLen: 63, Sep: "_", Lower: true, StartLetter: true}
+	cases := []struct {
+		id       string
+		db, user string
+		reason   string
+	}{
+		{"acme", "acme", "acme", "an ordinary id is kept"},
+		{"acme-corp", "acme_corp_" + rawHash("acme-corp"), "acme_corp_" + rawHash("acme-corp"), "shaped as before: '-' is not an identifier character"},
+		{"pgadmin", "pgadmin", "pgadmin", "only pg_ is PostgreSQL's"},
+		{"user", "user_" + rawHash("user"), "user_" + rawHash("user"), "a PostgreSQL reserved keyword"},
+		{"order", "order_" + rawHash("order"), "order_" + rawHash("order"), "a PostgreSQL reserved keyword"},
+		{"cloudsqllogical", "cloudsqllogical_" + rawHash("cloudsqllogical"), "cloudsqllogical_" + rawHash("cloudsqllogical"), "a role Cloud SQL creates for logical replication"},
+		{"cloudsqlsuperuser", "cloudsqlsuperuser_" + rawHash("cloudsqlsuperuser"), "cloudsqlsuperuser_" + rawHash("cloudsqlsuperuser"), "the role every Cloud SQL user belongs to"},
+		{"pg-monitor", "pg_monitor_" + rawHash("pg-monitor"), "xpg_monitor_" + rawHash("pg-monitor"), "role names starting with pg_ are reserved; database names are not"},
+	}
+	for _, tc := range cases {
+		if got := GCP.DatabaseName.Name(tc.id); got != tc.db {
+			t.Errorf("DatabaseName(%q) = %q, want %q (%s)", tc.id, got, tc.db, tc.reason)
+		}
+		if got := GCP.DatabaseUser.Name(tc.id); got != tc.user {
+			t.Errorf("DatabaseUser(%q) = %q, want %q (%s)", tc.id, got, tc.user, tc.reason)
+		}
+	}
+	// Every reserved word is shaped, into a name that is not reserved.
+	for _, w := range cloudSQLReserved {
+		for _, r := range []Rule{GCP.DatabaseName, GCP.DatabaseUser} {
+			got := r.Name(w)
+			if got == w || r.refused(got) {
+				t.Errorf("Name(%q) = %q: a reserved name must be shaped into an allowed one", w, got)
+			}
+		}
+	}
+	// Names that were valid before are unchanged.
+	for _, id := range []string{"acme", "globex", "tenant-a", "a1", strings.Repeat("z", 32), "9lives", "users", "orders", "cloudsql", "pg"} {
+		for _, r := range []Rule{GCP.DatabaseName, GCP.DatabaseUser} {
+			if got, was := r.Name(id), before.Name(id); got != was {
+				t.Errorf("Name(%q) = %q, was %q: a name that was valid must not change", id, got, was)
+			}
+		}
+	}
+}

@@ -23,6 +23,13 @@ type Rule struct {
 	Lower bool
 	// StartLetter requires the first character to be a letter.
 	StartLetter bool
+	// Reserved lists names the cloud refuses (compared without regard to
+	// case): a name that would be one gets the hash suffix instead.
+	Reserved []string
+	// ForbiddenPrefixes lists prefixes the cloud refuses (case-insensitive,
+	// "sg-" for AWS security groups): a name starting with one is prefixed
+	// with "x" and gets the hash suffix.
+	ForbiddenPrefixes []string
 }
 
 // Name joins parts under the rule. When the joined input already satisfies
@@ -32,7 +39,7 @@ type Rule struct {
 func (r Rule) Name(parts ...string) string {
 	raw := strings.Join(parts, r.Sep)
 	clean := r.sanitize(raw)
-	if clean == raw && len(clean) <= r.MaxLen {
+	if clean == raw && len(clean) <= r.MaxLen && !r.refused(clean) {
 		return clean
 	}
 	hash := rawHash(raw)
@@ -47,7 +54,7 @@ func (r Rule) Name(parts ...string) string {
 	if clean == "" {
 		return r.startFix(hash)
 	}
-	return clean + r.Sep + hash
+	return r.prefixFix(clean, keep) + r.Sep + hash
 }
 
 // Unique is for names that must be unique account-wide: it always appends a
@@ -65,7 +72,42 @@ func (r Rule) Unique(parts ...string) string {
 	if clean == "" {
 		return r.startFix(hash)[:min(r.MaxLen, HashLength)]
 	}
-	return clean + r.Sep + hash
+	return r.prefixFix(clean, keep) + r.Sep + hash
+}
+
+// refused reports whether the cloud refuses name outright: a reserved word
+// or a forbidden prefix.
+func (r Rule) refused(name string) bool {
+	lower := strings.ToLower(name)
+	for _, w := range r.Reserved {
+		if lower == strings.ToLower(w) {
+			return true
+		}
+	}
+	return r.forbiddenPrefix(lower)
+}
+
+func (r Rule) forbiddenPrefix(name string) bool {
+	lower := strings.ToLower(name)
+	for _, p := range r.ForbiddenPrefixes {
+		if strings.HasPrefix(lower, strings.ToLower(p)) {
+			return true
+		}
+	}
+	return false
+}
+
+// prefixFix puts "x" before a name that starts with a forbidden prefix,
+// keeping it within keep characters.
+func (r Rule) prefixFix(s string, keep int) string {
+	if !r.forbiddenPrefix(s) {
+		return s
+	}
+	s = "x" + s
+	if len(s) > keep {
+		s = strings.TrimRight(s[:keep], r.Sep+r.Extra)
+	}
+	return s
 }
 
 func (r Rule) sanitize(s string) string {

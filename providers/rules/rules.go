@@ -1,0 +1,354 @@
+package rules
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+)
+
+// Rule is one thing a provider refuses about one resource type's inputs.
+type Rule struct {
+	// Type is the resource type token ("aws:ec2/securityGroup:SecurityGroup").
+	Type string
+	// Path selects the inputs the rule judges; see Select. Empty: the
+	// check sees the whole input object (for rules across several fields).
+	Path string
+	// Check judges one selected value; see the constructors below.
+	Check Check
+	// Source is where the rule comes from: the provider's file and symbol,
+	// or the API reference, so a reader can verify it and see when it changes.
+	Source string
+}
+
+// Check judges a known, non-secret-wrapped value and returns what is wrong
+// with it, or "" when the provider would accept it.
+type Check struct {
+	// Describe says what the rule wants, for reports ("matches ^[a-z]+$").
+	Describe string
+	judge    func(v resource.PropertyValue) string
+}
+
+// Violation is one input a provider would refuse.
+type Violation struct {
+	Rule Rule
+	// Path is the concrete path of the value ("ingress[0].description").
+	Path string
+	// Value is the offending value as text (secrets are never shown).
+	Value   string
+	Problem string
+}
+
+func (v Violation) String() string {
+	return fmt.Sprintf("%s %s = %s: %s (%s)", v.Rule.Type, v.Path, v.Value, v.Problem, v.Rule.Source)
+}
+
+// Evaluate checks the inputs of one resource of type typ against every rule
+// for that type. Unknown values (preview, before what they come from
+// exists) are not judged, as the provider skips them too.
+func Evaluate(rs []Rule, typ string, inputs resource.PropertyMap) []Violation {
+	var out []Violation
+	for _, r := range rs {
+		if r.Type != typ {
+			continue
+		}
+		for _, sel := range Select(resource.NewObjectProperty(inputs), r.Path) {
+			v, secret, known := unwrap(sel.Value)
+			if !known {
+				continue
+			}
+			if problem := r.Check.judge(v); problem != "" {
+				shown := "[secret]"
+				if !secret {
+					shown = show(v)
+				}
+				out = append(out, Violation{Rule: r, Path: sel.Path, Value: shown, Problem: problem})
+			}
+		}
+	}
+	return out
+}
+
+// Types lists the resource types rs has rules for, sorted.
+func Types(rs []Rule) []string {
+	var out []string
+	for _, r := range rs {
+		if !slices.Contains(out, r.Type) {
+			out = append(out, r.Type)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Selected is one value a path selected, with its concrete path.
+type Selected struct {
+	Path  string
+	Value resource.PropertyValue
+}
+
+// Select walks path through v. A path is dot-separated keys; "[*]" after a
+// key takes every element of an array, "{}" every value of a map and
+// "{keys}" every key of a map (as a string), for example
+// "ingress[*].description", "tags{}", "tags{keys}", "settings.backupConfiguration.transactionLogRetentionDays".
+// A missing key selects nothing; a secret or unknown value on the way ends the walk there
+// (selected as is, so Evaluate can skip unknowns).
+func Select(v resource.PropertyValue, path string) []Selected {
+	if path == "" {
+		return []Selected{{Path: "(inputs)", Value: v}}
+	}
+	cur := []Selected{{Path: "", Value: v}}
+	for _, part := range strings.Split(path, ".") {
+		key, suffix := part, ""
+		if i := strings.IndexAny(part, "[{"); i >= 0 {
+			key, suffix = part[:i], part[i:]
+		}
+		var next []Selected
+		for _, s := range cur {
+			obj, ok := objectOf(s.Value)
+			if !ok {
+				if !isKnown(s.Value) {
+					next = append(next, s)
+				}
+				continue
+			}
+			child, ok := obj[resource.PropertyKey(key)]
+			if !ok || child.IsNull() {
+				continue
+			}
+			p := join(s.Path, key)
+			switch suffix {
+			case "":
+				next = append(next, Selected{Path: p, Value: child})
+			case "[*]":
+				inner, secret, known := unwrap(child)
+				if !known || !inner.IsArray() {
+					if !known {
+						next = append(next, Selected{Path: p, Value: child})
+					}
+					continue
+				}
+				for i, e := range inner.ArrayValue() {
+					next = append(next, Selected{Path: p + "[" + strconv.Itoa(i) + "]", Value: rewrap(e, secret)})
+				}
+			case "{}", "{keys}":
+				inner, secret, known := unwrap(child)
+				if !known || !inner.IsObject() {
+					if !known {
+						next = append(next, Selected{Path: p, Value: child})
+					}
+					continue
+				}
+				m := inner.ObjectValue()
+				for _, k := range m.StableKeys() {
+					if suffix == "{keys}" {
+						next = append(next, Selected{Path: p + "{" + string(k) + "}", Value: resource.NewStringProperty(string(k))})
+					} else {
+						next = append(next, Selected{Path: p + "." + string(k), Value: rewrap(m[k], secret)})
+					}
+				}
+			default:
+				panic(fmt.Sprintf("rules: path %q: unknown selector %q", path, suffix))
+			}
+		}
+		cur = next
+	}
+	return cur
+}
+
+func join(prefix, key string) string {
+	if prefix == "" {
+		return key
+	}
+	return prefix + "." + key
+}
+
+func objectOf(v resource.PropertyValue) (resource.PropertyMap, bool) {
+	inner, _, known := unwrap(v)
+	if !known || !inner.IsObject() {
+		return nil, false
+	}
+	return inner.ObjectValue(), true
+}
+
+// unwrap removes secret and known-output wrappers. known is false for a
+// computed value or an unknown output.
+func unwrap(v resource.PropertyValue) (inner resource.PropertyValue, secret, known bool) {
+	for {
+		switch {
+		case v.IsSecret():
+			secret = true
+			v = v.SecretValue().Element
+		case v.IsComputed():
+			return v, secret, false
+		case v.IsOutput():
+			o := v.OutputValue()
+			if !o.Known {
+				return v, secret, false
+			}
+			secret = secret || o.Secret
+			v = o.Element
+		default:
+			return v, secret, true
+		}
+	}
+}
+
+func isKnown(v resource.PropertyValue) bool {
+	_, _, known := unwrap(v)
+	return known
+}
+
+func rewrap(v resource.PropertyValue, secret bool) resource.PropertyValue {
+	if secret {
+		return resource.MakeSecret(v)
+	}
+	return v
+}
+
+func show(v resource.PropertyValue) string {
+	switch {
+	case v.IsString():
+		s := v.StringValue()
+		if len(s) > 120 {
+			s = s[:117] + "..."
+		}
+		return strconv.Quote(s)
+	case v.IsNumber():
+		return strconv.FormatFloat(v.NumberValue(), 'f', -1, 64)
+	case v.IsBool():
+		return strconv.FormatBool(v.BoolValue())
+	case v.IsObject():
+		return "{...}"
+	case v.IsArray():
+		return fmt.Sprintf("[%d items]", len(v.ArrayValue()))
+	}
+	return v.TypeString()
+}
+
+// stringCheck builds a Check of string values; another kind is a problem
+// of its own (the provider's schema would refuse it too).
+func stringCheck(describe string, judge func(s string) string) Check {
+	return Check{Describe: describe, judge: func(v resource.PropertyValue) string {
+		if !v.IsString() {
+			return "is a " + v.TypeString() + ", want a string"
+		}
+		return judge(v.StringValue())
+	}}
+}
+
+// Matches wants every string to match the regular expression pattern.
+func Matches(pattern string) Check {
+	re := regexp.MustCompile(pattern)
+	return stringCheck("matches "+pattern, func(s string) string {
+		if re.MatchString(s) {
+			return ""
+		}
+		return "does not match " + pattern
+	})
+}
+
+// NotMatches wants no string to match pattern (a forbidden prefix, a
+// forbidden character); why says what the provider calls it.
+func NotMatches(pattern, why string) Check {
+	re := regexp.MustCompile(pattern)
+	return stringCheck("does not match "+pattern, func(s string) string {
+		if re.MatchString(s) {
+			return why
+		}
+		return ""
+	})
+}
+
+// Length wants strings of min to max characters (max 0: no upper bound).
+func Length(min, max int) Check {
+	return stringCheck(fmt.Sprintf("%d to %d characters", min, max), func(s string) string {
+		n := utf8.RuneCountInString(s)
+		switch {
+		case n < min:
+			return fmt.Sprintf("is %d characters long, the minimum is %d", n, min)
+		case max > 0 && n > max:
+			return fmt.Sprintf("is %d characters long, the maximum is %d", n, max)
+		}
+		return ""
+	})
+}
+
+// NotReserved refuses the given words, compared without regard to case.
+func NotReserved(what string, words ...string) Check {
+	set := map[string]bool{}
+	for _, w := range words {
+		set[strings.ToLower(w)] = true
+	}
+	return stringCheck("not a "+what, func(s string) string {
+		if set[strings.ToLower(s)] {
+			return "is a " + what
+		}
+		return ""
+	})
+}
+
+// OneOf wants a string among values.
+func OneOf(values ...string) Check {
+	return stringCheck("one of "+strings.Join(values, ", "), func(s string) string {
+		if slices.Contains(values, s) {
+			return ""
+		}
+		return "is not one of " + strings.Join(values, ", ")
+	})
+}
+
+// Between wants a number from min to max, inclusive.
+func Between(min, max float64) Check {
+	return Check{Describe: fmt.Sprintf("a number from %v to %v", min, max), judge: func(v resource.PropertyValue) string {
+		if !v.IsNumber() {
+			return "is a " + v.TypeString() + ", want a number"
+		}
+		if n := v.NumberValue(); n < min || n > max {
+			return fmt.Sprintf("is outside %v to %v", min, max)
+		}
+		return ""
+	}}
+}
+
+// Each applies c to every element of an array value (a list of strings).
+func Each(c Check) Check {
+	return Check{Describe: "each element " + c.Describe, judge: func(v resource.PropertyValue) string {
+		if !v.IsArray() {
+			return "is a " + v.TypeString() + ", want a list"
+		}
+		for i, e := range v.ArrayValue() {
+			e, _, known := unwrap(e)
+			if !known {
+				continue
+			}
+			if p := c.judge(e); p != "" {
+				return fmt.Sprintf("[%d] %s", i, p)
+			}
+		}
+		return ""
+	}}
+}
+
+// Func is a check of its own, for combinations of fields (with an empty
+// Rule.Path it sees the whole input object). judge returns "" when the
+// provider would accept the value. Read fields with Lookup, which reports
+// an unknown field as absent (not judged).
+func Func(describe string, judge func(v resource.PropertyValue) string) Check {
+	return Check{Describe: describe, judge: judge}
+}
+
+// Lookup reads a known value at path inside v (no wildcards), through
+// secrets; ok is false when it is absent or unknown.
+func Lookup(v resource.PropertyValue, path string) (resource.PropertyValue, bool) {
+	sel := Select(v, path)
+	if len(sel) != 1 {
+		return resource.PropertyValue{}, false
+	}
+	inner, _, known := unwrap(sel[0].Value)
+	return inner, known
+}
