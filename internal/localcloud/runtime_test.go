@@ -19,6 +19,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tenantfleet/tenantfleet/providers/naming"
 )
 
 // TestRuntime runs one real runtime (PostgreSQL, NATS, processes) and
@@ -70,6 +72,7 @@ func TestRuntime(t *testing.T) {
 
 	t.Run("validation", func(t *testing.T) { testValidation(t, c) })
 	t.Run("databases", func(t *testing.T) { testDatabases(t, c, dataDir) })
+	t.Run("PostgreSQL keywords", func(t *testing.T) { testKeywords(t, c) })
 	t.Run("queue dead letters", func(t *testing.T) { testQueueDeadLetters(t, c) })
 	t.Run("topic fanout", func(t *testing.T) { testTopicFanout(t, c) })
 	t.Run("processes", func(t *testing.T) { testProcesses(t, c, dataDir) })
@@ -357,6 +360,41 @@ func wantPGError(t *testing.T, err error, code, what string) {
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || pgErr.Code != code {
 		t.Errorf("%s: error = %v, want SQLSTATE %s", what, err, code)
+	}
+}
+
+// testKeywords compares naming.PostgresKeywords, which every adapter keeps
+// out of database and user names, with a real server's reserved keywords.
+func testKeywords(t *testing.T, c *Client) {
+	ctx := ctxTimeout(t, 30*time.Second)
+	if _, err := c.PutDatabase(ctx, DatabaseSpec{Name: "keywords", Password: "kw"}); err != nil {
+		t.Fatal(err)
+	}
+	conn := tenantConn(t, c, "keywords", "kw", "keywords")
+	defer conn.Close(ctx)
+	var version int
+	if err := conn.QueryRow(ctx, "SELECT current_setting('server_version_num')::int / 10000").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := conn.Query(ctx, "SELECT word FROM pg_get_keywords() WHERE catcode IN ('R', 'T') ORDER BY word")
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Keywords newer than the server here: the list follows PostgreSQL 16.
+	newer := map[string]int{"system_user": 16}
+	for _, w := range server {
+		if !slices.Contains(naming.PostgresKeywords, w) {
+			t.Errorf("PostgreSQL %d reserves %q; naming.PostgresKeywords lacks it", version, w)
+		}
+	}
+	for _, w := range naming.PostgresKeywords {
+		if !slices.Contains(server, w) && newer[w] <= version {
+			t.Errorf("naming.PostgresKeywords has %q, which PostgreSQL %d does not reserve", w, version)
+		}
 	}
 }
 

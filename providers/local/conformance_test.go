@@ -51,6 +51,7 @@ func profile() *conformance.Profile {
 		// rule is that a Subscription links the topic to the queue.
 		SubscriberAccess: subscriberAccess,
 		SupportsFilters:  false,
+		Rules:            append(local.Rules, pluginCheckRules()...),
 		// The scenario's images exist (localmock.Images); these do not, and
 		// must be refused before the tenant's database and queue are registered.
 		InvalidTenants: []conformance.InvalidTenant{
