@@ -33,10 +33,15 @@ type awsOfferSpec struct {
 	scale float64
 }
 
-// awsUsageType matches a usagetype with or without its region prefix
-// ("USE1-", "EU-", "APN1-"; us-east-1 often has none).
+// awsUsageType matches a usagetype with or without its region's billing code
+// ("USE1-", "APS3-", eu-west-1's "EU-"; us-east-1 often has none). The code
+// must look like one, three letters and a digit or EU: AWSELB's us-east-1
+// file also has TS-LoadBalancerUsage, the trust store hour, at a quarter of
+// the load balancer hour (infracost/infracost
+// internal/resources/aws/lb.go applicationLBCostComponents matches the same
+// way).
 func awsUsageType(suffix string) *regexp.Regexp {
-	return regexp.MustCompile(`^(?:[A-Z]{2,4}[0-9]?-)?` + regexp.QuoteMeta(suffix) + `$`)
+	return regexp.MustCompile(`^(?:(?:EU|[A-Z]{3}[0-9])-)?` + regexp.QuoteMeta(suffix) + `$`)
 }
 
 // awsRDSOfferEngines maps a SKU key engine to the offer file's databaseEngine.
@@ -50,7 +55,7 @@ var awsDeployments = map[string]string{"single-az": "Single-AZ", "multi-az": "Mu
 // awsFixedOffers are the SKU keys with no parameters.
 var awsFixedOffers = map[string]awsOfferSpec{
 	"rds-backup-storage":          {service: "AmazonRDS", family: "Storage Snapshot", usageType: awsUsageType("RDS:ChargedBackupUsage")},
-	"secretsmanager:secret-month": {service: "AWSSecretsManager", family: "Secret"},
+	"secretsmanager:secret-month": {service: "AWSSecretsManager", family: "Secret", usageType: awsUsageType("AWSSecretsManager-Secrets")},
 	"fargate:linux-x86:vcpu-hour": {service: "AmazonECS", usageType: awsUsageType("Fargate-vCPU-Hours:perCPU")},
 	"fargate:linux-x86:gb-hour":   {service: "AmazonECS", usageType: awsUsageType("Fargate-GB-Hours")},
 	"fargate:linux-arm:vcpu-hour": {service: "AmazonECS", usageType: awsUsageType("Fargate-ARM-vCPU-Hours:perCPU")},
@@ -58,16 +63,22 @@ var awsFixedOffers = map[string]awsOfferSpec{
 	"alb:hour":                    {service: "AWSELB", family: "Load Balancer-Application", usageType: awsUsageType("LoadBalancerUsage")},
 	"alb:lcu-hour":                {service: "AWSELB", family: "Load Balancer-Application", usageType: awsUsageType("LCUUsage")},
 	"vpc:public-ipv4-hour":        {service: "AmazonVPC", usageType: awsUsageType("PublicIPv4:InUseAddress")},
-	"egress:internet-gb":          {service: "AWSDataTransfer", usageType: awsUsageType("DataTransfer-Out-Bytes")},
-	"logs:ingested-gb":            {service: "AmazonCloudWatch", usageType: awsUsageType("DataProcessing-Bytes")},
-	"logs:stored-gb-month":        {service: "AmazonCloudWatch", usageType: awsUsageType("TimedStorage-ByteHrs")},
-	"logs:insights-scanned-gb":    {service: "AmazonCloudWatch", usageType: awsUsageType("DataScanned-Bytes")},
-	"cloudwatch:metric-month":     {service: "AmazonCloudWatch", usageType: awsUsageType("CW:MetricMonitorUsage")},
-	"cloudwatch:alarm-month":      {service: "AmazonCloudWatch", usageType: awsUsageType("CW:AlarmMonitorUsage")},
-	"sqs:standard-requests":       {service: "AWSQueueService", family: "API Request", usageType: awsUsageType("Requests-Tier1"), scale: 1e6},
-	"sqs:fifo-requests":           {service: "AWSQueueService", family: "API Request", usageType: awsUsageType("Requests-FIFO-Tier1"), scale: 1e6},
-	"sns:publishes":               {service: "AmazonSNS", family: "API Request", usageType: awsUsageType("Requests-Tier1"), scale: 1e6},
-	"sns:http-deliveries":         {service: "AmazonSNS", family: "Message Delivery", usageType: awsUsageType("DeliveryAttempts-HTTP"), scale: 1e6},
+	"egress:internet-gb": {service: "AWSDataTransfer", family: "Data Transfer", usageType: awsUsageType("DataTransfer-Out-Bytes"),
+		attrs: map[string]string{"transferType": "AWS Outbound"}},
+	"logs:ingested-gb":         {service: "AmazonCloudWatch", family: "Data Payload", usageType: awsUsageType("DataProcessing-Bytes")},
+	"logs:stored-gb-month":     {service: "AmazonCloudWatch", family: "Storage Snapshot", usageType: awsUsageType("TimedStorage-ByteHrs")},
+	"logs:insights-scanned-gb": {service: "AmazonCloudWatch", family: "Data Payload", usageType: awsUsageType("DataScanned-Bytes")},
+	"cloudwatch:metric-month":  {service: "AmazonCloudWatch", usageType: awsUsageType("CW:MetricMonitorUsage")},
+	"cloudwatch:alarm-month":   {service: "AmazonCloudWatch", usageType: awsUsageType("CW:AlarmMonitorUsage")},
+	// SQS requests by queue type: the usage type is Requests-RBP (and
+	// Requests-FIFO-RBP, Requests-Fair-RBP) in current files, where older
+	// files and bills say Requests-Tier1 (testdata/README.md).
+	"sqs:standard-requests": {service: "AWSQueueService", family: "API Request", scale: 1e6,
+		attrs: map[string]string{"queueType": "Standard"}},
+	"sqs:fifo-requests": {service: "AWSQueueService", family: "API Request", scale: 1e6,
+		attrs: map[string]string{"queueType": "FIFO (first-in, first-out)"}},
+	"sns:publishes":       {service: "AmazonSNS", family: "API Request", usageType: awsUsageType("Requests-Tier1"), scale: 1e6},
+	"sns:http-deliveries": {service: "AmazonSNS", family: "Message Delivery", usageType: awsUsageType("DeliveryAttempts-HTTP"), scale: 1e6},
 }
 
 // awsOfferFor maps a catalog SKU key to its offer-file product.
@@ -100,7 +111,8 @@ func awsOfferFor(key string) (awsOfferSpec, error) {
 }
 
 // matches: the product is the spec's, sold in the region itself (regional
-// offer files also list Local Zones and Outposts).
+// offer files also list Local Zones and Outposts; AWSDataTransfer's products
+// have from* attributes instead of location ones).
 func (s awsOfferSpec) matches(p awsOfferProduct, region string) bool {
 	if s.family != "" && p.ProductFamily != s.family {
 		return false
@@ -110,8 +122,10 @@ func (s awsOfferSpec) matches(p awsOfferProduct, region string) bool {
 			return false
 		}
 	}
-	if v, ok := p.Attributes["locationType"]; ok && v != "AWS Region" {
-		return false
+	for _, k := range []string{"locationType", "fromLocationType"} {
+		if v, ok := p.Attributes[k]; ok && v != "AWS Region" {
+			return false
+		}
 	}
 	for k, v := range s.attrs {
 		if p.Attributes[k] != v {

@@ -66,7 +66,7 @@ func RefreshAzure(ctx context.Context, client *http.Client, baseURL string, curr
 				}
 				fetched[query] = items
 			}
-			item, err := m.pick(items, region)
+			item, err := m.pick(items, region, old.Unit)
 			if err != nil {
 				return nil, fmt.Errorf("refresh azure prices: %s/%s: %w (query %s)", region, sku, err, query)
 			}
@@ -83,19 +83,20 @@ func RefreshAzure(ctx context.Context, client *http.Client, baseURL string, curr
 // azureRetailItem is one item of a Retail Prices API response (the fields
 // the refresh reads).
 type azureRetailItem struct {
-	CurrencyCode     string  `json:"currencyCode"`
-	TierMinimumUnits float64 `json:"tierMinimumUnits"`
-	RetailPrice      float64 `json:"retailPrice"`
-	UnitPrice        float64 `json:"unitPrice"`
-	ArmRegionName    string  `json:"armRegionName"`
-	Location         string  `json:"location"`
-	MeterName        string  `json:"meterName"`
-	ProductName      string  `json:"productName"`
-	SkuName          string  `json:"skuName"`
-	ArmSkuName       string  `json:"armSkuName"`
-	ServiceName      string  `json:"serviceName"`
-	UnitOfMeasure    string  `json:"unitOfMeasure"`
-	Type             string  `json:"type"`
+	CurrencyCode         string  `json:"currencyCode"`
+	TierMinimumUnits     float64 `json:"tierMinimumUnits"`
+	RetailPrice          float64 `json:"retailPrice"`
+	UnitPrice            float64 `json:"unitPrice"`
+	ArmRegionName        string  `json:"armRegionName"`
+	Location             string  `json:"location"`
+	MeterName            string  `json:"meterName"`
+	ProductName          string  `json:"productName"`
+	SkuName              string  `json:"skuName"`
+	ArmSkuName           string  `json:"armSkuName"`
+	ServiceName          string  `json:"serviceName"`
+	UnitOfMeasure        string  `json:"unitOfMeasure"`
+	Type                 string  `json:"type"`
+	IsPrimaryMeterRegion bool    `json:"isPrimaryMeterRegion"`
 }
 
 // azureRetailPage is one page of a Retail Prices API response.
@@ -161,9 +162,10 @@ func azureFetchPage(ctx context.Context, client *http.Client, link string) (*azu
 
 // azureMeter says where a catalog SKU is in the Retail Prices API: the
 // service it is queried by, and what its item's productName, skuName and
-// meterName match (nil: anything). paidTier picks among the matching
-// items with a price, by tierMinimumUnits (0: the first paid tier; free
-// included tiers are skipped).
+// meterName match (nil: anything; case and the kind of space do not matter:
+// some PostgreSQL product names have no-break spaces). paidTier picks among
+// the matching items with a price, by tierMinimumUnits (0: the first paid
+// tier; free included tiers are skipped).
 type azureMeter struct {
 	service             string
 	global              bool
@@ -171,7 +173,15 @@ type azureMeter struct {
 	paidTier            int
 }
 
-func azureRe(pattern string) *regexp.Regexp { return regexp.MustCompile("(?i)^(?:" + pattern + ")$") }
+// azureRe anchors a pattern, case-insensitive, each space in it matching any
+// run of spaces and no-break spaces (U+00A0): the API names General Purpose
+// and Memory Optimized flexible server products "Azure Database for
+// PostgreSQL Flexible Server General Purpose\u00a0Ddsv5\u00a0Series Compute"
+// and "Azure\u00a0Database for PostgreSQL Flexible Server\u00a0Memory
+// Optimized\u00a0Edsv5\u00a0Series Compute".
+func azureRe(pattern string) *regexp.Regexp {
+	return regexp.MustCompile("(?i)^(?:" + strings.ReplaceAll(pattern, " ", `[\s\x{00A0}]+`) + ")$")
+}
 
 const (
 	azurePostgres      = "Azure Database for PostgreSQL"
@@ -180,7 +190,10 @@ const (
 	azureLogAnalytics  = "Log Analytics"
 	azureDNS           = "Azure DNS"
 	azurePostgresFlex  = `(?:Azure Database|Az DB) for PostgreSQL Flexible Server`
-	azurePayAsYouGo    = "Pay-as-you-go"
+	// azureAnalyticsLogs is Log Analytics' pay-as-you-go SKU (workspace SKU
+	// PerGB2018); it was "Pay-as-you-go" with "Pay-as-you-go Data Ingestion"
+	// meters before.
+	azureAnalyticsLogs = "Analytics Logs"
 )
 
 // azureMeters are the SKU keys azure.go asks for, but compute, which
@@ -197,6 +210,8 @@ var azureMeters = map[string]azureMeter{
 	"container-apps:gib-second":  {service: azureContainerApps, meter: azureRe(`(?:Standard )?Memory Active Usage`)},
 	"container-apps:requests":    {service: azureContainerApps, meter: azureRe(`(?:Standard )?Requests`)},
 
+	// The base charge is listed twice, "1/Hour" and "1/Month": pick takes
+	// the hour.
 	"servicebus:standard-base": {service: azureServiceBus, sku: azureRe(`Standard`), meter: azureRe(`Standard Base Unit`)},
 	"servicebus:standard-operations-13m-100m": {service: azureServiceBus, sku: azureRe(`Standard`),
 		meter: azureRe(`Standard Messaging Operations`)},
@@ -209,8 +224,10 @@ var azureMeters = map[string]azureMeter{
 	"servicebus:basic-operations":       {service: azureServiceBus, sku: azureRe(`Basic`), meter: azureRe(`Basic Messaging Operations`)},
 	"servicebus:premium-messaging-unit": {service: azureServiceBus, sku: azureRe(`Premium`), meter: azureRe(`Premium Messaging Unit`)},
 
-	"log-analytics:ingestion-gb": {service: azureLogAnalytics, sku: azureRe(azurePayAsYouGo), meter: azureRe(`.*Data Ingestion`)},
-	"log-analytics:retention-gb": {service: azureLogAnalytics, sku: azureRe(azurePayAsYouGo), meter: azureRe(`.*Data Retention`)},
+	"log-analytics:ingestion-gb": {service: azureLogAnalytics, sku: azureRe(azureAnalyticsLogs),
+		meter: azureRe(azureAnalyticsLogs + ` Data Ingestion`)},
+	"log-analytics:retention-gb": {service: azureLogAnalytics, sku: azureRe(azureAnalyticsLogs),
+		meter: azureRe(azureAnalyticsLogs + ` Data Retention`)},
 
 	"private-dns:zone":    {service: azureDNS, global: true, sku: azureRe(`Private`), meter: azureRe(`Private Zones?`)},
 	"private-dns:queries": {service: azureDNS, global: true, sku: azureRe(`Private`), meter: azureRe(`Private Queries`)},
@@ -257,8 +274,11 @@ func azurePostgresComputeMeter(size string) (azureMeter, error) {
 
 // pick returns the one item of the meter in region (global meters: the
 // region-less item, else Azure DNS's "Zone 1", which holds Europe and North
-// America).
-func (m azureMeter) pick(items []azureRetailItem, region string) (azureRetailItem, error) {
+// America) at its paid tier. Items of one tier that differ are told apart by
+// the catalog's unit: one listing in that unit ("1/Hour" for hours) is taken
+// over the same meter listed in another ("1/Month"), a primary meter region
+// over a non-primary one; otherwise they are ambiguous.
+func (m azureMeter) pick(items []azureRetailItem, region, unit string) (azureRetailItem, error) {
 	best := map[int][]azureRetailItem{}
 	for _, it := range items {
 		if it.ServiceName != m.service || (it.Type != "" && it.Type != "Consumption") ||
@@ -287,15 +307,17 @@ func (m azureMeter) pick(items []azureRetailItem, region string) (azureRetailIte
 	}
 	sort.SliceStable(candidates, func(i, j int) bool { return candidates[i].TierMinimumUnits < candidates[j].TierMinimumUnits })
 	var tiers []azureRetailItem
-	for _, it := range candidates {
-		if n := len(tiers); n > 0 && tiers[n-1].TierMinimumUnits == it.TierMinimumUnits {
-			if tiers[n-1].RetailPrice != it.RetailPrice || tiers[n-1].UnitOfMeasure != it.UnitOfMeasure {
-				return azureRetailItem{}, fmt.Errorf("ambiguous: items %q (%s) and %q (%s) both match",
-					tiers[n-1].ProductName, tiers[n-1].SkuName, it.ProductName, it.SkuName)
-			}
-			continue
+	for start := 0; start < len(candidates); {
+		end := start + 1
+		for end < len(candidates) && candidates[end].TierMinimumUnits == candidates[start].TierMinimumUnits {
+			end++
+		}
+		it, err := azureOneOfTier(candidates[start:end], unit)
+		if err != nil {
+			return azureRetailItem{}, err
 		}
 		tiers = append(tiers, it)
+		start = end
 	}
 	if m.paidTier >= len(tiers) {
 		return azureRetailItem{}, fmt.Errorf("no item matches (service %q, product %v, SKU %v, meter %v, paid tier %d)",
@@ -304,18 +326,93 @@ func (m azureMeter) pick(items []azureRetailItem, region string) (azureRetailIte
 	return tiers[m.paidTier], nil
 }
 
+// azureOneOfTier picks the item of a tier (see pick).
+func azureOneOfTier(items []azureRetailItem, unit string) (azureRetailItem, error) {
+	same := true
+	for _, it := range items[1:] {
+		same = same && it.RetailPrice == items[0].RetailPrice && it.UnitOfMeasure == items[0].UnitOfMeasure
+	}
+	if same {
+		return items[0], nil
+	}
+	// Of the items that convert to the catalog's unit, those of a primary
+	// meter region, then those already in that unit.
+	var usable []azureRetailItem
+	var values []float64
+	var direct []bool
+	primary := false
+	for _, it := range items {
+		v, exact, err := azureConvert(it.RetailPrice, it.UnitOfMeasure, unit)
+		if err != nil {
+			continue
+		}
+		usable, values, direct = append(usable, it), append(values, v), append(direct, exact)
+		primary = primary || it.IsPrimaryMeterRegion
+	}
+	for _, filter := range []func(i int) bool{
+		func(int) bool { return true },
+		func(i int) bool { return !primary || usable[i].IsPrimaryMeterRegion },
+		func(i int) bool { return (!primary || usable[i].IsPrimaryMeterRegion) && direct[i] },
+	} {
+		var kept []int
+		for i := range usable {
+			if filter(i) {
+				kept = append(kept, i)
+			}
+		}
+		agree := len(kept) > 0
+		for _, i := range kept {
+			agree = agree && values[i] == values[kept[0]]
+		}
+		if agree {
+			return usable[kept[0]], nil
+		}
+	}
+	a, b := items[0], items[1]
+	return azureRetailItem{}, fmt.Errorf("ambiguous: items %q (%s, %v per %q) and %q (%s, %v per %q) both match",
+		a.ProductName, a.SkuName, a.RetailPrice, a.UnitOfMeasure, b.ProductName, b.SkuName, b.RetailPrice, b.UnitOfMeasure)
+}
+
 func azureMatch(re *regexp.Regexp, s string) bool { return re == nil || re.MatchString(s) }
 
-// azureUnitOfMeasure splits an API unit: "1 Hour", "100 Hours", "1 GB/Month",
-// "1/Month", "1M", "10K".
+// azureUnitOfMeasure splits an API unit of measure into a count, an
+// optional K or M multiplier and the rest: "1 Hour", "1/Hour", "100 Hours",
+// "1/Day", "1/Month", "1 GB", "1 GB/Month", "1 GiB/Month", "1 Second",
+// "1 GiB Second", "1", "1M", "10K".
 var azureUnitOfMeasure = regexp.MustCompile(`^\s*(\d+(?:\.\d+)?)\s*([KM]\b)?\s*(.*?)\s*$`)
 
 // azureConvertPrice turns a price per unitOfMeasure into a price per the
 // catalog's unit.
 func azureConvertPrice(price float64, unitOfMeasure, catalogUnit string) (float64, error) {
+	out, _, err := azureConvert(price, unitOfMeasure, catalogUnit)
+	return out, err
+}
+
+// azureTime names the period a unit word is: hour, day, month, second,
+// minute, or "".
+func azureTime(word string) string {
+	switch word {
+	case "hour", "hours", "hr", "hrs":
+		return "hour"
+	case "day", "days":
+		return "day"
+	case "month", "months":
+		return "month"
+	case "second", "seconds":
+		return "second"
+	case "minute", "minutes":
+		return "minute"
+	}
+	return ""
+}
+
+// azureConvert is azureConvertPrice, also saying whether the unit of
+// measure was already the catalog's (no change of period: "1/Hour" for
+// hours, not "1/Month").
+func azureConvert(price float64, unitOfMeasure, catalogUnit string) (float64, bool, error) {
 	p := azureUnitOfMeasure.FindStringSubmatch(unitOfMeasure)
 	if p == nil {
-		return 0, fmt.Errorf("unit of measure %q is not understood", unitOfMeasure)
+		return 0, false, fmt.Errorf("unit of measure %q is not understood", unitOfMeasure)
 	}
 	count, _ := strconv.ParseFloat(p[1], 64)
 	switch p[2] {
@@ -325,60 +422,69 @@ func azureConvertPrice(price float64, unitOfMeasure, catalogUnit string) (float6
 		count *= 1e6
 	}
 	if count <= 0 {
-		return 0, fmt.Errorf("unit of measure %q is not understood", unitOfMeasure)
+		return 0, false, fmt.Errorf("unit of measure %q is not understood", unitOfMeasure)
 	}
 	each := price / count
-	rest := strings.ToLower(p[3])
-	in := func(words ...string) bool {
-		for _, w := range words {
-			if rest == w {
-				return true
-			}
-		}
-		return false
+	// "GB/Month" is a measure per period; "Hour", "/Hour" and "" are a
+	// period or a count alone.
+	measure, period, _ := strings.Cut(strings.ToLower(p[3]), "/")
+	measure, period = strings.TrimSpace(measure), strings.TrimSpace(period)
+	alone := "" // the period of a unit that is only one: "Hour", "/Hour", "100 Hours"
+	switch {
+	case measure == "" && period != "":
+		alone = azureTime(period)
+	case period == "":
+		alone = azureTime(measure)
 	}
+	gb := measure == "gb" || measure == "gib"
 	var out float64
+	exact := false
 	switch catalogUnit {
 	case "hours":
-		switch {
-		case in("hour", "hours"):
-			out = each
-		case in("/day", "day", "days"):
+		switch alone {
+		case "hour":
+			out, exact = each, true
+		case "minute":
+			out = each * 60
+		case "second":
+			out = each * 3600
+		case "day":
 			out = each / 24
-		case in("/month", "month", "months"):
+		case "month":
 			out = each / HoursPerMonth
 		}
 	case "GB-months":
-		if in("gb/month", "gib/month") {
-			out = each
+		if gb && azureTime(period) == "month" {
+			out, exact = each, true
 		}
 	case "GB":
-		if in("gb", "gib") {
-			out = each
+		if gb && period == "" {
+			out, exact = each, true
 		}
 	case "vCPU-seconds", "GiB-seconds":
 		switch {
-		case strings.HasSuffix(rest, "second") || strings.HasSuffix(rest, "seconds"):
-			out = each
-		case in("hour", "hours"):
+		case period == "" && (strings.HasSuffix(measure, "second") || strings.HasSuffix(measure, "seconds")):
+			out, exact = each, true
+		case alone == "hour":
 			out = each / 3600
 		}
 	case "1M requests", "1M operations", "1M queries":
-		if in("") {
-			out = each * 1e6
+		if measure == "" && period == "" {
+			out, exact = each*1e6, true
 		}
 	case "zone-months", "connections":
-		if in("", "/month", "month") {
-			out = each
+		if measure == "" && (period == "" || azureTime(period) == "month") {
+			out, exact = each, true
 		}
 	default:
-		return 0, fmt.Errorf("catalog unit %q has no conversion from the Retail Prices API", catalogUnit)
+		return 0, false, fmt.Errorf("catalog unit %q has no conversion from the Retail Prices API", catalogUnit)
 	}
 	if out == 0 && price != 0 {
-		return 0, fmt.Errorf("unit of measure %q does not convert to %s", unitOfMeasure, catalogUnit)
+		return 0, false, fmt.Errorf("unit of measure %q does not convert to %s", unitOfMeasure, catalogUnit)
 	}
 	// Ten significant digits: no float noise (0.0864/3600) in the catalog.
-	return strconv.ParseFloat(strconv.FormatFloat(out, 'g', 10, 64), 64)
+	out, err := strconv.ParseFloat(strconv.FormatFloat(out, 'g', 10, 64), 64)
+	return out, exact, err
 }
 
 func azureSortedKeys[V any](m map[string]V) []string {
