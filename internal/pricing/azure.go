@@ -104,6 +104,8 @@ var azureTypes = map[string]TypeInfo{
 		Note: "Azure DNS bills private zones and their queries, not the links that attach a zone to a virtual network: " +
 			"this link (registration disabled) adds no charge; queries through it are counted at the zone"},
 	"azure-native:resources:ResourceGroup": {Kind: Free, Note: "a resource group has no charge"},
+	"azure-native:resources:Deployment": {Kind: Free,
+		Note: "an ARM template deployment has no charge (it sets the $Default rule of a filtered Service Bus subscription)"},
 	"azure-native:authorization:RoleAssignment": {Kind: Free,
 		Note: "Azure RBAC role assignments have no charge"},
 	"azure-native:authorization:ManagementLockByScope": {Kind: Free, Note: "management locks have no charge"},

@@ -46,7 +46,7 @@ func profile() *conformance.Profile {
 		Tags: conformance.StringMapInput("tags"),
 		// Input keys naming a resource of their own type only (resourceGroupName,
 		// namespaceName, topicName are also a child's reference to its parent).
-		NameKeys: []string{"serverName", "databaseName", "queueName", "containerAppName", "resourceName", "subscriptionName", "environmentName", "workspaceName"},
+		NameKeys: []string{"serverName", "databaseName", "queueName", "containerAppName", "resourceName", "subscriptionName", "environmentName", "workspaceName", "deploymentName"},
 		Database: func(_ *conformance.Graph, r conformance.Resource) []string {
 			var problems []string
 			network := conformance.Object(r.Inputs["network"])
@@ -67,6 +67,21 @@ func profile() *conformance.Profile {
 		WorkloadEnv:      containerAppEnv,
 		SubscriberAccess: subscriberAccess,
 		SupportsFilters:  true,
+		Rules:            azure.Rules,
+		// The Azure adapter has one stack option (tenantfleet:azure.location);
+		// these variants add what reaches Azure names beyond the neutral ones.
+		Variants: []conformance.Variant{
+			// Tenant ids that are valid DNS labels and name the databases
+			// every flexible server already has.
+			{Name: "tenant ids that name a flexible server's own databases", Tenants: func(ts []components.TenantSpec) {
+				ts[0].ID, ts[1].ID = "postgres", "template1"
+			}},
+			// Pulumi stack names may start with an underscore
+			// (sdk/go/common/tokens/stack_name.go: [A-Za-z0-9_.-]{1,100});
+			// Service Bus entity names must start with a letter or digit.
+			{Name: "stack starting with an underscore", Stack: "_prod"},
+			{Name: "another location", Config: map[string]string{"tenantfleet:azure": `{"location":"swedencentral"}`}},
+		},
 		InvalidTenants: []conformance.InvalidTenant{
 			{Reason: "Container Apps has no 0.5 vCPU / 2 GiB size", Field: "web.memoryMiB", Mutate: func(s *components.TenantSpec) {
 				s.Web.CPU, s.Web.MemoryMiB = 500, 2048

@@ -25,7 +25,7 @@ const Subscription = "00000000-0000-0000-0000-000000000001"
 var nameKeys = []string{
 	"resourceGroupName@resources", "workspaceName", "virtualNetworkName@VirtualNetwork", "subnetName", "privateZoneName@PrivateZone",
 	"virtualNetworkLinkName", "environmentName", "namespaceName@Namespace", "serverName@Server", "databaseName", "queueName",
-	"topicName@Topic", "subscriptionName@Subscription", "ruleName", "containerAppName", "resourceName", "lockName",
+	"topicName@Topic", "subscriptionName@Subscription", "ruleName", "containerAppName", "resourceName", "lockName", "deploymentName",
 }
 
 // Outputs adds what Azure computes: names, FQDNs, endpoints, identity ids.
