@@ -154,6 +154,7 @@ var neutralTypes = map[string]string{
 	"tenantfleet:index:MessagingFanout":          "a component: its children are priced",
 	"tenantfleet:index:Platform":                 "a component: its children are priced",
 	"random:index/randomPassword:RandomPassword": "generated in the engine",
+	"random:index/randomId:RandomId":             "generated in the engine",
 }
 
 // Catalog is the embedded price catalog: per cloud and region, SKU prices

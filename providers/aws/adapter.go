@@ -16,9 +16,10 @@ import (
 const Name = "aws"
 
 // Config is the stack config object tenantfleet:aws. Every field is optional:
-// without VPCID the account's default VPC and all its subnets are used, and
-// tasks get public IPs so they can reach SQS, ECR and Secrets Manager without
-// a NAT gateway (only the load balancer accepts inbound traffic either way).
+// without VPCID the account's default VPC and its default subnet in each
+// Availability Zone are used, and tasks get public IPs so they can reach SQS,
+// ECR and Secrets Manager without a NAT gateway (only the load balancer
+// accepts inbound traffic either way).
 type Config struct {
 	// VPCID is the VPC for every tenant's resources.
 	VPCID string `json:"vpcId,omitempty"`
@@ -102,10 +103,14 @@ func (a *Adapter) network(ctx *pulumi.Context) *network {
 		n.privateSubnets = pulumi.ToStringArray(a.cfg.PrivateSubnetIDs).ToStringArrayOutput()
 	} else {
 		vpc := ec2.LookupVpcOutput(ctx, ec2.LookupVpcOutputArgs{Default: pulumi.Bool(true)})
+		// Only the default subnet of each Availability Zone: the default VPC
+		// may hold more subnets (added by hand), and a load balancer takes
+		// at most one subnet per zone (CreateLoadBalancer refuses two).
 		subnets := ec2.GetSubnetsOutput(ctx, ec2.GetSubnetsOutputArgs{
-			Filters: ec2.GetSubnetsFilterArray{ec2.GetSubnetsFilterArgs{
-				Name: pulumi.String("vpc-id"), Values: pulumi.StringArray{vpc.Id()},
-			}},
+			Filters: ec2.GetSubnetsFilterArray{
+				ec2.GetSubnetsFilterArgs{Name: pulumi.String("vpc-id"), Values: pulumi.StringArray{vpc.Id()}},
+				ec2.GetSubnetsFilterArgs{Name: pulumi.String("default-for-az"), Values: pulumi.StringArray{pulumi.String("true")}},
+			},
 		})
 		n.vpcID = vpc.Id()
 		n.publicSubnets = subnets.Ids()

@@ -34,6 +34,8 @@ func profile() *conformance.Profile {
 			"aws:sqs/queuePolicy:QueuePolicy", "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy",
 			"aws:sns/topicSubscription:TopicSubscription", "aws:appautoscaling/policy:Policy",
 			"aws:ec2/securityGroupRule:SecurityGroupRule",
+			// Not an AWS resource: the final snapshot's suffix, kept in state.
+			"random:index/randomId:RandomId",
 		},
 		Tags:     conformance.StringMapInput("tags"),
 		NameKeys: []string{"name", "identifier", "family", "finalSnapshotIdentifier"},
@@ -59,6 +61,17 @@ func profile() *conformance.Profile {
 		WorkloadEnv:      taskDefinitionEnv,
 		SubscriberAccess: subscriberAccess,
 		SupportsFilters:  true,
+		Rules:            aws.Rules,
+		// The adapter's stack config options: its own VPC and subnets instead
+		// of the default VPC's, and HTTPS with an ACM certificate (a second
+		// listener and port 443 on the load balancer's security group).
+		Variants: []conformance.Variant{
+			{Name: "own VPC", Config: map[string]string{"tenantfleet:aws": ownVPC}},
+			{Name: "HTTPS", Config: map[string]string{"tenantfleet:aws": `{"certificateArn":"` + testCertificateARN + `"}`}},
+			{Name: "own VPC with HTTPS, stack named internal", Stack: "internal", Config: map[string]string{
+				"tenantfleet:aws": ownVPC[:len(ownVPC)-1] + `,"certificateArn":"` + testCertificateARN + `"}`,
+			}},
+		},
 		InvalidTenants: []conformance.InvalidTenant{
 			{Reason: "Fargate has no 0.25 vCPU / 768 MiB size", Field: "worker.memoryMiB", Mutate: func(s *components.TenantSpec) {
 				s.Worker.CPU, s.Worker.MemoryMiB = 250, 768
@@ -66,6 +79,11 @@ func profile() *conformance.Profile {
 		},
 	}
 }
+
+const (
+	ownVPC             = `{"vpcId":"vpc-0own","publicSubnetIds":["subnet-0pub1","subnet-0pub2"],"privateSubnetIds":["subnet-0priv1","subnet-0priv2"]}`
+	testCertificateARN = "arn:aws:acm:us-east-1:123456789012:certificate/0b6e4f6c-1111-2222-3333-444455556666"
+)
 
 func TestConformance(t *testing.T) {
 	g := conformance.Run(t, profile())

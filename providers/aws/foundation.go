@@ -69,12 +69,14 @@ func (a *Adapter) Foundation(ctx *pulumi.Context, name string, scope components.
 	}, opts...); err != nil {
 		return nil, fmt.Errorf("workload security group: %w", err)
 	}
+	// EC2 takes a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$* in security
+	// group and rule descriptions: no apostrophe (see Rules).
 	if f.databaseSG, err = ec2.NewSecurityGroup(ctx, name+"-db-sg", &ec2.SecurityGroupArgs{
 		Name:        physical(naming.AWS.SecurityGroup, scope, "db"),
-		Description: pulumi.Sprintf("tenantfleet %s: PostgreSQL, reachable from the tenant's tasks only", scope.Tenant),
+		Description: pulumi.Sprintf("tenantfleet %s: PostgreSQL, reachable from the tenant tasks only", scope.Tenant),
 		VpcId:       net.vpcID,
 		Ingress: ec2.SecurityGroupIngressArray{ec2.SecurityGroupIngressArgs{
-			Description: pulumi.String("PostgreSQL from the tenant's tasks"),
+			Description: pulumi.String("PostgreSQL from the tenant tasks"),
 			Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(5432), ToPort: pulumi.Int(5432),
 			SecurityGroups: pulumi.StringArray{f.workloadSG.ID()},
 		}},

@@ -95,7 +95,10 @@ func runOn(p *Profile, stack string, cfg map[string]string, dryRun bool, program
 		}
 		return program(ctx, cloud, o)
 	}, pulumi.WithMocks(Project, stack, g), func(info *pulumi.RunInfo) { info.DryRun = dryRun })
-	o.wg.Wait()
+	if err == nil {
+		// A program that failed part-way leaves captured outputs unresolved.
+		o.wg.Wait()
+	}
 	return g, o, err
 }
 

@@ -1,0 +1,99 @@
+package aws_test
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/tenantfleet/tenantfleet/components"
+	"github.com/tenantfleet/tenantfleet/providers/aws"
+	"github.com/tenantfleet/tenantfleet/providers/aws/awsmock"
+	"github.com/tenantfleet/tenantfleet/providers/conformance"
+)
+
+// recorder keeps every registration and invoke on top of a cloud's mocks.
+type recorder struct {
+	pulumi.MockResourceMonitor
+	mu        sync.Mutex
+	resources []pulumi.MockResourceArgs
+	calls     []pulumi.MockCallArgs
+}
+
+func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	r.mu.Lock()
+	r.resources = append(r.resources, args)
+	r.mu.Unlock()
+	return r.MockResourceMonitor.NewResource(args)
+}
+
+func (r *recorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	r.mu.Lock()
+	r.calls = append(r.calls, args)
+	r.mu.Unlock()
+	return r.MockResourceMonitor.Call(args)
+}
+
+// ofType returns the recorded registrations of one type token.
+func (r *recorder) ofType(typ string) []pulumi.MockResourceArgs {
+	var out []pulumi.MockResourceArgs
+	for _, a := range r.resources {
+		if a.TypeToken == typ {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// run is one program run of the AWS adapter: the scenario's tenants renamed
+// to ids (the scenario's own when none are given) and its fanout, on stack,
+// under mocks (awsmock.Mocks when nil).
+type run struct {
+	stack  string
+	cfg    aws.Config
+	mocks  pulumi.MockResourceMonitor
+	dryRun bool
+	ids    []string
+}
+
+func (p run) do(t *testing.T) *recorder {
+	t.Helper()
+	if p.stack == "" {
+		p.stack = conformance.Stack
+	}
+	if p.mocks == nil {
+		p.mocks = awsmock.Mocks
+	}
+	tenants := conformance.Tenants()
+	for i, id := range p.ids {
+		tenants[i%len(tenants)].ID = id
+	}
+	fanout := conformance.Fanout(true)
+	for i := range fanout.Subscribers {
+		if fanout.Subscribers[i].Tenant != "" {
+			fanout.Subscribers[i].Tenant = tenants[0].ID
+		}
+	}
+	rec := &recorder{MockResourceMonitor: p.mocks}
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		cloud, err := aws.NewWithConfig(p.cfg)
+		if err != nil {
+			return err
+		}
+		queues := map[string]*components.Queue{}
+		for _, spec := range tenants {
+			u, err := components.NewTenantUnit(ctx, spec.ID, &components.TenantUnitArgs{Spec: spec, Cloud: cloud})
+			if err != nil {
+				return err
+			}
+			queues[spec.ID] = u.Queue
+		}
+		_, err = components.NewMessagingFanout(ctx, "events", &components.MessagingFanoutArgs{Spec: fanout, TenantQueues: queues, Cloud: cloud})
+		return err
+	}, pulumi.WithMocks(conformance.Project, p.stack, rec), func(info *pulumi.RunInfo) { info.DryRun = p.dryRun })
+	if err != nil {
+		t.Fatalf("stack %q, tenants %q: %v", p.stack, p.ids, err)
+	}
+	return rec
+}
