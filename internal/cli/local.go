@@ -17,11 +17,11 @@ import (
 	"github.com/tenantfleet/tenantfleet/internal/localcloud"
 )
 
-// envLocalImagesDir is read by localcloud.DefaultImagesDir, the default of
+// envLocalImagesDir is read by localcloud.RuntimeImagesDir, the default of
 // --images-dir. `local start --images-dir` sets it for the runtime it starts
 // in the background (localcloud.Connect runs `tenantfleet local run`, which
 // inherits it).
-const envLocalImagesDir = "TENANTFLEET_LOCAL_IMAGES"
+const envLocalImagesDir = localcloud.EnvImagesDir
 
 // How long the local commands wait for the runtime.
 const (
@@ -57,18 +57,15 @@ func (f *localFlags) resolveDataDir() (string, error) {
 	return dir, nil
 }
 
-// resolveImagesDir is --images-dir, else $TENANTFLEET_LOCAL_IMAGES, else the
-// images directory next to the binary, else <data dir>/images.
+// resolveImagesDir is --images-dir, else the runtime's rule for this binary
+// (localcloud.RuntimeImagesDir: $TENANTFLEET_LOCAL_IMAGES, else the images
+// directory next to the binary, else <data dir>/images), the rule a program
+// checking images before it uses the runtime applies too.
 func (f *localFlags) resolveImagesDir(exeDir, dataDir string) string {
 	if f.imagesDir != "" {
 		return f.imagesDir
 	}
-	if os.Getenv(envLocalImagesDir) == "" {
-		if dir := binaryImagesDir(exeDir); dir != "" {
-			return dir
-		}
-	}
-	return localcloud.DefaultImagesDir(dataDir)
+	return localcloud.RuntimeImagesDir(dataDir, exeDir)
 }
 
 func (a *App) localCommand() *cobra.Command {

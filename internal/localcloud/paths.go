@@ -31,20 +31,61 @@ func SocketPath(dataDir string) string {
 	return filepath.Join(dataDir, "runtime.sock")
 }
 
-// DefaultImagesDir is where process images are looked up:
-// $TENANTFLEET_LOCAL_IMAGES, else <dataDir>/images.
-func DefaultImagesDir(dataDir string) string {
-	if dir := os.Getenv("TENANTFLEET_LOCAL_IMAGES"); dir != "" {
+// EnvImagesDir names the images directory every runtime started while it is
+// set uses (unless `tenantfleet local run --images-dir` says otherwise).
+const EnvImagesDir = "TENANTFLEET_LOCAL_IMAGES"
+
+// RuntimeImagesDir is the images directory a runtime of dataDir uses when
+// it is run by the tenantfleet binary in binDir and nothing chooses one for
+// it (no --images-dir): $TENANTFLEET_LOCAL_IMAGES, else <binDir>/images when
+// that is a directory (`make build` fills bin/images beside bin/tenantfleet),
+// else <dataDir>/images. binDir "" skips the second.
+//
+// It is the one rule of where images are: the runtime applies it to its
+// own binary (`tenantfleet local run`), and a program about to use the
+// local cloud applies it, through DefaultImagesDir and ImagesDir, to the
+// binary Connect would start, so that both look in the same place whether
+// the program runs inside tenantfleet or under a stock `pulumi`.
+func RuntimeImagesDir(dataDir, binDir string) string {
+	if dir := os.Getenv(EnvImagesDir); dir != "" {
 		return dir
+	}
+	if binDir != "" {
+		dir := filepath.Join(binDir, "images")
+		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+			return dir
+		}
 	}
 	return filepath.Join(dataDir, "images")
 }
 
+// DefaultImagesDir is the images directory of a runtime of dataDir started
+// now from this process: RuntimeImagesDir for the tenantfleet binary Connect
+// would run ($TENANTFLEET_BIN, else tenantfleet next to this executable,
+// else tenantfleet on PATH; symbolic links resolved, as the runtime resolves
+// its own location), or for none when there is no such binary.
+//
+// Under a stock `pulumi`, the program built to bin/tenantfleet-program
+// (Pulumi.yaml buildTarget) finds bin/tenantfleet next to it, as the
+// provider plugin bin/pulumi-resource-tenantfleet-local does, so both
+// expect bin/images; inside tenantfleet the binary is tenantfleet itself.
+func DefaultImagesDir(dataDir string) string {
+	binDir := ""
+	if bin, err := tenantfleetBinary(); err == nil {
+		if resolved, err := filepath.EvalSymlinks(bin); err == nil {
+			bin = resolved
+		}
+		binDir = filepath.Dir(bin)
+	}
+	return RuntimeImagesDir(dataDir, binDir)
+}
+
 // ImagesDir is the images directory the processes of dataDir's local cloud
 // come from: the running runtime's own when one serves dataDir (it may have
-// been started with another --images-dir), else DefaultImagesDir(dataDir),
-// the one a runtime started now would use. It is absolute, and it reads
-// files only: it never calls or starts the runtime.
+// been started with another --images-dir; its lock file records it), else
+// DefaultImagesDir(dataDir), the one the runtime Connect starts on demand
+// would use. It is absolute, and it reads files only: it never calls or
+// starts the runtime.
 func ImagesDir(dataDir string) (string, error) {
 	dataDir, err := filepath.Abs(dataDir)
 	if err != nil {

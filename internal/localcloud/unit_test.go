@@ -157,7 +157,7 @@ func TestCheckImage(t *testing.T) {
 // chosen when it started); without one, the one a new runtime would use.
 func TestImagesDir(t *testing.T) {
 	dataDir, env, running := t.TempDir(), filepath.Join(t.TempDir(), "env-images"), filepath.Join(t.TempDir(), "run-images")
-	t.Setenv("TENANTFLEET_LOCAL_IMAGES", "")
+	hermeticImages(t)
 	if got, err := ImagesDir(dataDir); err != nil || got != filepath.Join(dataDir, "images") {
 		t.Errorf("no runtime, no variable: %q, %v; want <data dir>/images", got, err)
 	}
@@ -270,7 +270,7 @@ func TestDefaultDataDir(t *testing.T) {
 	if got := SocketPath("/d"); got != "/d/runtime.sock" {
 		t.Errorf("SocketPath = %q", got)
 	}
-	t.Setenv("TENANTFLEET_LOCAL_IMAGES", "")
+	hermeticImages(t)
 	if got := DefaultImagesDir("/d"); got != "/d/images" {
 		t.Errorf("DefaultImagesDir = %q", got)
 	}

@@ -75,8 +75,9 @@ type imagesDir struct {
 
 // findImages finds the images directory the runtime uses: the running local
 // cloud's, else the one the runtime the plugin starts on demand will use
-// ($TENANTFLEET_LOCAL_IMAGES, which the tenantfleet CLI sets in its own
-// process as it does for the engine, else <data dir>/images). The data
+// (localcloud.DefaultImagesDir: $TENANTFLEET_LOCAL_IMAGES, else images/
+// next to the tenantfleet binary Connect starts, else <data dir>/images),
+// so a stock `pulumi up` and the tenantfleet CLI agree. The data
 // directory is found as the plugin finds it (TENANTFLEET_LOCAL_DIR,
 // inherited from the engine). Only files are read: nothing is started.
 func findImages() (imagesDir, error) {

@@ -31,9 +31,9 @@
 // worker.command[0] names). ValidateTenant checks them with the runtime's
 // own code (localcloud.CheckImage) before anything is registered, in the
 // images directory the runtime uses: the running runtime's, else the one the
-// runtime the plugin starts on demand will use ($TENANTFLEET_LOCAL_IMAGES,
-// which the tenantfleet CLI points at the images next to its binary, else
-// <data dir>/images). A stack whose image is missing is refused whole, with
+// runtime the plugin starts on demand will use (localcloud.DefaultImagesDir:
+// $TENANTFLEET_LOCAL_IMAGES, else images/ next to the tenantfleet binary
+// Connect starts, else <data dir>/images). A stack whose image is missing is refused whole, with
 // the directory looked in, instead of having its databases and queues
 // created and its processes refused. Tests that run the adapter under mocks
 // provide the images their specs name (localmock.Images), as a machine
