@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // dataDirLock is the exclusive flock on <dataDir>/runtime.lock that makes a
@@ -26,7 +27,7 @@ func lockDataDir(l layout) (*dataDirLock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open lock %s: %w", l.lockFile(), err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := exclusive(f); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, fmt.Errorf("data directory %s is in use by another local cloud runtime (pid %s)", l.dataDir, lockHolder(l))
@@ -42,6 +43,28 @@ func lockDataDir(l layout) (*dataDirLock, error) {
 		return nil, fmt.Errorf("write lock %s: %w", l.lockFile(), err)
 	}
 	return &dataDirLock{f: f}, nil
+}
+
+// lockAttempts and lockRetry bound how long lockDataDir retries a lock
+// that is held: lockFree takes the lock shared for an instant to probe it,
+// and a runtime starting at that instant must not take the probe for
+// another runtime.
+const (
+	lockAttempts = 25
+	lockRetry    = 20 * time.Millisecond
+)
+
+// exclusive takes f's exclusive flock without waiting for another holder,
+// retrying for a moment while only a probe may hold it.
+func exclusive(f *os.File) error {
+	var err error
+	for range lockAttempts {
+		if err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); !errors.Is(err, syscall.EWOULDBLOCK) {
+			return err
+		}
+		time.Sleep(lockRetry)
+	}
+	return err
 }
 
 // lockHolder is the PID written in the lock file, or "unknown".

@@ -207,12 +207,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 		`CREATE INDEX IF NOT EXISTS tenantfleet_event_tenant ON tenantfleet_event (tenant_id, seq)`,
 		`CREATE TABLE IF NOT EXISTS tenantfleet_webhook_message (
 			id TEXT PRIMARY KEY,
-			received_at BIGINT NOT NULL
+			received_at BIGINT NOT NULL,
+			tenant_id TEXT NOT NULL DEFAULT '',
+			request_hash TEXT NOT NULL DEFAULT ''
 		)`,
-		// What each message carried, to answer its redeliveries (added
-		// after the table: a database made before gets the columns here).
-		addColumn("tenantfleet_webhook_message", "tenant_id", "TEXT NOT NULL DEFAULT ''"),
-		addColumn("tenantfleet_webhook_message", "request_hash", "TEXT NOT NULL DEFAULT ''"),
 		`CREATE TABLE IF NOT EXISTS tenantfleet_idempotency_key (
 			key TEXT PRIMARY KEY,
 			tenant_id TEXT NOT NULL,
@@ -231,44 +229,37 @@ func (s *Store) Migrate(ctx context.Context) error {
 		)`,
 	}
 	for _, stmt := range stmts {
-		if c, ok := strings.CutPrefix(stmt, addColumnPrefix); ok {
-			if err := s.addColumn(ctx, c); err != nil {
-				return fmt.Errorf("migrate the job database (%s): %w", s.where, err)
-			}
-			continue
-		}
 		if _, err := s.DB.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("migrate the job database (%s): %w", s.where, err)
+		}
+	}
+	// Columns added after their table was first released: a database made
+	// before gets them here.
+	for _, c := range []addedColumn{
+		{"tenantfleet_webhook_message", "tenant_id", "TEXT NOT NULL DEFAULT ''"},
+		{"tenantfleet_webhook_message", "request_hash", "TEXT NOT NULL DEFAULT ''"},
+	} {
+		if err := s.addColumn(ctx, c); err != nil {
 			return fmt.Errorf("migrate the job database (%s): %w", s.where, err)
 		}
 	}
 	return nil
 }
 
-// addColumnPrefix marks a Migrate statement that adds a column when the
-// table lacks it (SQLite has no ADD COLUMN IF NOT EXISTS).
-const addColumnPrefix = "add column:"
+// addedColumn is a column added to a table after its first release.
+type addedColumn struct{ table, column, definition string }
 
-func addColumn(table, column, definition string) string {
-	return addColumnPrefix + table + " " + column + " " + definition
-}
-
-// addColumn runs one addColumn statement ("table column definition").
-func (s *Store) addColumn(ctx context.Context, spec string) error {
-	table, rest, _ := strings.Cut(spec, " ")
-	column, definition, _ := strings.Cut(rest, " ")
-	var n int
-	query := `SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`
+// addColumn adds c unless the table has it. PostgreSQL says so itself (ADD
+// COLUMN IF NOT EXISTS, safe when replicas migrate at once); SQLite, which
+// one process uses, has no IF NOT EXISTS and reports a duplicate column.
+func (s *Store) addColumn(ctx context.Context, c addedColumn) error {
+	ifNotExists := ""
 	if s.dialect == dialectPostgres {
-		query = `SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?`
+		ifNotExists = "IF NOT EXISTS "
 	}
-	if err := s.DB.QueryRowContext(ctx, s.q(query), table, column).Scan(&n); err != nil {
-		return fmt.Errorf("look for %s.%s: %w", table, column, err)
-	}
-	if n > 0 {
-		return nil
-	}
-	if _, err := s.DB.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", table, column, definition)); err != nil {
-		return fmt.Errorf("add %s.%s: %w", table, column, err)
+	_, err := s.DB.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s%s %s", c.table, ifNotExists, c.column, c.definition))
+	if err != nil && !strings.Contains(err.Error(), "duplicate column name") {
+		return fmt.Errorf("add %s.%s: %w", c.table, c.column, err)
 	}
 	return nil
 }

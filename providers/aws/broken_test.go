@@ -3,6 +3,7 @@ package aws_test
 import (
 	"testing"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -92,6 +93,25 @@ func (b opensQueue) Subscribe(ctx *pulumi.Context, name string, in components.Su
 	return b.Adapter.Subscribe(ctx, name, in, parent)
 }
 
+// quotesInDescriptions registers the database security group as the
+// adapter did before issue 13: an apostrophe in its description and in its
+// rule's, which terraform-provider-aws refuses at `up`.
+type quotesInDescriptions struct{ *aws.Adapter }
+
+func (b quotesInDescriptions) Foundation(ctx *pulumi.Context, name string, scope components.Scope, parent pulumi.Resource) (*components.Foundation, error) {
+	if _, err := ec2.NewSecurityGroup(ctx, name+"-old-db-sg", &ec2.SecurityGroupArgs{
+		Description: pulumi.String("tenantfleet " + scope.Tenant + ": PostgreSQL, reachable from the tenant's tasks only"),
+		Ingress: ec2.SecurityGroupIngressArray{ec2.SecurityGroupIngressArgs{
+			Description: pulumi.String("PostgreSQL from the tenant's tasks"),
+			Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(5432), ToPort: pulumi.Int(5432),
+		}},
+		Tags: pulumi.ToStringMap(scope.Tags()),
+	}, pulumi.Parent(parent)); err != nil {
+		return nil, err
+	}
+	return b.Adapter.Foundation(ctx, name, scope, parent)
+}
+
 func TestSuiteCatchesBrokenAdapters(t *testing.T) {
 	conformance.CatchesBroken(t, profile, func() (*aws.Adapter, error) { return aws.NewWithConfig(aws.Config{}) }, []conformance.Broken[*aws.Adapter]{
 		{Name: "drops a tag", Check: "tagged", Wrap: func(a *aws.Adapter) components.Adapter { return dropsTag{a} }},
@@ -103,5 +123,7 @@ func TestSuiteCatchesBrokenAdapters(t *testing.T) {
 		{Name: "drops QUEUE_URL from the worker", Check: "contract", Wrap: func(a *aws.Adapter) components.Adapter { return dropsContract{a} }},
 		{Name: "refuses a spec only after registering resources", Check: "invalid", Wrap: func(a *aws.Adapter) components.Adapter { return validatesLate{a} }},
 		{Name: "lets another topic write to the queues", Check: "fanout", Wrap: func(a *aws.Adapter) components.Adapter { return opensQueue{a} }},
+		{Name: "puts an apostrophe in a security group description", Check: "provider-rules", Detail: "ingress[0].description = \"PostgreSQL from the tenant's tasks\"",
+			Wrap: func(a *aws.Adapter) components.Adapter { return quotesInDescriptions{a} }},
 	})
 }

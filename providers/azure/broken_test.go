@@ -3,6 +3,7 @@ package azure_test
 import (
 	"testing"
 
+	"github.com/pulumi/pulumi-azure-native-sdk/servicebus/v3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/tenantfleet/tenantfleet/components"
@@ -100,9 +101,29 @@ func (b collidingNames) Queue(ctx *pulumi.Context, name string, in components.Qu
 	return b.Adapter.Queue(ctx, name, in, parent)
 }
 
+// createsDefaultRule registers a servicebus:Rule named $Default, as the
+// adapter did before issue 13: Service Bus makes that rule with every
+// subscription, and azure-native refuses to create an existing resource.
+type createsDefaultRule struct{ *azure.Adapter }
+
+func (b createsDefaultRule) Subscribe(ctx *pulumi.Context, name string, in components.SubscriptionInput, parent pulumi.Resource) (*components.Subscription, error) {
+	if _, err := servicebus.NewRule(ctx, name+"-default", &servicebus.RuleArgs{
+		ResourceGroupName: pulumi.String("rg"), NamespaceName: pulumi.String("ns"),
+		TopicName: pulumi.String("topic"), SubscriptionName: pulumi.String(in.Subscriber.Name),
+		RuleName:   pulumi.String("$Default"),
+		FilterType: servicebus.FilterTypeSqlFilter,
+		SqlFilter:  &servicebus.SqlFilterArgs{SqlExpression: pulumi.String("1=1")},
+	}, pulumi.Parent(parent)); err != nil {
+		return nil, err
+	}
+	return b.Adapter.Subscribe(ctx, name, in, parent)
+}
+
 func TestSuiteCatchesBrokenAdapters(t *testing.T) {
 	conformance.CatchesBroken(t, profile, func() (*azure.Adapter, error) { return azure.NewWithConfig(azure.Config{Location: "westeurope"}) }, []conformance.Broken[*azure.Adapter]{
 		{Name: "passes the password as a plain env value", Check: "contract", Wrap: func(a *azure.Adapter) components.Adapter { return passwordAsPlainEnv{a} }},
+		{Name: "creates the $Default rule", Check: "provider-rules", Detail: `ruleName = "$Default"`,
+			Wrap: func(a *azure.Adapter) components.Adapter { return createsDefaultRule{a} }},
 		{Name: "passes a queue password as a plain env value", Check: "contract", Wrap: func(a *azure.Adapter) components.Adapter { return queuePasswordAsPlainEnv{a} }},
 		{Name: "opens the database to the internet", Check: "database", Wrap: func(a *azure.Adapter) components.Adapter { return opensDatabase{a} }},
 		{Name: "puts the admin password in state in plaintext", Check: "secret", Wrap: func(a *azure.Adapter) components.Adapter { return opensDatabase{a} }},

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"cmp"
 	"maps"
 	"strings"
 
@@ -72,11 +73,21 @@ func renameTenants(ids ...string) func(ts []components.TenantSpec) {
 }
 
 // checkProviderRules runs every variant in preview and update and checks
-// each registered input against the profile's provider rules. A rule for a
-// type no variant registers is a finding too: its type token is misspelt or
-// stale, and it checks nothing.
+// each registered input against the profile's provider rules. A rule that
+// selects no value in any variant is a finding too (its type token or path
+// is misspelt or stale, or no variant sets the input: it checks nothing),
+// and so is a rule without a source or a description.
 func checkProviderRules(fs *findings, p *Profile) {
-	seen := map[string]bool{}
+	if len(p.Rules) == 0 {
+		fs.add("provider-rules", "the profile lists no provider rules")
+		return
+	}
+	for i, r := range p.Rules {
+		if r.Type == "" || r.Source == "" || r.Check.Describe == "" {
+			fs.add("provider-rules", "rule %d (%s %s) lacks a type, a source or a described check", i, r.Type, r.Path)
+		}
+	}
+	selected := make([]int, len(p.Rules))
 	for _, v := range variants(p) {
 		tenants := p.tenants()
 		firstID := tenants[0].ID
@@ -94,7 +105,9 @@ func checkProviderRules(fs *findings, p *Profile) {
 			cfg = map[string]string{}
 		}
 		maps.Copy(cfg, v.Config)
-		stack := cmpOr(v.Stack, Stack)
+		stack := cmp.Or(v.Stack, Stack)
+		// One finding per resource, rule and value across both phases.
+		reported := map[string]bool{}
 		for _, dryRun := range []bool{true, false} {
 			phase := "update"
 			if dryRun {
@@ -105,11 +118,13 @@ func checkProviderRules(fs *findings, p *Profile) {
 				fs.add("provider-rules", "%s, %s: the scenario fails: %v", v.Name, phase, err)
 				continue
 			}
-			reported := map[string]bool{}
 			for _, r := range g.Custom() {
-				seen[r.Type] = true
+				for i, rule := range p.Rules {
+					if rule.Type == r.Type {
+						selected[i] += rules.Selects(rule, r.Inputs)
+					}
+				}
 				for _, viol := range rules.Evaluate(p.Rules, r.Type, r.Inputs) {
-					// One finding per rule and value across both phases.
 					key := r.Name + viol.String()
 					if reported[key] {
 						continue
@@ -120,19 +135,10 @@ func checkProviderRules(fs *findings, p *Profile) {
 			}
 		}
 	}
-	for _, typ := range rules.Types(p.Rules) {
-		if !seen[typ] {
-			fs.add("provider-rules", "rules for %s, which no variant registers: a misspelt or stale type checks nothing", typ)
+	for i, r := range p.Rules {
+		if selected[i] == 0 {
+			fs.add("provider-rules", "rule %s %q (%s) selects no value in any variant: it checks nothing "+
+				"(a misspelt type or path, or no variant sets the input: add one)", r.Type, r.Path, r.Check.Describe)
 		}
 	}
-	if len(p.Rules) == 0 {
-		fs.add("provider-rules", "the profile lists no provider rules")
-	}
-}
-
-func cmpOr(s, def string) string {
-	if s != "" {
-		return s
-	}
-	return def
 }

@@ -516,6 +516,9 @@ type Broken[A any] struct {
 	Name  string
 	Wrap  func(A) components.Adapter
 	Check string
+	// Detail, when set, must be in the finding's detail: a check that may
+	// report something else too must report this.
+	Detail string
 }
 
 // CatchesBroken shows the suite can fail: for each case it runs the suite on
@@ -533,8 +536,11 @@ func CatchesBroken[A any](t *testing.T, profile func() *Profile, base func() (A,
 				}
 				return tc.Wrap(a), nil
 			}
-			if r := Check(p); !r.Has(tc.Check) {
-				t.Fatalf("the suite did not report %q; findings: %v", tc.Check, r.Findings)
+			r := Check(p)
+			if !slices.ContainsFunc(r.Findings, func(f Finding) bool {
+				return f.Check == tc.Check && strings.Contains(f.Detail, tc.Detail)
+			}) {
+				t.Fatalf("the suite did not report %q with %q; findings: %v", tc.Check, tc.Detail, r.Findings)
 			}
 		})
 	}

@@ -26,7 +26,7 @@ type Rule struct {
 	// Reserved lists names the cloud refuses (compared without regard to
 	// case): a name that would be one gets the hash suffix instead.
 	Reserved []string
-	// ForbiddenPrefixes lists prefixes the cloud refuses (case-insensitive,
+	// ForbiddenPrefixes lists prefixes the cloud refuses (compared with case,
 	// "sg-" for AWS security groups): a name starting with one is prefixed
 	// with "x" and gets the hash suffix.
 	ForbiddenPrefixes []string
@@ -84,13 +84,15 @@ func (r Rule) refused(name string) bool {
 			return true
 		}
 	}
-	return r.forbiddenPrefix(lower)
+	return r.forbiddenPrefix(name)
 }
 
+// forbiddenPrefix compares with case, as the providers do (terraform-provider-aws
+// `^sg-`, `^internal-`; PostgreSQL's "pg_"): a name another case of a
+// prefix would only be shaped if a provider said so.
 func (r Rule) forbiddenPrefix(name string) bool {
-	lower := strings.ToLower(name)
 	for _, p := range r.ForbiddenPrefixes {
-		if strings.HasPrefix(lower, strings.ToLower(p)) {
+		if strings.HasPrefix(name, p) {
 			return true
 		}
 	}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strconv"
@@ -66,11 +67,59 @@ func Evaluate(rs []Rule, typ string, inputs resource.PropertyMap) []Violation {
 				if !secret {
 					shown = show(v)
 				}
+				// A check may quote what it read, and what it read may be
+				// a secret inside the value: never let one through.
+				for _, hidden := range secretStrings(sel.Value, secret) {
+					problem = strings.ReplaceAll(problem, hidden, "[secret]")
+				}
 				out = append(out, Violation{Rule: r, Path: sel.Path, Value: shown, Problem: problem})
 			}
 		}
 	}
 	return out
+}
+
+// secretStrings lists the non-empty strings inside v that are secret (v
+// itself when inSecret), longest first so a replacement never leaves part
+// of one behind.
+func secretStrings(v resource.PropertyValue, inSecret bool) []string {
+	var out []string
+	var walk func(v resource.PropertyValue, secret bool)
+	walk = func(v resource.PropertyValue, secret bool) {
+		switch {
+		case v.IsSecret():
+			walk(v.SecretValue().Element, true)
+		case v.IsOutput():
+			walk(v.OutputValue().Element, secret || v.OutputValue().Secret)
+		case v.IsString():
+			if secret && v.StringValue() != "" {
+				out = append(out, v.StringValue())
+			}
+		case v.IsArray():
+			for _, e := range v.ArrayValue() {
+				walk(e, secret)
+			}
+		case v.IsObject():
+			for _, e := range v.ObjectValue() {
+				walk(e, secret)
+			}
+		}
+	}
+	walk(v, inSecret)
+	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
+	return out
+}
+
+// Selects is how many known values r selects in inputs (0 for another
+// type): a rule that never selects anything checks nothing.
+func Selects(r Rule, inputs resource.PropertyMap) int {
+	n := 0
+	for _, sel := range Select(resource.NewObjectProperty(inputs), r.Path) {
+		if _, _, known := unwrap(sel.Value); known {
+			n++
+		}
+	}
+	return n
 }
 
 // Types lists the resource types rs has rules for, sorted.
@@ -95,8 +144,9 @@ type Selected struct {
 // key takes every element of an array, "{}" every value of a map and
 // "{keys}" every key of a map (as a string), for example
 // "ingress[*].description", "tags{}", "tags{keys}", "settings.backupConfiguration.transactionLogRetentionDays".
-// A missing key selects nothing; a secret or unknown value on the way ends the walk there
-// (selected as is, so Evaluate can skip unknowns).
+// A missing or null key selects nothing; an unknown value on the way ends
+// the walk there (selected as is, so Evaluate skips it). What lies inside a
+// secret is selected as a secret.
 func Select(v resource.PropertyValue, path string) []Selected {
 	if path == "" {
 		return []Selected{{Path: "(inputs)", Value: v}}
@@ -109,17 +159,19 @@ func Select(v resource.PropertyValue, path string) []Selected {
 		}
 		var next []Selected
 		for _, s := range cur {
-			obj, ok := objectOf(s.Value)
-			if !ok {
-				if !isKnown(s.Value) {
-					next = append(next, s)
-				}
+			inner, inSecret, known := unwrap(s.Value)
+			if !known {
+				next = append(next, s)
 				continue
 			}
-			child, ok := obj[resource.PropertyKey(key)]
+			if !inner.IsObject() {
+				continue
+			}
+			child, ok := inner.ObjectValue()[resource.PropertyKey(key)]
 			if !ok || child.IsNull() {
 				continue
 			}
+			child = rewrap(child, inSecret)
 			p := join(s.Path, key)
 			switch suffix {
 			case "":
@@ -146,7 +198,7 @@ func Select(v resource.PropertyValue, path string) []Selected {
 				m := inner.ObjectValue()
 				for _, k := range m.StableKeys() {
 					if suffix == "{keys}" {
-						next = append(next, Selected{Path: p + "{" + string(k) + "}", Value: resource.NewStringProperty(string(k))})
+						next = append(next, Selected{Path: p + "{" + string(k) + "}", Value: rewrap(resource.NewStringProperty(string(k)), secret)})
 					} else {
 						next = append(next, Selected{Path: p + "." + string(k), Value: rewrap(m[k], secret)})
 					}
@@ -165,14 +217,6 @@ func join(prefix, key string) string {
 		return key
 	}
 	return prefix + "." + key
-}
-
-func objectOf(v resource.PropertyValue) (resource.PropertyMap, bool) {
-	inner, _, known := unwrap(v)
-	if !known || !inner.IsObject() {
-		return nil, false
-	}
-	return inner.ObjectValue(), true
 }
 
 // unwrap removes secret and known-output wrappers. known is false for a
@@ -198,13 +242,8 @@ func unwrap(v resource.PropertyValue) (inner resource.PropertyValue, secret, kno
 	}
 }
 
-func isKnown(v resource.PropertyValue) bool {
-	_, _, known := unwrap(v)
-	return known
-}
-
 func rewrap(v resource.PropertyValue, secret bool) resource.PropertyValue {
-	if secret {
+	if secret && !v.IsSecret() {
 		return resource.MakeSecret(v)
 	}
 	return v
@@ -265,14 +304,30 @@ func NotMatches(pattern, why string) Check {
 }
 
 // Length wants strings of min to max characters (max 0: no upper bound).
+// Characters are Unicode code points; see Bytes for limits in bytes.
 func Length(min, max int) Check {
-	return stringCheck(fmt.Sprintf("%d to %d characters", min, max), func(s string) string {
+	describe := fmt.Sprintf("%d to %d characters", min, max)
+	if max == 0 {
+		describe = fmt.Sprintf("at least %d characters", min)
+	}
+	return stringCheck(describe, func(s string) string {
 		n := utf8.RuneCountInString(s)
 		switch {
 		case n < min:
 			return fmt.Sprintf("is %d characters long, the minimum is %d", n, min)
 		case max > 0 && n > max:
 			return fmt.Sprintf("is %d characters long, the maximum is %d", n, max)
+		}
+		return ""
+	})
+}
+
+// Bytes wants strings of at most max bytes in UTF-8 (PostgreSQL's 63-byte
+// identifiers, limits a provider states in bytes).
+func Bytes(max int) Check {
+	return stringCheck(fmt.Sprintf("at most %d bytes", max), func(s string) string {
+		if len(s) > max {
+			return fmt.Sprintf("is %d bytes long, the maximum is %d", len(s), max)
 		}
 		return ""
 	})
@@ -343,12 +398,86 @@ func Func(describe string, judge func(v resource.PropertyValue) string) Check {
 }
 
 // Lookup reads a known value at path inside v (no wildcards), through
-// secrets; ok is false when it is absent or unknown.
+// secrets; ok is false when it is absent, null or unknown.
 func Lookup(v resource.PropertyValue, path string) (resource.PropertyValue, bool) {
 	sel := Select(v, path)
 	if len(sel) != 1 {
 		return resource.PropertyValue{}, false
 	}
 	inner, _, known := unwrap(sel[0].Value)
+	return inner, known && !inner.IsNull()
+}
+
+// Present reports whether path is set in v, known or not: an unknown
+// value (preview) is present, only not yet known.
+func Present(v resource.PropertyValue, path string) bool {
+	return len(Select(v, path)) > 0
+}
+
+// String reads a known string at path in v.
+func String(v resource.PropertyValue, path string) (string, bool) {
+	x, ok := Lookup(v, path)
+	if !ok || !x.IsString() {
+		return "", false
+	}
+	return x.StringValue(), true
+}
+
+// Number reads a known number at path in v.
+func Number(v resource.PropertyValue, path string) (float64, bool) {
+	x, ok := Lookup(v, path)
+	if !ok || !x.IsNumber() {
+		return 0, false
+	}
+	return x.NumberValue(), true
+}
+
+// Int reads a known whole number at path in v: a number, or a string of
+// digits (as some providers type numbers).
+func Int(v resource.PropertyValue, path string) (int, bool) {
+	x, ok := Lookup(v, path)
+	switch {
+	case !ok:
+		return 0, false
+	case x.IsNumber():
+		return int(x.NumberValue()), true
+	case x.IsString():
+		n, err := strconv.Atoi(x.StringValue())
+		return n, err == nil
+	}
+	return 0, false
+}
+
+// Elements is the known elements of the array at path in v, unwrapped
+// (unknown elements are left out).
+func Elements(v resource.PropertyValue, path string) []resource.PropertyValue {
+	a, ok := Lookup(v, path)
+	if !ok || !a.IsArray() {
+		return nil
+	}
+	var out []resource.PropertyValue
+	for _, e := range a.ArrayValue() {
+		if e, ok := Unwrap(e); ok {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Unwrap removes the secret and known-output wrappers of a value that
+// Lookup or Elements returned from inside an object or array; ok is false
+// for an unknown value.
+func Unwrap(v resource.PropertyValue) (resource.PropertyValue, bool) {
+	inner, _, known := unwrap(v)
 	return inner, known
+}
+
+// CIDR wants an IP prefix in CIDR notation ("10.0.0.0/16").
+func CIDR() Check {
+	return stringCheck("a CIDR prefix", func(s string) string {
+		if _, err := netip.ParsePrefix(s); err != nil {
+			return "is not a CIDR prefix"
+		}
+		return ""
+	})
 }

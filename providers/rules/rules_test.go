@@ -90,6 +90,28 @@ func TestUnknownAndSecretValues(t *testing.T) {
 	if len(v) != 1 || v[0].Value != "[secret]" || strings.Contains(v[0].String(), "hunter2") {
 		t.Errorf("secret value: %v, want one violation showing [secret]", v)
 	}
+	// Inside a secret object (the SDK marks a whole object secret when a
+	// secret is inside it), and read by a check that quotes what it read.
+	quoting := []Rule{
+		{Type: typ, Path: "settings.password", Check: Length(1, 3), Source: "s"},
+		{Type: typ, Path: "settings{keys}", Check: Length(1, 3), Source: "s"},
+		{Type: typ, Check: Func("quotes", func(v resource.PropertyValue) string {
+			pw, _ := String(v, "settings.password")
+			return "bad " + pw
+		}), Source: "s"},
+	}
+	nested := resource.PropertyMap{"settings": resource.MakeSecret(resource.NewObjectProperty(resource.PropertyMap{
+		"password": resource.NewStringProperty("hunter2"),
+	}))}
+	v = Evaluate(quoting, typ, nested)
+	if len(v) != 3 {
+		t.Fatalf("violations: %v, want 3", v)
+	}
+	for _, viol := range v {
+		if strings.Contains(viol.String(), "hunter2") || (viol.Path != "(inputs)" && viol.Value != "[secret]") {
+			t.Errorf("a secret shows: %s (value %s)", viol, viol.Value)
+		}
+	}
 }
 
 func TestFuncSeesTheWholeObject(t *testing.T) {
