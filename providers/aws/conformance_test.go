@@ -64,13 +64,16 @@ func profile() *conformance.Profile {
 		Rules:            aws.Rules,
 		// The adapter's stack config options: its own VPC and subnets instead
 		// of the default VPC's, and HTTPS with an ACM certificate (a second
-		// listener and port 443 on the load balancer's security group).
+		// listener and port 443 on the load balancer's security group); tenant
+		// ids RDS or PostgreSQL keep as role and database names; a longer
+		// stack name with the load balancers' forbidden prefix.
 		Variants: []conformance.Variant{
-			{Name: "own VPC", Config: map[string]string{"tenantfleet:aws": ownVPC}},
-			{Name: "HTTPS", Config: map[string]string{"tenantfleet:aws": `{"certificateArn":"` + testCertificateARN + `"}`}},
-			{Name: "own VPC with HTTPS, stack named internal", Stack: "internal", Config: map[string]string{
-				"tenantfleet:aws": ownVPC[:len(ownVPC)-1] + `,"certificateArn":"` + testCertificateARN + `"}`,
-			}},
+			{Name: "own VPC", Config: awsConfig(ownVPC)},
+			{Name: "HTTPS", Config: awsConfig(aws.Config{CertificateARN: testCertificateARN})},
+			{Name: "own VPC with HTTPS, stack named internal", Stack: "internal", Config: awsConfig(ownVPCWithHTTPS)},
+			{Name: "tenant ids admin and pg-x", Tenants: renameTenants("admin", "pg-x")},           // RDS refuses admin; pg-x would be the role pg_x_<hash>
+			{Name: "tenant ids rdsadmin and public", Tenants: renameTenants("rdsadmin", "public")}, // RDS's own role and database; PostgreSQL's public
+			{Name: "stack named internal-api", Stack: "internal-api"},
 		},
 		InvalidTenants: []conformance.InvalidTenant{
 			{Reason: "Fargate has no 0.25 vCPU / 768 MiB size", Field: "worker.memoryMiB", Mutate: func(s *components.TenantSpec) {
@@ -80,10 +83,33 @@ func profile() *conformance.Profile {
 	}
 }
 
-const (
-	ownVPC             = `{"vpcId":"vpc-0own","publicSubnetIds":["subnet-0pub1","subnet-0pub2"],"privateSubnetIds":["subnet-0priv1","subnet-0priv2"]}`
-	testCertificateARN = "arn:aws:acm:us-east-1:123456789012:certificate/0b6e4f6c-1111-2222-3333-444455556666"
+const testCertificateARN = "arn:aws:acm:us-east-1:123456789012:certificate/0b6e4f6c-1111-2222-3333-444455556666"
+
+var (
+	ownVPC = aws.Config{
+		VPCID: "vpc-0own", PublicSubnetIDs: []string{"subnet-0pub1", "subnet-0pub2"},
+		PrivateSubnetIDs: []string{"subnet-0priv1", "subnet-0priv2"},
+	}
+	ownVPCWithHTTPS = func() aws.Config { c := ownVPC; c.CertificateARN = testCertificateARN; return c }()
 )
+
+// awsConfig is the stack config tenantfleet:aws holding cfg, as JSON.
+func awsConfig(cfg aws.Config) map[string]string {
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return map[string]string{"tenantfleet:aws": string(raw)}
+}
+
+// renameTenants gives the scenario's tenants the ids, in order.
+func renameTenants(ids ...string) func([]components.TenantSpec) {
+	return func(ts []components.TenantSpec) {
+		for i, id := range ids {
+			ts[i].ID = id
+		}
+	}
+}
 
 func TestConformance(t *testing.T) {
 	g := conformance.Run(t, profile())

@@ -46,35 +46,23 @@ func (r *recorder) ofType(typ string) []pulumi.MockResourceArgs {
 	return out
 }
 
-// run is one program run of the AWS adapter: the scenario's tenants renamed
-// to ids (the scenario's own when none are given) and its fanout, on stack,
-// under mocks (awsmock.Mocks when nil).
+// run is one update of the AWS adapter with config cfg: the scenario's
+// tenants and fanout, on the conformance stack, under mocks (awsmock.Mocks
+// when nil). The provider rules are checked by the conformance suite
+// (providers/conformance providerrules.go); this records registrations and
+// invokes for the tests that read them.
 type run struct {
-	stack  string
-	cfg    aws.Config
-	mocks  pulumi.MockResourceMonitor
-	dryRun bool
-	ids    []string
+	cfg   aws.Config
+	mocks pulumi.MockResourceMonitor
 }
 
 func (p run) do(t *testing.T) *recorder {
 	t.Helper()
-	if p.stack == "" {
-		p.stack = conformance.Stack
-	}
 	if p.mocks == nil {
 		p.mocks = awsmock.Mocks
 	}
 	tenants := conformance.Tenants()
-	for i, id := range p.ids {
-		tenants[i%len(tenants)].ID = id
-	}
 	fanout := conformance.Fanout(true)
-	for i := range fanout.Subscribers {
-		if fanout.Subscribers[i].Tenant != "" {
-			fanout.Subscribers[i].Tenant = tenants[0].ID
-		}
-	}
 	rec := &recorder{MockResourceMonitor: p.mocks}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		cloud, err := aws.NewWithConfig(p.cfg)
@@ -91,9 +79,9 @@ func (p run) do(t *testing.T) *recorder {
 		}
 		_, err = components.NewMessagingFanout(ctx, "events", &components.MessagingFanoutArgs{Spec: fanout, TenantQueues: queues, Cloud: cloud})
 		return err
-	}, pulumi.WithMocks(conformance.Project, p.stack, rec), func(info *pulumi.RunInfo) { info.DryRun = p.dryRun })
+	}, pulumi.WithMocks(conformance.Project, conformance.Stack, rec))
 	if err != nil {
-		t.Fatalf("stack %q, tenants %q: %v", p.stack, p.ids, err)
+		t.Fatalf("config %+v: %v", p.cfg, err)
 	}
 	return rec
 }

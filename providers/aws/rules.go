@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strconv"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
@@ -61,8 +60,6 @@ var Rules = slices.Concat([]rules.Rule{
 		Source: apiRef + "AWSEC2/latest/APIReference/API_CreateSecurityGroup.html GroupDescription: valid characters a-z, A-Z, 0-9, spaces, and ._-:/()#,@[]+=&;{}!$* (hashicorp/terraform-provider-aws#18874)"},
 	withPath(sgType, "ingress[*].description", securityGroupRuleDescription),
 	withPath(sgType, "ingress[*].description", securityGroupRuleDescriptionLength),
-	withPath(sgType, "egress[*].description", securityGroupRuleDescription),
-	withPath(sgType, "egress[*].description", securityGroupRuleDescriptionLength),
 	withPath(sgRuleType, "description", securityGroupRuleDescription),
 	withPath(sgRuleType, "description", securityGroupRuleDescriptionLength),
 	{Type: sgRuleType, Path: "type", Check: rules.OneOf("ingress", "egress"),
@@ -276,40 +273,11 @@ func withPath(typ, path string, r rules.Rule) rules.Rule {
 	return r
 }
 
-// field reads a known input of an object; ok is false when it is absent or unknown.
-func field(v resource.PropertyValue, key string) (resource.PropertyValue, bool) {
-	f, ok := rules.Lookup(v, key)
-	return f, ok && !f.IsNull()
-}
-
-func intField(v resource.PropertyValue, key string) (int, bool) {
-	f, ok := field(v, key)
-	if !ok {
-		return 0, false
-	}
-	switch {
-	case f.IsNumber():
-		return int(f.NumberValue()), true
-	case f.IsString():
-		n, err := strconv.Atoi(f.StringValue())
-		return n, err == nil
-	}
-	return 0, false
-}
-
-func stringField(v resource.PropertyValue, key string) (string, bool) {
-	f, ok := field(v, key)
-	if !ok || !f.IsString() {
-		return "", false
-	}
-	return f.StringValue(), true
-}
-
 func finalSnapshotNamed(v resource.PropertyValue) string {
-	if skip, ok := field(v, "skipFinalSnapshot"); ok && skip.IsBool() && skip.BoolValue() {
+	if skip, ok := rules.Lookup(v, "skipFinalSnapshot"); ok && skip.IsBool() && skip.BoolValue() {
 		return ""
 	}
-	if _, present := v.ObjectValue()["finalSnapshotIdentifier"]; !present {
+	if !rules.Present(v, "finalSnapshotIdentifier") {
 		return "keeps a final snapshot (skipFinalSnapshot is not true) but names none"
 	}
 	return ""
@@ -321,11 +289,11 @@ var storageRange = map[string][2]int{
 }
 
 func storageInRange(v resource.PropertyValue) string {
-	gib, ok := intField(v, "allocatedStorage")
+	gib, ok := rules.Int(v, "allocatedStorage")
 	if !ok {
 		return ""
 	}
-	typ, ok := stringField(v, "storageType")
+	typ, ok := rules.String(v, "storageType")
 	if !ok {
 		typ = "gp2" // the API's default
 	}
@@ -340,13 +308,13 @@ func storageInRange(v resource.PropertyValue) string {
 }
 
 func gp3Baseline(v resource.PropertyValue) string {
-	typ, _ := stringField(v, "storageType")
-	gib, ok := intField(v, "allocatedStorage")
+	typ, _ := rules.String(v, "storageType")
+	gib, ok := rules.Int(v, "allocatedStorage")
 	if typ != "gp3" || !ok || gib >= 400 {
 		return ""
 	}
 	for _, k := range []string{"iops", "storageThroughput"} {
-		if _, set := field(v, k); set {
+		if _, set := rules.Lookup(v, k); set {
 			return fmt.Sprintf("sets %s on %d GiB of gp3; below 400 GiB the baseline is fixed", k, gib)
 		}
 	}
@@ -354,24 +322,22 @@ func gp3Baseline(v resource.PropertyValue) string {
 }
 
 func passwordExclusive(v resource.PropertyValue) string {
-	managed, _ := field(v, "manageMasterUserPassword")
-	if _, pw := v.ObjectValue()["password"]; pw && managed.IsBool() && managed.BoolValue() {
+	managed, _ := rules.Lookup(v, "manageMasterUserPassword")
+	if rules.Present(v, "password") && managed.IsBool() && managed.BoolValue() {
 		return "sets both manageMasterUserPassword and password"
 	}
 	return ""
 }
 
 func gracePeriodNeedsLoadBalancer(v resource.PropertyValue) string {
-	if _, ok := v.ObjectValue()["healthCheckGracePeriodSeconds"]; !ok {
+	if !rules.Present(v, "healthCheckGracePeriodSeconds") {
 		return ""
 	}
-	if lbs, ok := field(v, "loadBalancers"); ok && lbs.IsArray() && len(lbs.ArrayValue()) > 0 {
+	if lbs, ok := rules.Lookup(v, "loadBalancers"); ok && lbs.IsArray() && len(lbs.ArrayValue()) > 0 {
 		return ""
 	}
-	if _, present := v.ObjectValue()["loadBalancers"]; present {
-		if _, known := field(v, "loadBalancers"); !known {
-			return "" // unknown in preview
-		}
+	if _, known := rules.Lookup(v, "loadBalancers"); !known && rules.Present(v, "loadBalancers") {
+		return "" // unknown in preview
 	}
 	return "sets healthCheckGracePeriodSeconds without a load balancer"
 }
@@ -390,17 +356,17 @@ var fargateMemoryMiB = map[int]func(mem int) bool{
 }
 
 func fargateTask(v resource.PropertyValue) string {
-	compat, ok := field(v, "requiresCompatibilities")
+	compat, ok := rules.Lookup(v, "requiresCompatibilities")
 	if !ok || !compat.IsArray() || !slices.ContainsFunc(compat.ArrayValue(), func(e resource.PropertyValue) bool {
 		return e.IsString() && e.StringValue() == "FARGATE"
 	}) {
 		return ""
 	}
-	if mode, ok := stringField(v, "networkMode"); ok && mode != "awsvpc" {
+	if mode, ok := rules.String(v, "networkMode"); ok && mode != "awsvpc" {
 		return fmt.Sprintf("networkMode %q: Fargate requires awsvpc", mode)
 	}
-	cpu, okCPU := intField(v, "cpu")
-	mem, okMem := intField(v, "memory")
+	cpu, okCPU := rules.Int(v, "cpu")
+	mem, okMem := rules.Int(v, "memory")
 	if !okCPU || !okMem {
 		return ""
 	}
@@ -455,11 +421,11 @@ func httpMatcher(v resource.PropertyValue) string {
 }
 
 func httpsHasCertificate(v resource.PropertyValue) string {
-	if proto, _ := stringField(v, "protocol"); proto != "HTTPS" {
+	if proto, _ := rules.String(v, "protocol"); proto != "HTTPS" {
 		return ""
 	}
 	for _, k := range []string{"certificateArn", "sslPolicy"} {
-		if _, present := v.ObjectValue()[resource.PropertyKey(k)]; !present {
+		if !rules.Present(v, k) {
 			return "an HTTPS listener without " + k
 		}
 	}
@@ -467,8 +433,8 @@ func httpsHasCertificate(v resource.PropertyValue) string {
 }
 
 func minAtMostMax(v resource.PropertyValue) string {
-	lo, okLo := intField(v, "minCapacity")
-	hi, okHi := intField(v, "maxCapacity")
+	lo, okLo := rules.Int(v, "minCapacity")
+	hi, okHi := rules.Int(v, "maxCapacity")
 	if okLo && okHi && lo > hi {
 		return fmt.Sprintf("minCapacity %d exceeds maxCapacity %d", lo, hi)
 	}
@@ -492,11 +458,11 @@ func maxReceiveCount(v resource.PropertyValue) string {
 }
 
 func rawDeliveryProtocol(v resource.PropertyValue) string {
-	raw, ok := field(v, "rawMessageDelivery")
+	raw, ok := rules.Lookup(v, "rawMessageDelivery")
 	if !ok || !raw.IsBool() || !raw.BoolValue() {
 		return ""
 	}
-	if proto, ok := stringField(v, "protocol"); ok && !slices.Contains([]string{"sqs", "http", "https", "firehose"}, proto) {
+	if proto, ok := rules.String(v, "protocol"); ok && !slices.Contains([]string{"sqs", "http", "https", "firehose"}, proto) {
 		return fmt.Sprintf("raw message delivery to protocol %q", proto)
 	}
 	return ""

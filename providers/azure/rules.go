@@ -99,12 +99,12 @@ var Rules = slices.Concat(tagRules(taggable), []rules.Rule{
 	{Type: workspaceType, Path: "sku.name", Check: rules.OneOf("CapacityReservation", "Free", "LACluster", "PerGB2018", "PerNode", "Premium", "Standalone", "Standard"),
 		Source: specs + "operationalinsights/resource-manager/Microsoft.OperationalInsights/stable/2023-09-01/Workspaces.json WorkspaceSku.name enum"},
 	{Type: workspaceType, Check: rules.Func("PerGB2018 retention of 30 to 730 days", func(v resource.PropertyValue) string {
-		sku, ok := rules.Lookup(v, "sku.name")
-		days, known := rules.Lookup(v, "retentionInDays")
-		if !ok || !known || !sku.IsString() || sku.StringValue() != "PerGB2018" || !days.IsNumber() {
+		sku, _ := rules.String(v, "sku.name")
+		d, ok := rules.Number(v, "retentionInDays")
+		if sku != "PerGB2018" || !ok {
 			return ""
 		}
-		if d := days.NumberValue(); d < 30 || d > 730 {
+		if d < 30 || d > 730 {
 			return fmt.Sprintf("retentionInDays %v is outside 30 to 730 for PerGB2018", d)
 		}
 		return ""
@@ -115,20 +115,20 @@ var Rules = slices.Concat(tagRules(taggable), []rules.Rule{
 		Source: nameRules + " Microsoft.Network virtualNetworks: 2-64"},
 	{Type: vnetType, Path: "virtualNetworkName", Check: rules.Matches(networkNameRE),
 		Source: nameRules + " Microsoft.Network virtualNetworks: alphanumerics, underscores, periods, hyphens; start with alphanumeric, end alphanumeric or underscore"},
-	{Type: vnetType, Path: "addressSpace.addressPrefixes", Check: rules.Each(cidr()),
+	{Type: vnetType, Path: "addressSpace.addressPrefixes", Check: rules.Each(rules.CIDR()),
 		Source: specs + "network/resource-manager/Microsoft.Network/stable/2024-05-01/virtualNetwork.json AddressSpace.addressPrefixes (CIDR notation)"},
 	{Type: subnetType, Path: "subnetName", Check: rules.Length(1, 80),
 		Source: nameRules + " Microsoft.Network virtualnetworks / subnets: 1-80"},
 	{Type: subnetType, Path: "subnetName", Check: rules.Matches(networkNameRE),
 		Source: nameRules + " Microsoft.Network virtualnetworks / subnets: alphanumerics, underscores, periods, hyphens; start with alphanumeric, end alphanumeric or underscore"},
-	{Type: subnetType, Path: "addressPrefix", Check: cidr(),
+	{Type: subnetType, Path: "addressPrefix", Check: rules.CIDR(),
 		Source: specs + "network/resource-manager/Microsoft.Network/stable/2024-05-01/virtualNetwork.json SubnetPropertiesFormat.addressPrefix (CIDR notation)"},
 	{Type: subnetType, Check: rules.Func("a Container Apps infrastructure subnet of /27 or larger", func(v resource.PropertyValue) string {
-		prefix, ok := rules.Lookup(v, "addressPrefix")
-		if !ok || !prefix.IsString() || !delegatedTo(v, "Microsoft.App/environments") {
+		prefix, ok := rules.String(v, "addressPrefix")
+		if !ok || !delegatedTo(v, "Microsoft.App/environments") {
 			return ""
 		}
-		p, err := netip.ParsePrefix(prefix.StringValue())
+		p, err := netip.ParsePrefix(prefix)
 		if err == nil && p.Bits() > 27 {
 			return fmt.Sprintf("addressPrefix %s is smaller than /27, the smallest subnet a workload profiles environment takes", p)
 		}
@@ -146,7 +146,7 @@ var Rules = slices.Concat(tagRules(taggable), []rules.Rule{
 			return fmt.Sprintf("has %d labels, a zone name has 2 to 34", len(labels))
 		}
 		for _, l := range labels {
-			if !regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`).MatchString(l) {
+			if !dnsZoneLabel.MatchString(l) {
 				return fmt.Sprintf("label %q is not 1-63 alphanumerics, underscores and hyphens", l)
 			}
 		}
@@ -192,10 +192,10 @@ var Rules = slices.Concat(tagRules(taggable), []rules.Rule{
 	{Type: containerAppType, Path: "template.scale.maxReplicas", Check: rules.Between(1, 1000),
 		Source: "https://learn.microsoft.com/azure/container-apps/scale-app#scale-definition (max replicas 1 to 1,000)"},
 	{Type: containerAppType, Path: "template.scale", Check: rules.Func("minReplicas <= maxReplicas", func(v resource.PropertyValue) string {
-		lo, okLo := rules.Lookup(v, "minReplicas")
-		hi, okHi := rules.Lookup(v, "maxReplicas")
-		if okLo && okHi && lo.IsNumber() && hi.IsNumber() && lo.NumberValue() > hi.NumberValue() {
-			return fmt.Sprintf("minReplicas %v exceeds maxReplicas %v", lo.NumberValue(), hi.NumberValue())
+		lo, okLo := rules.Number(v, "minReplicas")
+		hi, okHi := rules.Number(v, "maxReplicas")
+		if okLo && okHi && lo > hi {
+			return fmt.Sprintf("minReplicas %v exceeds maxReplicas %v", lo, hi)
 		}
 		return ""
 	}), Source: "https://learn.microsoft.com/azure/container-apps/scale-app#scale-definition"},
@@ -245,21 +245,19 @@ var Rules = slices.Concat(tagRules(taggable), []rules.Rule{
 		Source: pgDocs + "quickstart-create-server.md Admin username: can't be azure_superuser, azure_pg_admin, admin, administrator, root, guest, or public"},
 	{Type: serverType, Path: "administratorLogin", Check: rules.NotMatches(`(?i)^pg_`, "starts with pg_"),
 		Source: pgDocs + "quickstart-create-server.md Admin username: can't start with pg_"},
-	{Type: serverType, Path: "administratorLogin", Check: rules.NotReserved("PostgreSQL reserved key word", naming.PostgresKeywords...),
-		Source: "postgres/postgres src/include/parser/kwlist.h RESERVED_KEYWORD, TYPE_FUNC_NAME_KEYWORD (cannot name a role unquoted)"},
 	{Type: serverType, Path: "version", Check: rules.OneOf("11", "12", "13", "14", "15", "16", "17", "18"),
 		Source: pgSpec + " ServerVersion enum"},
 	{Type: serverType, Path: "sku.tier", Check: rules.OneOf("Burstable", "GeneralPurpose", "MemoryOptimized"),
 		Source: pgSpec + " SkuTier enum"},
 	{Type: serverType, Path: "sku", Check: rules.Func("a SKU of the tier's series (Burstable B, GeneralPurpose D, MemoryOptimized E)", func(v resource.PropertyValue) string {
-		name, okName := rules.Lookup(v, "name")
-		tier, okTier := rules.Lookup(v, "tier")
-		if !okName || !okTier || !name.IsString() || !tier.IsString() {
+		name, okName := rules.String(v, "name")
+		tier, okTier := rules.String(v, "tier")
+		if !okName || !okTier {
 			return ""
 		}
-		want := map[string]string{"Burstable": "Standard_B", "GeneralPurpose": "Standard_D", "MemoryOptimized": "Standard_E"}[tier.StringValue()]
-		if want != "" && !strings.HasPrefix(name.StringValue(), want) {
-			return fmt.Sprintf("sku %s is not a %s size (%s*)", name.StringValue(), tier.StringValue(), want)
+		want := map[string]string{"Burstable": "Standard_B", "GeneralPurpose": "Standard_D", "MemoryOptimized": "Standard_E"}[tier]
+		if want != "" && !strings.HasPrefix(name, want) {
+			return fmt.Sprintf("sku %s is not a %s size (%s*)", name, tier, want)
 		}
 		return ""
 	}), Source: pgDocs + "concepts-compute.md (Burstable: B-series, General Purpose: D-series, Memory Optimized: E-series)"},
@@ -274,10 +272,10 @@ var Rules = slices.Concat(tagRules(taggable), []rules.Rule{
 	{Type: serverType, Path: "highAvailability.mode", Check: rules.OneOf("Disabled", "ZoneRedundant", "SameZone"),
 		Source: pgSpec + " HighAvailabilityMode enum"},
 	{Type: serverType, Check: rules.Func("no high availability on the Burstable tier", func(v resource.PropertyValue) string {
-		tier, okTier := rules.Lookup(v, "sku.tier")
-		mode, okMode := rules.Lookup(v, "highAvailability.mode")
-		if okTier && okMode && tier.IsString() && mode.IsString() && tier.StringValue() == "Burstable" && mode.StringValue() != "Disabled" {
-			return "highAvailability.mode " + mode.StringValue() + " on the Burstable tier"
+		tier, _ := rules.String(v, "sku.tier")
+		mode, ok := rules.String(v, "highAvailability.mode")
+		if ok && tier == "Burstable" && mode != "Disabled" {
+			return "highAvailability.mode " + mode + " on the Burstable tier"
 		}
 		return ""
 	}), Source: "MicrosoftDocs/azure-docs articles/reliability/reliability-postgre.md Availability zones - limitations (\"High availability is not supported with burstable compute tier.\")"},
@@ -285,21 +283,20 @@ var Rules = slices.Concat(tagRules(taggable), []rules.Rule{
 		if _, ok := rules.Lookup(v, "network.delegatedSubnetResourceId"); !ok {
 			return ""
 		}
-		if p, ok := rules.Lookup(v, "network.publicNetworkAccess"); ok && p.IsString() && p.StringValue() != "Disabled" {
-			return "publicNetworkAccess is " + p.StringValue() + " on a server in a delegated subnet"
+		if p, ok := rules.String(v, "network.publicNetworkAccess"); ok && p != "Disabled" {
+			return "publicNetworkAccess is " + p + " on a server in a delegated subnet"
 		}
-		if !has(v, "network.privateDnsZoneArmResourceId") {
+		if !rules.Present(v, "network.privateDnsZoneArmResourceId") {
 			return "a server in a delegated subnet has no privateDnsZoneArmResourceId"
 		}
 		return ""
 	}), Source: pgDocs + "concepts-limits.md Networking (\"We currently don't support combining public access with deployment in a virtual network\"); concepts-networking-private.md (private DNS zone)"},
 	{Type: serverType, Check: rules.Func("password authentication has an admin login and password", func(v resource.PropertyValue) string {
-		auth, ok := rules.Lookup(v, "authConfig.passwordAuth")
-		if !ok || !auth.IsString() || auth.StringValue() != "Enabled" {
+		if auth, _ := rules.String(v, "authConfig.passwordAuth"); auth != "Enabled" {
 			return ""
 		}
 		for _, k := range []string{"administratorLogin", "administratorLoginPassword"} {
-			if !has(v, k) {
+			if !rules.Present(v, k) {
 				return "password authentication is enabled without " + k
 			}
 		}
@@ -311,8 +308,6 @@ var Rules = slices.Concat(tagRules(taggable), []rules.Rule{
 		Source: pgSpec + " DatabaseNameParameter pattern ^[a-zA-Z_][\\w\\-]{0,62}$"},
 	{Type: databaseType, Path: "databaseName", Check: rules.NotReserved("database every flexible server already has (azure-native refuses to create an existing resource)", naming.AzurePostgresSystemDatabases...),
 		Source: "pulumi/pulumi-azure-native provider/pkg/azure (CanCreate: \"cannot create already existing resource\"); " + pgDocs + "quickstart-create-server.md (the server's postgres and azure_maintenance databases), azure_sys, template0, template1"},
-	{Type: databaseType, Path: "databaseName", Check: rules.NotReserved("PostgreSQL reserved key word", naming.PostgresKeywords...),
-		Source: "postgres/postgres src/include/parser/kwlist.h RESERVED_KEYWORD, TYPE_FUNC_NAME_KEYWORD (cannot name a database unquoted: CREATE DATABASE user fails)"},
 	{Type: databaseType, Path: "charset", Check: rules.Matches(`^[a-zA-Z]+\w*$`),
 		Source: pgSpec + " DatabaseProperties.charset pattern"},
 	{Type: databaseType, Path: "collation", Check: rules.Matches(`^[a-zA-Z\-]+([. ]|\w)*$`),
@@ -364,8 +359,7 @@ var Rules = slices.Concat(tagRules(taggable), []rules.Rule{
 	{Type: ruleType, Path: "sqlFilter.sqlExpression", Check: rules.Length(1, 1024),
 		Source: sbLimits + " (Size of SQL filters or actions: maximum length of filter condition string 1,024)"},
 	{Type: ruleType, Check: rules.Func("a SqlFilter rule has an expression", func(v resource.PropertyValue) string {
-		ft, ok := rules.Lookup(v, "filterType")
-		if ok && ft.IsString() && ft.StringValue() == "SqlFilter" && !has(v, "sqlFilter.sqlExpression") {
+		if ft, _ := rules.String(v, "filterType"); ft == "SqlFilter" && !rules.Present(v, "sqlFilter.sqlExpression") {
 			return "filterType SqlFilter without sqlFilter.sqlExpression"
 		}
 		return ""
@@ -392,62 +386,10 @@ func tagRules(types []string) []rules.Rule {
 	return out
 }
 
-// plain strips the secret and known-output wrappers Lookup leaves inside
-// objects and arrays; ok is false for an unknown value.
-func plain(v resource.PropertyValue) (resource.PropertyValue, bool) {
-	for {
-		switch {
-		case v.IsSecret():
-			v = v.SecretValue().Element
-		case v.IsComputed():
-			return v, false
-		case v.IsOutput():
-			if !v.OutputValue().Known {
-				return v, false
-			}
-			v = v.OutputValue().Element
-		default:
-			return v, true
-		}
-	}
-}
-
-// has reports whether path is set in v, known or not: an unknown value
-// (preview) is present, only not yet known.
-func has(v resource.PropertyValue, path string) bool {
-	return len(rules.Select(v, path)) > 0
-}
-
-// elements is the known array at path in v, unwrapped.
-func elements(v resource.PropertyValue, path string) []resource.PropertyValue {
-	a, ok := rules.Lookup(v, path)
-	if !ok || !a.IsArray() {
-		return nil
-	}
-	var out []resource.PropertyValue
-	for _, e := range a.ArrayValue() {
-		if e, ok := plain(e); ok {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// field is the known string field key of object o, or "".
-func field(o resource.PropertyValue, key string) string {
-	if !o.IsObject() {
-		return ""
-	}
-	if f, ok := plain(o.ObjectValue()[resource.PropertyKey(key)]); ok && f.IsString() {
-		return f.StringValue()
-	}
-	return ""
-}
-
 // delegatedTo reports whether the subnet inputs v delegate it to service.
 func delegatedTo(v resource.PropertyValue, service string) bool {
-	for _, d := range elements(v, "delegations") {
-		if field(d, "serviceName") == service {
+	for _, d := range rules.Elements(v, "delegations") {
+		if s, _ := rules.String(d, "serviceName"); s == service {
 			return true
 		}
 	}
@@ -458,18 +400,15 @@ func delegatedTo(v resource.PropertyValue, service string) bool {
 // one of its configuration.secrets.
 func secretRefsResolve(v resource.PropertyValue) string {
 	secrets := map[string]bool{}
-	for _, s := range elements(v, "configuration.secrets") {
-		secrets[field(s, "name")] = true
+	for _, s := range rules.Elements(v, "configuration.secrets") {
+		name, _ := rules.String(s, "name")
+		secrets[name] = true
 	}
-	for i, c := range elements(v, "template.containers") {
-		env, ok := plain(c.ObjectValue()["env"])
-		if !ok || !env.IsArray() {
-			continue
-		}
-		for _, e := range env.ArrayValue() {
-			e, ok := plain(e)
-			if ref := field(e, "secretRef"); ok && ref != "" && !secrets[ref] {
-				return fmt.Sprintf("containers[%d] env %s refers to secret %q, which the app does not define", i, field(e, "name"), ref)
+	for i, c := range rules.Elements(v, "template.containers") {
+		for _, e := range rules.Elements(c, "env") {
+			if ref, _ := rules.String(e, "secretRef"); ref != "" && !secrets[ref] {
+				name, _ := rules.String(e, "name")
+				return fmt.Sprintf("containers[%d] env %s refers to secret %q, which the app does not define", i, name, ref)
 			}
 		}
 	}
@@ -480,21 +419,17 @@ func secretRefsResolve(v resource.PropertyValue) string {
 // consumption workload profile's combinations.
 func consumptionSize(v resource.PropertyValue) string {
 	var cpu, mem float64
-	for _, c := range elements(v, "containers") {
-		res, ok := plain(c.ObjectValue()["resources"])
-		if !ok || !res.IsObject() {
-			return ""
-		}
-		n, ok := plain(res.ObjectValue()["cpu"])
-		m := field(res, "memory")
-		if !ok || !n.IsNumber() || m == "" {
+	for _, c := range rules.Elements(v, "containers") {
+		n, okCPU := rules.Number(c, "resources.cpu")
+		m, _ := rules.String(c, "resources.memory")
+		if !okCPU || m == "" {
 			return ""
 		}
 		gi, err := strconv.ParseFloat(strings.TrimSuffix(m, "Gi"), 64)
 		if err != nil || !strings.HasSuffix(m, "Gi") {
 			return fmt.Sprintf("memory %q is not in Gi", m)
 		}
-		cpu, mem = cpu+n.NumberValue(), mem+gi
+		cpu, mem = cpu+n, mem+gi
 	}
 	if cpu == 0 {
 		return ""
@@ -510,10 +445,8 @@ func consumptionSize(v resource.PropertyValue) string {
 // of three of the four character classes guaranteed.
 func flexibleServerPassword(v resource.PropertyValue) string {
 	num := func(key string) float64 {
-		if n, ok := rules.Lookup(v, key); ok && n.IsNumber() {
-			return n.NumberValue()
-		}
-		return 0
+		n, _ := rules.Number(v, key)
+		return n
 	}
 	enabled := func(key string) bool {
 		b, ok := rules.Lookup(v, key)
@@ -534,19 +467,6 @@ func flexibleServerPassword(v resource.PropertyValue) string {
 	return ""
 }
 
-// cidr wants an IP prefix in CIDR notation.
-func cidr() rules.Check {
-	return rules.Func("a CIDR prefix", func(v resource.PropertyValue) string {
-		if !v.IsString() {
-			return "is a " + v.TypeString() + ", want a string"
-		}
-		if _, err := netip.ParsePrefix(v.StringValue()); err != nil {
-			return "is not a CIDR prefix"
-		}
-		return ""
-	})
-}
-
 // oneOfNumbers wants a number among values.
 func oneOfNumbers(describe string, values ...float64) rules.Check {
 	return rules.Func("one of "+describe, func(v resource.PropertyValue) string {
@@ -559,6 +479,9 @@ func oneOfNumbers(describe string, values ...float64) rules.Check {
 		return ""
 	})
 }
+
+// dnsZoneLabel is one label of a private DNS zone's name.
+var dnsZoneLabel = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)
 
 var iso8601Duration = regexp.MustCompile(`^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$`)
 

@@ -25,18 +25,19 @@ func TestConfig(t *testing.T) {
 		{"missing region", `{}`, "tenantfleet:digitalocean.region: is required", "the region is named"},
 		{"app region", `{"region":"fra"}`, "tenantfleet:digitalocean.region: is not a DigitalOcean datacenter slug", "App Platform's region is not a datacenter"},
 		{"kafka nodes", `{"region":"fra1","kafka":{"nodes":5}}`, "tenantfleet:digitalocean.kafka.nodes: must be 3", "DigitalOcean runs Kafka on 3 nodes"},
-		{"kafka size", `{"region":"fra1","kafka":{"size":"s-2vcpu-2gb"}}`, "tenantfleet:digitalocean.kafka.size:", "a Droplet size is not a database size"},
+		{"kafka size", `{"region":"fra1","kafka":{"size":"2 vCPU"}}`, "tenantfleet:digitalocean.kafka.size: is not a database node size slug", "not a size slug at all"},
 		{"shared size", `{"region":"fra1","sharedDatabase":{"nodes":1}}`, "tenantfleet:digitalocean.sharedDatabase.size:", "a shared cluster needs a size"},
 		{"shared nodes", `{"region":"fra1","sharedDatabase":{"size":"db-s-1vcpu-1gb","nodes":4}}`, "tenantfleet:digitalocean.sharedDatabase.nodes:", "a primary and at most two standbys"},
-		{"kafka size not offered", `{"region":"fra1","kafka":{"size":"db-s-4vcpu-8gb"}}`, "tenantfleet:digitalocean.kafka.size: is not a Kafka node size",
-			"this test's own complete config until now: DigitalOcean offers 3 Kafka nodes of db-s-2vcpu-2gb, db-s-2vcpu-4gb, gd-2vcpu-8gb and gd-4vcpu-16gb only (GET /v2/databases/options)"},
+		{"kafka size the example lacks", `{"region":"fra1","kafka":{"size":"db-s-4vcpu-8gb"}}`, "",
+			"accepted before and not refused now: GET /v2/databases/options is an account's live list, the API reference shows an example of it (the provider rule knows the documented sizes)"},
 		{"kafka general purpose", `{"region":"fra1","kafka":{"size":"gd-2vcpu-8gb"}}`, "", "a documented Kafka size the old db-* slug pattern refused"},
 		{"standby on the smallest plan", `{"region":"fra1","sharedDatabase":{"size":"db-s-1vcpu-1gb","nodes":2}}`,
 			"tenantfleet:digitalocean.sharedDatabase.nodes: must be 1 on db-s-1vcpu-1gb", "DigitalOcean adds no standby nodes to its smallest plan"},
 		{"smallest plan alone", `{"region":"fra1","sharedDatabase":{"size":"db-s-1vcpu-1gb"}}`, "", "one node of the smallest plan is offered"},
-		{"shared size unknown", `{"region":"fra1","sharedDatabase":{"size":"db-s-3vcpu-3gb","nodes":2}}`, "tenantfleet:digitalocean.sharedDatabase.size: is not a PostgreSQL node size", "no such size"},
+		{"memory-optimized shared size", `{"region":"fra1","sharedDatabase":{"size":"m-2vcpu-16gb","nodes":2}}`, "", "a size the options example lacks is not refused at preview"},
+		{"shared size not a slug", `{"region":"fra1","sharedDatabase":{"size":"large"}}`, "tenantfleet:digitalocean.sharedDatabase.size: is not a database node size slug", "not a size slug at all"},
 		{"no App Platform region", `{"region":"ric1"}`, "tenantfleet:digitalocean.region: has no App Platform region (ric)", "Richmond has managed databases but App Platform runs in atl, nyc, sfo, tor, ams, fra, lon, blr, sgp and syd only"},
-		{"no managed databases", `{"region":"sfo1"}`, "tenantfleet:digitalocean.region: offers no managed PostgreSQL and Kafka", "sfo1 is not among the database regions"},
+		{"region the options example lacks", `{"region":"sfo1"}`, "", "only the options example lists database regions: not refused at preview (the provider rule checks the documented ones)"},
 		{"forwarder registry", `{"region":"fra1","forwarderImage":"quay.io/acme/forwarder:1"}`, "tenantfleet:digitalocean.forwarderImage: is on quay.io", "App Platform cannot pull it"},
 		{"unknown field", `{"region":"fra1","vpc":"x"}`, `tenantfleet:digitalocean: json: unknown field "vpc"`, "a typo must not be ignored"},
 		{"every problem", `{"region":"x","kafka":{"nodes":1}}`, "tenantfleet:digitalocean.kafka.nodes:", "errors are joined, not the first only"},
@@ -82,10 +83,22 @@ func TestValidateTenant(t *testing.T) {
 		{Name: "shared version", Mutate: func(s *components.TenantSpec) {
 			s.Database.Placement, s.Database.Version = components.PlacementShared, "15"
 		}, Want: []string{"database.version: must be the shared cluster's PostgreSQL version (16)"}, Reason: "one cluster, one version"},
+		{Name: "a PostgreSQL keyword as the id", Mutate: func(s *components.TenantSpec) { s.ID = "user" }, Want: nil, Reason: "its database and user are named user, as they always were"},
 		{Name: "every problem at once", Mutate: func(s *components.TenantSpec) {
 			s.Database.BackupRetentionDays = 30
 			s.Web.Image, s.Worker.Image = "quay.io/a/b:1", "nginx"
 		}, Want: []string{"database.backupRetentionDays: must be 7", "web.image: is on quay.io", "worker.image: must name a tag or a digest"}, Reason: "errors are joined flat, not the first only"},
+	})
+	// Without a shared cluster in the config, shared placement has nowhere
+	// to go (sizes.go ValidateTenant).
+	dedicated, err := dop.NewWithConfig(testConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conformance.ExpectValidation(t, dedicated, []conformance.ValidationCase{
+		{Name: "shared placement needs the stack's shared cluster", Mutate: func(s *components.TenantSpec) { s.Database.Placement = components.PlacementShared },
+			Want: []string{"database.placement: needs the stack's shared cluster: set tenantfleet:digitalocean.sharedDatabase"}, Reason: "the config has no sharedDatabase"},
+		{Name: "dedicated without a shared cluster", Mutate: func(*components.TenantSpec) {}, Want: nil, Reason: "a dedicated tenant needs no shared cluster"},
 	})
 }
 

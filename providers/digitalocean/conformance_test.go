@@ -116,6 +116,14 @@ var variants = []conformance.Variant{
 	// Tenant ids that would name PostgreSQL's reserved role prefix or a
 	// database and role every DigitalOcean cluster already has.
 	{Name: "tenant ids pg-main and doadmin", Tenants: func(ts []components.TenantSpec) { ts[0].ID, ts[1].ID = "pg-main", "doadmin" }},
+	{Name: "tenant ids defaultdb and postgres", Tenants: func(ts []components.TenantSpec) { ts[0].ID, ts[1].ID = "defaultdb", "postgres" }},
+	// A web app of a fixed number of containers is a service with an
+	// instanceCount and no autoscaling (the scenario's web apps autoscale).
+	{Name: "web apps of a fixed size", Tenants: func(ts []components.TenantSpec) {
+		for i := range ts {
+			ts[i].Web.MinInstances, ts[i].Web.MaxInstances = 3, 3
+		}
+	}},
 }
 
 func TestConformance(t *testing.T) {

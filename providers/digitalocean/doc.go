@@ -95,9 +95,13 @@
 // min != max instances autoscale on CPU and need a dedicated size. Images
 // come from DOCR, Docker Hub or GHCR, by tag or digest. Apps, projects and
 // everything inside a cluster take no tags; clusters are tagged "key:value".
-// Names: a tenant id that is a PostgreSQL keyword ("user"), a database or
-// role every cluster has ("doadmin") or, for the role, starts with pg_ gets a
-// hashed database and user name ("user_1a2b3c4d"). The config's region must
-// have both managed databases and App Platform (not ric1), and its sizes must
-// be ones DigitalOcean offers (rules.go lists every such provider rule).
+// Names: a tenant id that would name a database every cluster has
+// ("defaultdb") gets a hashed database name, one that would name a role every
+// cluster has ("doadmin") or start with pg_ a hashed user name
+// ("doadmin_1a2b3c4d"); every other id, PostgreSQL keywords such as "user"
+// among them, is its own database and user name, as it always was. The
+// config's region must have App Platform (not ric1), and a shared cluster on
+// the smallest plan takes no standbys; which sizes and database regions an
+// account is offered is not refused at preview (the API reference shows an
+// example only), but rules.go checks the documented ones.
 package digitalocean

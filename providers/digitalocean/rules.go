@@ -47,15 +47,6 @@ const (
 	kafkaTopicPattern = `^[a-zA-Z0-9._-]{1,249}$`
 )
 
-// PostgresReserved are the databases and roles every DigitalOcean
-// PostgreSQL cluster already has: defaultdb and its owner doadmin (the
-// cluster's default database and user, which "you cannot delete",
-// docs.digitalocean.com/products/databases/postgresql/details/limits),
-// _dodb, postgres, template0 and template1 (pg_database of a DigitalOcean
-// cluster, as listed in prisma/dataguide
-// content/03-postgresql/07-create-and-delete-databases-and-tables.mdx).
-var PostgresReserved = naming.DigitalOceanPostgresReserved
-
 // Rules are what DigitalOcean and its provider refuse about the inputs the
 // adapter registers, each with its source.
 var Rules = slices.Concat(projectRules, clusterRules, databaseRules, userRules, firewallRules, topicRules, appRules)
@@ -80,23 +71,23 @@ var clusterRules = []rules.Rule{
 	{Type: TypeCluster, Path: "tags", Check: rules.Func("no two tags equal without regard to case", distinctIgnoringCase),
 		Source: tfTags + " (Set: util.HashStringIgnoreCase: tags differing in case only collapse into one)"},
 	{Type: TypeCluster, Check: rules.Func("version is set", func(v resource.PropertyValue) string {
-		if s, ok := str(v, "version"); ok && s == "" || !present(v, "version") {
+		if s, ok := rules.String(v, "version"); ok && s == "" || !rules.Present(v, "version") {
 			return "has no version: the provider requires one"
 		}
 		return ""
 	}), Source: tf + "database/resource_database_cluster.go transitionVersionToRequired"},
 	{Type: TypeCluster, Check: rules.Func("the engine offers the version", func(v resource.PropertyValue) string {
-		engine, ok1 := str(v, "engine")
-		version, ok2 := str(v, "version")
+		engine, ok1 := rules.String(v, "engine")
+		version, ok2 := rules.String(v, "version")
 		if !ok1 || !ok2 || databaseVersions[engine] == nil || slices.Contains(databaseVersions[engine], version) {
 			return ""
 		}
 		return fmt.Sprintf("%s %s is not offered for new clusters (offered: %s)", engine, version, strings.Join(databaseVersions[engine], ", "))
 	}), Source: optionsSource + " versions, version_availability"},
 	{Type: TypeCluster, Check: rules.Func("the engine offers the size with that many nodes", func(v resource.PropertyValue) string {
-		engine, ok1 := str(v, "engine")
-		size, ok2 := str(v, "size")
-		nodes, ok3 := num(v, "nodeCount")
+		engine, ok1 := rules.String(v, "engine")
+		size, ok2 := rules.String(v, "size")
+		nodes, ok3 := rules.Int(v, "nodeCount")
 		if !ok1 || !ok2 || !ok3 || databaseLayouts[engine] == nil || offersLayout(engine, size, nodes) {
 			return ""
 		}
@@ -109,11 +100,11 @@ var clusterRules = []rules.Rule{
 		Source: tf + "database/resource_database_cluster.go resourceDigitalOceanDatabaseClusterCreate (ParseUint, a value that does not parse is dropped); docs/resources/database_cluster.md storage_size_mib (\"MySQL and PostgreSQL clusters based on predefined ranges for each slug\"); " +
 			api + "databases/models/database_storage_autoscale_params.yml increment_gib minimum 10; resource_database_cluster_test.go WithAdditionalStorage (30720 -> 61440) and datasource_database_cluster_test.go (db-s-1vcpu-1gb, 10240)"},
 	{Type: TypeCluster, Check: rules.Func("sqlMode only on MySQL, evictionPolicy only on Redis or Valkey", func(v resource.PropertyValue) string {
-		engine, _ := str(v, "engine")
-		if s, _ := str(v, "sqlMode"); s != "" && engine != "mysql" {
+		engine, _ := rules.String(v, "engine")
+		if s, _ := rules.String(v, "sqlMode"); s != "" && engine != "mysql" {
 			return "sets sqlMode on a " + engine + " cluster"
 		}
-		if s, _ := str(v, "evictionPolicy"); s != "" && engine != "redis" && engine != "valkey" {
+		if s, _ := rules.String(v, "evictionPolicy"); s != "" && engine != "redis" && engine != "valkey" {
 			return "sets evictionPolicy on a " + engine + " cluster"
 		}
 		return ""
@@ -123,10 +114,8 @@ var clusterRules = []rules.Rule{
 var databaseRules = []rules.Rule{
 	{Type: TypeDatabase, Path: "name", Check: rules.Length(1, 63),
 		Source: tf + "database/resource_database_db.go name (NoZeroValues); PostgreSQL NAMEDATALEN-1 = 63 bytes (postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS)"},
-	{Type: TypeDatabase, Path: "name", Check: rules.NotReserved("database every DigitalOcean PostgreSQL cluster already has", PostgresReserved...),
-		Source: "docs.digitalocean.com/products/databases/postgresql/details/limits (the default database and user); a DigitalOcean cluster's pg_database (_dodb, defaultdb, template0, template1: prisma/dataguide content/03-postgresql/07-create-and-delete-databases-and-tables.mdx)"},
-	{Type: TypeDatabase, Path: "name", Check: rules.NotReserved("PostgreSQL reserved keyword", naming.PostgresKeywords...),
-		Source: "postgres/postgres src/include/parser/kwlist.h RESERVED_KEYWORD, TYPE_FUNC_NAME_KEYWORD (naming.PostgresKeywords): a keyword needs quoting in every statement naming the database"},
+	{Type: TypeDatabase, Path: "name", Check: rules.NotReserved("database every DigitalOcean PostgreSQL cluster already has", naming.DigitalOceanPostgresDatabases...),
+		Source: "docs.digitalocean.com/products/databases/postgresql/how-to/manage-users-and-databases (the default database defaultdb, which you can't delete); a DigitalOcean cluster's pg_database (_dodb, defaultdb, template0, template1: prisma/dataguide content/03-postgresql/07-create-and-delete-databases-and-tables.mdx); see naming.DigitalOceanPostgresDatabases"},
 	{Type: TypeDatabase, Path: "name", Check: rules.NotMatches(`^_do`, "starts with _do, DigitalOcean's prefix for its own databases and roles (_dodb, _doadmin_*)"),
 		Source: "a DigitalOcean cluster's pg_database (_dodb) and roles (_doadmin_*, _dodb*)"},
 	{Type: TypeDatabase, Path: "clusterId", Check: rules.Length(1, 0), Source: tf + "database/resource_database_db.go cluster_id (NoZeroValues)"},
@@ -140,10 +129,8 @@ var userRules = []rules.Rule{
 	{Type: TypeUser, Path: "settings[*].acls[*].topic", Check: rules.Length(1, 0), Source: tf + "database/resource_database_user.go userACLSchema topic (NoZeroValues)"},
 	// A user without Kafka ACLs is a PostgreSQL role.
 	{Type: TypeUser, Check: pgRole(rules.Length(1, 63)), Source: "PostgreSQL NAMEDATALEN-1 = 63 bytes (postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS)"},
-	{Type: TypeUser, Check: pgRole(rules.NotReserved("role every DigitalOcean PostgreSQL cluster already has", PostgresReserved...)),
-		Source: "docs.digitalocean.com/products/databases/postgresql/details/limits (doadmin, the default user); PostgreSQL's bootstrap role postgres"},
-	{Type: TypeUser, Check: pgRole(rules.NotReserved("PostgreSQL reserved keyword", naming.PostgresKeywords...)),
-		Source: "postgres/postgres src/include/parser/kwlist.h RESERVED_KEYWORD, TYPE_FUNC_NAME_KEYWORD (naming.PostgresKeywords): a keyword needs quoting in every GRANT, SET ROLE and ALTER naming the role"},
+	{Type: TypeUser, Check: pgRole(rules.NotReserved("role every DigitalOcean PostgreSQL cluster already has", naming.DigitalOceanPostgresRoles...)),
+		Source: "docs.digitalocean.com/products/databases/postgresql/how-to/manage-users-and-databases (the default administrative user doadmin, which you can't delete); PostgreSQL's bootstrap role postgres; see naming.DigitalOceanPostgresRoles"},
 	{Type: TypeUser, Check: pgRole(rules.NotMatches(`^pg_`, "starts with pg_, which PostgreSQL reserves for its own roles")),
 		Source: "postgres/postgres src/backend/commands/user.c CreateRole (IsReservedName: role names starting with \"pg_\" are reserved)"},
 	{Type: TypeUser, Check: pgRole(rules.NotMatches(`^_do`, "starts with _do, DigitalOcean's prefix for its own roles (_doadmin_*, _dodb*)")),
@@ -153,7 +140,7 @@ var userRules = []rules.Rule{
 var firewallRules = []rules.Rule{
 	{Type: TypeFirewall, Path: "clusterId", Check: rules.Length(1, 0), Source: tf + "database/resource_database_firewall.go cluster_id (NoZeroValues)"},
 	{Type: TypeFirewall, Check: rules.Func("at least one rule", func(v resource.PropertyValue) string {
-		if r, ok := rules.Lookup(v, "rules"); ok && r.IsArray() && len(r.ArrayValue()) == 0 || !present(v, "rules") {
+		if r, ok := rules.Lookup(v, "rules"); ok && r.IsArray() && len(r.ArrayValue()) == 0 || !rules.Present(v, "rules") {
 			return "has no rule: rule is a required block"
 		}
 		return ""
@@ -162,8 +149,8 @@ var firewallRules = []rules.Rule{
 		Source: tf + "database/resource_database_firewall.go rule.type (StringInSlice)"},
 	{Type: TypeFirewall, Path: "rules[*].value", Check: rules.Length(1, 0), Source: tf + "database/resource_database_firewall.go rule.value (NoZeroValues)"},
 	{Type: TypeFirewall, Path: "rules[*]", Check: rules.Func("an ip_addr rule names an IPv4 address or CIDR", func(v resource.PropertyValue) string {
-		typ, _ := str(v, "type")
-		value, ok := str(v, "value")
+		typ, _ := rules.String(v, "type")
+		value, ok := rules.String(v, "value")
 		if typ != "ip_addr" || !ok {
 			return ""
 		}
@@ -197,7 +184,7 @@ var topicRules = []rules.Rule{
 	{Type: TypeTopic, Path: "configs[*].retentionMs", Check: int64String(-1),
 		Source: tf + "database/resource_database_kafka_topic.go config.retention_ms (validateInt64); apache/kafka TopicConfig retention.ms (at least -1)"},
 	{Type: TypeTopic, Check: rules.Func("minInsyncReplicas is at most replicationFactor", func(v resource.PropertyValue) string {
-		rf, ok := num(v, "replicationFactor")
+		rf, ok := rules.Int(v, "replicationFactor")
 		if !ok {
 			return ""
 		}
@@ -206,7 +193,7 @@ var topicRules = []rules.Rule{
 			return ""
 		}
 		for _, c := range cfgs.ArrayValue() {
-			if m, ok := num(c, "minInsyncReplicas"); ok && m > rf {
+			if m, ok := rules.Int(c, "minInsyncReplicas"); ok && m > rf {
 				return fmt.Sprintf("minInsyncReplicas %d exceeds replicationFactor %d: every acks=all write would fail with NotEnoughReplicas", m, rf)
 			}
 		}
@@ -234,7 +221,7 @@ var appRules = func() []rules.Rule {
 					continue
 				}
 				for _, c := range list.ArrayValue() {
-					if n, ok := str(c, "name"); ok {
+					if n, ok := rules.String(c, "name"); ok {
 						if seen[n] {
 							return "has two components named " + n
 						}
@@ -263,10 +250,10 @@ var appRules = func() []rules.Rule {
 			rules.Rule{Type: TypeApp, Path: c + ".image.registryType", Check: rules.OneOf("DOCKER_HUB", "DOCR", "GHCR"),
 				Source: tf + "app/app_spec.go appSpecImageSourceSchema registry_type (StringInSlice); " + api + "apps/models/apps_image_source_spec.yml registry_type enum"},
 			rules.Rule{Type: TypeApp, Path: c + ".image", Check: rules.Func("a DOCR image names no registry; a tag or a digest, not both", func(v resource.PropertyValue) string {
-				typ, _ := str(v, "registryType")
-				registry, _ := str(v, "registry")
-				tag, _ := str(v, "tag")
-				digest, _ := str(v, "digest")
+				typ, _ := rules.String(v, "registryType")
+				registry, _ := rules.String(v, "registry")
+				tag, _ := rules.String(v, "tag")
+				digest, _ := rules.String(v, "digest")
 				switch {
 				case typ == "DOCR" && registry != "":
 					return "names registry " + registry + " for DOCR, which must be left empty"
@@ -277,21 +264,15 @@ var appRules = func() []rules.Rule {
 				}
 				return ""
 			}), Source: tf + "app/app_spec.go appSpecImageSourceSchema (registry: \"Must be left empty for the DOCR registry type\"; tag: \"Cannot be specified if digest is provided\"); " + api + "apps/models/apps_image_source_spec.yml"},
-			rules.Rule{Type: TypeApp, Path: c + ".autoscaling.minInstanceCount", Check: rules.Between(1, 250),
-				Source: tf + "app/app_spec.go appSpecAutoscalingSchema min_instance_count (IntAtLeast(1))"},
-			rules.Rule{Type: TypeApp, Path: c + ".autoscaling.maxInstanceCount", Check: rules.Between(1, 250),
-				Source: tf + "app/app_spec.go appSpecAutoscalingSchema max_instance_count (IntAtLeast(1)); " + api + "apps/models/app_autoscaling_spec.yml max_instance_count maximum 250"},
-			rules.Rule{Type: TypeApp, Path: c + ".autoscaling.metrics.cpu.percent", Check: rules.Between(1, 100),
-				Source: tf + "app/app_spec.go appSpecAutoscalingSchema metrics.cpu.percent (IntBetween(1, 100))"},
 			rules.Rule{Type: TypeApp, Path: c, Check: rules.Func("autoscaling min < max, and no instanceCount beside autoscaling", func(v resource.PropertyValue) string {
-				if !has(v, "autoscaling") {
+				if !rules.Present(v, "autoscaling") {
 					return ""
 				}
-				if has(v, "instanceCount") {
+				if rules.Present(v, "instanceCount") {
 					return "sets instanceCount beside autoscaling"
 				}
-				lo, ok1 := num(v, "autoscaling.minInstanceCount")
-				hi, ok2 := num(v, "autoscaling.maxInstanceCount")
+				lo, ok1 := rules.Int(v, "autoscaling.minInstanceCount")
+				hi, ok2 := rules.Int(v, "autoscaling.maxInstanceCount")
 				if ok1 && ok2 && lo >= hi {
 					return fmt.Sprintf("autoscaling minInstanceCount %d is not below maxInstanceCount %d", lo, hi)
 				}
@@ -299,11 +280,18 @@ var appRules = func() []rules.Rule {
 			}), Source: tf + "app/app_spec.go appSpecAutoscalingSchema (\"Must be less than max_instance_count\"); " + api + "apps/models/app_component_instance_base.yml instance_count (\"Must not be set if autoscaling is used\")"},
 		)
 	}
+	// Only services autoscale (the adapter runs one container per worker,
+	// forwarders included); the adapter sets no health check port (App
+	// Platform checks the service's http_port).
 	svc := "spec.services[*]"
 	rs = append(rs,
 		rules.Rule{Type: TypeApp, Path: svc + ".httpPort", Check: rules.Between(1, 65535), Source: api + "apps/models/app_service_spec.yml http_port (1-65535)"},
-		rules.Rule{Type: TypeApp, Path: svc + ".healthCheck.port", Check: rules.Between(1, 65535),
-			Source: tf + "app/app_spec.go appSpecHealthCheckSchema port (IntBetween(1, 65535))"},
+		rules.Rule{Type: TypeApp, Path: svc + ".autoscaling.minInstanceCount", Check: rules.Between(1, 250),
+			Source: tf + "app/app_spec.go appSpecAutoscalingSchema min_instance_count (IntAtLeast(1))"},
+		rules.Rule{Type: TypeApp, Path: svc + ".autoscaling.maxInstanceCount", Check: rules.Between(1, 250),
+			Source: tf + "app/app_spec.go appSpecAutoscalingSchema max_instance_count (IntAtLeast(1)); " + api + "apps/models/app_autoscaling_spec.yml max_instance_count maximum 250"},
+		rules.Rule{Type: TypeApp, Path: svc + ".autoscaling.metrics.cpu.percent", Check: rules.Between(1, 100),
+			Source: tf + "app/app_spec.go appSpecAutoscalingSchema metrics.cpu.percent (IntBetween(1, 100))"},
 	)
 	return rs
 }()
@@ -312,7 +300,7 @@ var appRules = func() []rules.Rule {
 // PostgreSQL role (the adapter gives every Kafka user ACLs).
 func pgRole(c rules.Check) rules.Check {
 	return rules.Func("a PostgreSQL role's name: "+c.Describe, func(v resource.PropertyValue) string {
-		if present(v, "settings") {
+		if rules.Present(v, "settings") {
 			return ""
 		}
 		name, ok := rules.Lookup(v, "name")
@@ -345,11 +333,11 @@ func int64String(min int64) rules.Check {
 
 // checkStorage judges a cluster's storageSizeMib.
 func checkStorage(v resource.PropertyValue) string {
-	raw, ok := str(v, "storageSizeMib")
+	raw, ok := rules.String(v, "storageSizeMib")
 	if !ok {
 		return ""
 	}
-	engine, _ := str(v, "engine")
+	engine, _ := rules.String(v, "engine")
 	if engine != "pg" && engine != "mysql" {
 		return "sets storageSizeMib on a " + engine + " cluster: only MySQL and PostgreSQL take it"
 	}
@@ -360,7 +348,7 @@ func checkStorage(v resource.PropertyValue) string {
 	if mib%(10*1024) != 0 {
 		return fmt.Sprintf("storageSizeMib %d is not a multiple of 10 GiB (10240 MiB)", mib)
 	}
-	size, _ := str(v, "size")
+	size, _ := rules.String(v, "size")
 	if base, ok := pgBaseDiskGiB[size]; ok && mib < uint64(base)*1024 {
 		return fmt.Sprintf("storageSizeMib %d is below the %d GiB size %s comes with", mib, base, size)
 	}
@@ -384,34 +372,4 @@ func distinctIgnoringCase(v resource.PropertyValue) string {
 		seen[k] = e.StringValue()
 	}
 	return ""
-}
-
-// present reports whether the object v has a value at path, known or not.
-func present(v resource.PropertyValue, path string) bool {
-	sel := rules.Select(v, path)
-	return len(sel) == 1 && !sel[0].Value.IsNull()
-}
-
-// has reports whether the object v has a known, non-null value at path.
-func has(v resource.PropertyValue, path string) bool {
-	x, ok := rules.Lookup(v, path)
-	return ok && !x.IsNull()
-}
-
-// str reads a known string at path.
-func str(v resource.PropertyValue, path string) (string, bool) {
-	x, ok := rules.Lookup(v, path)
-	if !ok || !x.IsString() {
-		return "", false
-	}
-	return x.StringValue(), true
-}
-
-// num reads a known whole number at path.
-func num(v resource.PropertyValue, path string) (int, bool) {
-	x, ok := rules.Lookup(v, path)
-	if !ok || !x.IsNumber() {
-		return 0, false
-	}
-	return int(x.NumberValue()), true
 }

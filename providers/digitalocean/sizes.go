@@ -125,8 +125,8 @@ var workerScaling = scaling{min: 1, max: 1}
 // ValidateTenant implements components.Adapter: DigitalOcean's fixed backup
 // retention, the shared cluster's presence and version, App Platform's
 // registries and sizes. (Tenant ids that would name a database or role every
-// cluster already has, or a PostgreSQL keyword, get shaped names: see
-// naming.DigitalOcean.DatabaseName.)
+// cluster already has, or a role starting with pg_, get shaped names: see
+// naming.DigitalOcean.DatabaseName and DatabaseUser.)
 // Every problem is its own *FieldError (components.Prefix unwraps one level).
 func (a *Adapter) ValidateTenant(spec components.TenantSpec) error {
 	var errs []error

@@ -69,6 +69,13 @@ func TestValidateTenant(t *testing.T) {
 		{Name: "retention", Mutate: func(s *components.TenantSpec) { s.Queue.RetentionSeconds = 300 }, Want: []string{"queue.retentionSeconds: is outside a Pub/Sub subscription's message retention"}, Reason: "subscriptions keep messages at least 10 minutes"},
 		{Name: "2 vCPU 16 GiB", Mutate: func(s *components.TenantSpec) { s.Worker.CPU, s.Worker.MemoryMiB = 2000, 16384 }, Want: []string{"worker.memoryMiB: is not a Cloud Run size for 2 vCPU (512 to 8192 MiB) (got 16384)"}, Reason: "Cloud Run gives 2 vCPU at most 8 GiB"},
 		{Name: "reserved env", Mutate: func(s *components.TenantSpec) { s.Web.Env = map[string]string{"K_REVISION": "x"} }, Want: []string{"web.env.K_REVISION: is set by Cloud Run"}, Reason: "Cloud Run refuses its own variables in env"},
+		{Name: "a role every instance has", Mutate: func(s *components.TenantSpec) { s.ID = "cloudsqlsuperuser" }, Want: []string{"id: names a database or role every Cloud SQL instance already has"},
+			Reason: "naming.CloudSQLPostgresRoles: refused as it always was, not shaped"},
+		{Name: "a database every instance has", Mutate: func(s *components.TenantSpec) { s.ID = "template1" }, Want: []string{"id: names a database or role every Cloud SQL instance already has"},
+			Reason: "naming.CloudSQLPostgresDatabases"},
+		{Name: "a role Cloud SQL creates with a feature the adapter never turns on", Mutate: func(s *components.TenantSpec) { s.ID = "cloudsqllogical" }, Want: nil,
+			Reason: "accepted since the first release: the instance has no cloudsqllogical role without logical replication"},
+		{Name: "a PostgreSQL keyword", Mutate: func(s *components.TenantSpec) { s.ID = "user" }, Want: nil, Reason: "Cloud SQL takes it; stacks have databases named user"},
 		{Name: "every problem at once", Mutate: func(s *components.TenantSpec) {
 			s.Queue.MaxReceiveCount, s.Queue.VisibilityTimeoutSeconds = 3, 700
 			s.Web.CPU, s.Web.MemoryMiB = 1000, 8192

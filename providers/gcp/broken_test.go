@@ -83,19 +83,19 @@ func (b mistagsPlatform) Platform(ctx *pulumi.Context, name string, scope compon
 	return b.Adapter.Platform(ctx, name, scope, parent)
 }
 
-// keywordUser adds a Cloud SQL user named after a PostgreSQL reserved
-// keyword, as the adapter did for a tenant named user before its names
-// avoided keywords.
-type keywordUser struct{ *gcp.Adapter }
+// systemRoleUser adds a Cloud SQL user named after a role every Cloud SQL
+// instance already has (naming.CloudSQLPostgresRoles), which the API
+// refuses to create.
+type systemRoleUser struct{ *gcp.Adapter }
 
-func (b keywordUser) Database(ctx *pulumi.Context, name string, in components.DatabaseInput, parent pulumi.Resource) (*components.Database, error) {
+func (b systemRoleUser) Database(ctx *pulumi.Context, name string, in components.DatabaseInput, parent pulumi.Resource) (*components.Database, error) {
 	db, err := b.Adapter.Database(ctx, name, in, parent)
 	if err != nil {
 		return nil, err
 	}
 	var user pulumi.CustomResourceState
-	if err := ctx.RegisterResource("gcp:sql/user:User", name+"-keyword-user", pulumi.Map{
-		"name": pulumi.String("user"), "instance": pulumi.String(in.Scope.Tenant), "password": pulumi.ToSecret(pulumi.String("x")),
+	if err := ctx.RegisterResource("gcp:sql/user:User", name+"-system-role-user", pulumi.Map{
+		"name": pulumi.String("cloudsqlsuperuser"), "instance": pulumi.String(in.Scope.Tenant), "password": pulumi.ToSecret(pulumi.String("x")),
 	}, &user, pulumi.Parent(parent)); err != nil {
 		return nil, err
 	}
@@ -129,7 +129,8 @@ func TestSuiteCatchesBrokenAdapters(t *testing.T) {
 		{Name: "subscribes the topic into another queue", Check: "fanout", Wrap: func(a *gcp.Adapter) components.Adapter { return subscribesElsewhere{a} }},
 		{Name: "dead-letters into the fanout topic", Check: "fanout", Wrap: func(a *gcp.Adapter) components.Adapter { return dropsDeadLetterPolicy{a} }},
 		{Name: "labels the platform as a tenant's", Check: "tagged", Wrap: func(a *gcp.Adapter) components.Adapter { return mistagsPlatform{a} }},
-		{Name: "names a database user after a SQL keyword", Check: "provider-rules", Wrap: func(a *gcp.Adapter) components.Adapter { return keywordUser{a} }},
+		{Name: "names a database user after a role every instance has", Check: "provider-rules", Detail: `name = "cloudsqlsuperuser"`,
+			Wrap: func(a *gcp.Adapter) components.Adapter { return systemRoleUser{a} }},
 		{Name: "skips a parent", Check: "parented", Wrap: func(a *gcp.Adapter) components.Adapter { return skipsParent{a} }},
 		{Name: "gives two tenants one queue name", Check: "unique-name", Wrap: func(a *gcp.Adapter) components.Adapter { return collidingNames{a} }},
 		{Name: "refuses a spec only after registering resources", Check: "invalid", Wrap: func(a *gcp.Adapter) components.Adapter { return validatesLate{a} }},

@@ -98,9 +98,10 @@ func profile() *conformance.Profile {
 
 // variants are the adapter's own ways to run the provider-rules check: its
 // stack config (the longest project id, a long region name), and tenant ids
-// that become PostgreSQL names Cloud SQL or PostgreSQL keep for themselves
-// (pg_ roles, a role Cloud SQL creates with a feature) without being
-// refused by ValidateTenant.
+// ValidateTenant accepts that come near names PostgreSQL or Cloud SQL keep:
+// pg-monitor (a pg_ role name, which naming shapes) and cloudsqllogical (a
+// role Cloud SQL creates only for logical replication, which the adapter
+// never turns on: the tenant keeps it as its user name).
 func variants() []conformance.Variant {
 	config := func(project, region string) map[string]string {
 		return map[string]string{"tenantfleet:gcp": fmt.Sprintf(`{"project":%q,"region":%q}`, project, region)}

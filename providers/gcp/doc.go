@@ -75,11 +75,12 @@
 // the size alone afterwards (a disk cannot shrink). Cloud SQL reserves a
 // deleted instance's name for about a week; names carry a hash of stack and
 // tenant, so a tenant removed and re-added within the week fails until then.
-// The database and user are named after the tenant, except where PostgreSQL
-// or Cloud SQL keep the name (a reserved keyword such as user or order, a
-// database or role Cloud SQL has or creates, a role name starting with pg_):
-// then the name gets a hash suffix (naming.GCP). Ids naming what every
-// instance has (postgres, cloudsqladmin, ...) are refused, as before.
+// The database and user are named after the tenant, PostgreSQL keywords
+// such as user or order included (the names existing stacks have); a
+// tenant id that would make a role name starting with pg_ gets a hashed user
+// name (naming.GCP). Ids naming a database or role every instance has
+// (naming.CloudSQLPostgresDatabases and CloudSQLPostgresRoles: postgres,
+// cloudsqladmin, ...) are refused, as they always were.
 //
 // Worker: a Cloud Run service, not a Cloud Run Job. A queue consumer runs for
 // ever; a Job runs tasks to completion (and would have to be scheduled or

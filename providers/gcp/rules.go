@@ -1,9 +1,9 @@
 package gcp
 
 import (
+	"cmp"
 	"fmt"
 	"math"
-	"net"
 	"regexp"
 	"slices"
 	"strconv"
@@ -48,12 +48,6 @@ var (
 	pubsubName = `^[A-Za-z][-A-Za-z0-9_.~+%]{2,254}$`
 )
 
-// cloudSQLRoles are the users and roles a Cloud SQL for PostgreSQL
-// instance has or creates for its features ("About PostgreSQL users and
-// roles", https://cloud.google.com/sql/docs/postgres/users), and its
-// template databases: a tenant's database or user must not be one.
-var cloudSQLRoles = naming.CloudSQLPostgresReserved
-
 // Rules are what Google Cloud refuses among the inputs the adapter registers.
 var Rules = slices.Concat(
 	[]rules.Rule{
@@ -62,7 +56,7 @@ var Rules = slices.Concat(
 			Source: tfp + "google/services/compute/resource_compute_network.go name: verify.ValidateGCEName (google/verify/validation.go)"},
 		{Type: typeSubnetwork, Path: "name", Check: rules.Matches(gceName),
 			Source: tfp + "google/services/compute/resource_compute_subnetwork.go name: verify.ValidateGCEName"},
-		{Type: typeSubnetwork, Path: "ipCidrRange", Check: cidr(),
+		{Type: typeSubnetwork, Path: "ipCidrRange", Check: rules.CIDR(),
 			Source: tfp + "google/services/compute/resource_compute_subnetwork.go ip_cidr_range: verify.ValidateIpCidrRange"},
 		{Type: typeGlobalAddress, Path: "name", Check: rules.Matches(gceName),
 			Source: tfp + "google/services/compute/resource_compute_global_address.go name (1-63 characters matching [a-z]([-a-z0-9]*[a-z0-9])?, RFC 1035)"},
@@ -94,16 +88,12 @@ var Rules = slices.Concat(
 		// Cloud SQL database and user: PostgreSQL identifiers.
 		{Type: typeSQLDatabase, Path: "name", Check: rules.Length(1, 63),
 			Source: "PostgreSQL identifiers are at most NAMEDATALEN-1 = 63 bytes (https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS)"},
-		{Type: typeSQLDatabase, Path: "name", Check: rules.NotReserved("PostgreSQL reserved keyword", naming.PostgresKeywords...),
-			Source: "postgres/postgres src/include/parser/kwlist.h RESERVED_KEYWORD and TYPE_FUNC_NAME_KEYWORD (naming.PostgresKeywords): not usable as an unquoted database name"},
-		{Type: typeSQLDatabase, Path: "name", Check: rules.NotReserved("database or role Cloud SQL already has", cloudSQLRoles...),
-			Source: "https://cloud.google.com/sql/docs/postgres/users (system users and roles of every instance) and PostgreSQL's template0, template1 and postgres databases"},
+		{Type: typeSQLDatabase, Path: "name", Check: rules.NotReserved("database every Cloud SQL instance already has", naming.CloudSQLPostgresDatabases...),
+			Source: "PostgreSQL's postgres, template0 and template1 and Cloud SQL's cloudsqladmin database on every instance (pg_database; see naming.CloudSQLPostgresDatabases): creating one fails, it exists"},
 		{Type: typeSQLUser, Path: "name", Check: rules.Length(1, 63),
 			Source: "PostgreSQL identifiers are at most NAMEDATALEN-1 = 63 bytes (https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS)"},
-		{Type: typeSQLUser, Path: "name", Check: rules.NotReserved("PostgreSQL reserved keyword", naming.PostgresKeywords...),
-			Source: "postgres/postgres src/include/parser/kwlist.h RESERVED_KEYWORD and TYPE_FUNC_NAME_KEYWORD (naming.PostgresKeywords): not usable as an unquoted role name"},
-		{Type: typeSQLUser, Path: "name", Check: rules.NotReserved("user or role Cloud SQL already has", cloudSQLRoles...),
-			Source: "https://cloud.google.com/sql/docs/postgres/users (cloudsqladmin, cloudsqlsuperuser, cloudsqliamuser, ... and postgres exist on every instance or appear with a feature)"},
+		{Type: typeSQLUser, Path: "name", Check: rules.NotReserved("user or role every Cloud SQL instance already has", naming.CloudSQLPostgresRoles...),
+			Source: "https://cloud.google.com/sql/docs/postgres/users System users and roles (postgres, cloudsqladmin, cloudsqlimportexport, cloudsqlsuperuser, cloudsqliamuser, cloudsqliamserviceaccount on every instance; cloudsqlagent, cloudsqlreplica for monitoring and replication; see naming.CloudSQLPostgresRoles)"},
 		{Type: typeSQLUser, Path: "name", Check: rules.NotMatches(`^(?i)pg_`, "starts with pg_, which PostgreSQL reserves for system roles"),
 			Source: "postgres/postgres src/backend/commands/user.c CreateRole: IsReservedName, \"role name ... is reserved\" (role names starting with \"pg_\" are reserved)"},
 
@@ -114,7 +104,7 @@ var Rules = slices.Concat(
 		// Service accounts.
 		{Type: typeAccount, Path: "accountId", Check: rules.Matches(`^[a-z](?:[-a-z0-9]{4,28}[a-z0-9])$`),
 			Source: tfp + "google/services/resourcemanager/resource_google_service_account.go account_id: verify.ValidateRFC1035Name(6, 30)"},
-		{Type: typeAccount, Path: "displayName", Check: maxBytes(100),
+		{Type: typeAccount, Path: "displayName", Check: rules.Bytes(100),
 			Source: "IAM API ServiceAccount.displayName (https://cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts): at most 100 UTF-8 bytes"},
 
 		// Pub/Sub.
@@ -134,7 +124,7 @@ var Rules = slices.Concat(
 			Source: tfp + "google/services/pubsub/resource_pubsub_subscription.go retry_policy.minimum_backoff (\"between 0 and 600 seconds\")"},
 		{Type: typeSubscription, Path: "retryPolicy.maximumBackoff", Check: durationBetween(0, 600),
 			Source: tfp + "google/services/pubsub/resource_pubsub_subscription.go retry_policy.maximum_backoff (\"between 0 and 600 seconds\")"},
-		{Type: typeSubscription, Path: "filter", Check: maxBytes(256),
+		{Type: typeSubscription, Path: "filter", Check: rules.Bytes(256),
 			Source: tfp + "google/services/pubsub/resource_pubsub_subscription.go filter (\"The maximum length of a filter is 256 bytes\")"},
 		{Type: typeSubscription, Path: "expirationPolicy.ttl", Check: neverOrAtLeast(24 * 3600),
 			Source: tfp + "google/services/pubsub/resource_pubsub_subscription.go expiration_policy (ttl \"\" never expires; \"The minimum allowed value for expirationPolicy.ttl is 1 day\")"},
@@ -158,7 +148,7 @@ var Rules = slices.Concat(
 			Source: "googleapis google/cloud/workflows/v1/workflows.proto CreateWorkflowRequest.workflow_id (letters, numbers, '_' and '-'; starts with a letter; 1-64 characters; ends with a number or a letter)"},
 		{Type: typeWorkflow, Path: "description", Check: rules.Length(0, 1000),
 			Source: tfp + "google/services/workflows/resource_workflows_workflow.go description (\"at most 1000 unicode characters\")"},
-		{Type: typeWorkflow, Path: "sourceContents", Check: maxBytes(128 * 1024),
+		{Type: typeWorkflow, Path: "sourceContents", Check: rules.Bytes(128 * 1024),
 			Source: tfp + "google/services/workflows/resource_workflows_workflow.go source_contents (\"The size limit is 128KB\")"},
 		{Type: typeWorkflow, Path: "sourceContents", Check: workflowSource(),
 			Source: "https://cloud.google.com/workflows/docs/reference/syntax (Subworkflows, Steps, Variables, Calls, Conditions, Jumps, Retries, Expressions, Maps; syntax-cheat-sheet), checked by workflowSyntax in providers/gcp/workflowsyntax.go"},
@@ -185,30 +175,6 @@ func labelRules(typ, path string) []rules.Rule {
 			return ""
 		}), Source: srcLabels},
 	}
-}
-
-func cidr() rules.Check {
-	return rules.Func("an IPv4 CIDR range", func(v resource.PropertyValue) string {
-		if !v.IsString() {
-			return "is a " + v.TypeString() + ", want a string"
-		}
-		if _, _, err := net.ParseCIDR(v.StringValue()); err != nil {
-			return "is not a CIDR range"
-		}
-		return ""
-	})
-}
-
-func maxBytes(n int) rules.Check {
-	return rules.Func(fmt.Sprintf("at most %d bytes", n), func(v resource.PropertyValue) string {
-		if !v.IsString() {
-			return "is a " + v.TypeString() + ", want a string"
-		}
-		if l := len(v.StringValue()); l > n {
-			return fmt.Sprintf("is %d bytes long, the maximum is %d", l, n)
-		}
-		return ""
-	})
 }
 
 // parseSeconds parses a protobuf duration in whole or fractional seconds ("600s").
@@ -251,26 +217,10 @@ func neverOrAtLeast(min float64) rules.Check {
 	})
 }
 
-func number(v resource.PropertyValue, path string) (float64, bool) {
-	n, ok := rules.Lookup(v, path)
-	if !ok || !n.IsNumber() {
-		return 0, false
-	}
-	return n.NumberValue(), true
-}
-
-func str(v resource.PropertyValue, path string) (string, bool) {
-	s, ok := rules.Lookup(v, path)
-	if !ok || !s.IsString() {
-		return "", false
-	}
-	return s.StringValue(), true
-}
-
 func sqlInstanceIDLength() rules.Check {
 	return rules.Func("project-id:instance-id at most 98 characters", func(v resource.PropertyValue) string {
-		name, ok1 := str(v, "name")
-		project, ok2 := str(v, "project")
+		name, ok1 := rules.String(v, "name")
+		project, ok2 := rules.String(v, "project")
 		if !ok1 || !ok2 {
 			return ""
 		}
@@ -289,11 +239,11 @@ var (
 // tierOfEdition judges settings: the machine tier must exist in the edition.
 func tierOfEdition() rules.Check {
 	return rules.Func("a machine tier of the edition", func(v resource.PropertyValue) string {
-		tier, ok := str(v, "tier")
+		tier, ok := rules.String(v, "tier")
 		if !ok {
 			return ""
 		}
-		edition, ok := str(v, "edition")
+		edition, ok := rules.String(v, "edition")
 		if !ok {
 			edition = "ENTERPRISE" // the provider's default
 		}
@@ -329,17 +279,17 @@ func tierOfEdition() rules.Check {
 // kept 1 to 7 days, or 1 to 35 on Enterprise Plus.
 func logRetentionOfEdition() rules.Check {
 	return rules.Func("transactionLogRetentionDays within the edition's range", func(v resource.PropertyValue) string {
-		days, ok := number(v, "backupConfiguration.transactionLogRetentionDays")
+		days, ok := rules.Number(v, "backupConfiguration.transactionLogRetentionDays")
 		if !ok {
 			return ""
 		}
-		edition, _ := str(v, "edition")
+		edition, _ := rules.String(v, "edition")
 		hi := 7.0
 		if edition == "ENTERPRISE_PLUS" {
 			hi = 35
 		}
 		if days < 1 || days > hi {
-			return fmt.Sprintf("backupConfiguration.transactionLogRetentionDays %v is outside 1 to %v for %s", days, hi, cmpOr(edition, "ENTERPRISE"))
+			return fmt.Sprintf("backupConfiguration.transactionLogRetentionDays %v is outside 1 to %v for %s", days, hi, cmp.Or(edition, "ENTERPRISE"))
 		}
 		return ""
 	})
@@ -350,12 +300,12 @@ func logRetentionOfEdition() rules.Check {
 // from before it).
 func backupsOutliveLogs() rules.Check {
 	return rules.Func("retainedBackups greater than transactionLogRetentionDays", func(v resource.PropertyValue) string {
-		days, ok1 := number(v, "transactionLogRetentionDays")
-		kept, ok2 := number(v, "backupRetentionSettings.retainedBackups")
+		days, ok1 := rules.Number(v, "transactionLogRetentionDays")
+		kept, ok2 := rules.Number(v, "backupRetentionSettings.retainedBackups")
 		if !ok1 || !ok2 {
 			return ""
 		}
-		if unit, ok := str(v, "backupRetentionSettings.retentionUnit"); ok && unit != "COUNT" {
+		if unit, ok := rules.String(v, "backupRetentionSettings.retentionUnit"); ok && unit != "COUNT" {
 			return ""
 		}
 		if kept <= days {
@@ -370,8 +320,8 @@ func cloudRunLimits() rules.Check {
 	maxMiB := map[string]int{"1": 4096, "2": 8192, "4": 16384, "6": 24576, "8": 32768}
 	minMiB := map[string]int{"4": 2048, "6": 4096, "8": 4096}
 	return rules.Func("a CPU and memory pair Cloud Run offers", func(v resource.PropertyValue) string {
-		cpu, ok1 := str(v, "cpu")
-		memory, ok2 := str(v, "memory")
+		cpu, ok1 := rules.String(v, "cpu")
+		memory, ok2 := rules.String(v, "memory")
 		if !ok1 || !ok2 {
 			return ""
 		}
@@ -406,11 +356,4 @@ func workflowSource() rules.Check {
 		}
 		return strings.Join(workflowSyntax(v.StringValue()), "; ")
 	})
-}
-
-func cmpOr(s, def string) string {
-	if s != "" {
-		return s
-	}
-	return def
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tenantfleet/tenantfleet/components"
+	"github.com/tenantfleet/tenantfleet/providers/naming"
 )
 
 // databaseSize is what a neutral tier means for Cloud SQL for PostgreSQL.
@@ -88,13 +89,6 @@ const (
 // a container's env (PORT is also a contract variable, set through the port).
 var cloudRunReservedEnv = []string{"K_SERVICE", "K_REVISION", "K_CONFIGURATION"}
 
-// reservedRoles are the databases and roles every Cloud SQL for PostgreSQL
-// instance already has; a tenant's database and user must not be one.
-var reservedRoles = []string{
-	"postgres", "template0", "template1", "cloudsqladmin", "cloudsqlagent", "cloudsqlsuperuser",
-	"cloudsqlimportexport", "cloudsqlreplica", "cloudsqliamuser", "cloudsqliamserviceaccount",
-}
-
 // validateQueue returns one *FieldError per problem, not a joined error:
 // components.Prefix unwraps one level only.
 func validateQueue(field string, q components.QueueSpec) []error {
@@ -132,9 +126,11 @@ func (*Adapter) ValidateTenant(spec components.TenantSpec) error {
 	if _, ok := databaseSizes[spec.Database.Tier]; !ok {
 		errs = append(errs, &components.FieldError{Field: "database.tier", Value: string(spec.Database.Tier), Reason: "has no Cloud SQL size"})
 	}
-	// The name the id would take were it not reserved (naming shapes a
-	// reserved name, but these ids are refused, as they always were).
-	if n := strings.ReplaceAll(spec.ID, "-", "_"); slices.Contains(reservedRoles, n) {
+	// A tenant id is its database and user name unless it has a '-'
+	// (naming shapes those, and the names it reserves): an id that would
+	// name a database or role every instance has is refused, as it always
+	// was, rather than shaped.
+	if slices.Contains(naming.CloudSQLPostgresDatabases, spec.ID) || slices.Contains(naming.CloudSQLPostgresRoles, spec.ID) {
 		errs = append(errs, &components.FieldError{Field: "id", Value: spec.ID, Reason: "names a database or role every Cloud SQL instance already has"})
 	}
 	if _, _, err := cloudRunSize("web", spec.Web.CPU, spec.Web.MemoryMiB); err != nil {

@@ -1,9 +1,6 @@
 package naming
 
-import (
-	"slices"
-	"strings"
-)
+import "strings"
 
 // Azure holds Azure's naming rules, one per kind of resource tenantfleet names.
 // Names of globally unique resources (PostgreSQL servers, Service Bus
@@ -29,15 +26,17 @@ var Azure = struct {
 	// PostgreSQL flexible server: 3-63 lowercase letters, digits and hyphens,
 	// not starting or ending with a hyphen; part of a public DNS name.
 	PostgresServer: Rule{MaxLen: 63, Sep: "-", Lower: true, StartLetter: true},
-	// PostgreSQL identifiers, as on AWS. A database may not be a reserved
-	// key word nor one of the databases every server has (creating postgres
-	// or template1 fails: it exists).
-	DatabaseName: Rule{MaxLen: 63, Sep: "_", Lower: true, StartLetter: true,
-		Reserved: slices.Concat(PostgresKeywords, AzurePostgresSystemDatabases)},
-	// The admin login may not be admin, root, ... nor a key word, nor start
-	// with pg_ (the adapter also prefixes it).
+	// PostgreSQL identifiers, as on AWS. A database may not be one of the
+	// databases every server has (creating postgres or template1 fails: it
+	// exists). PostgreSQL keywords are not reserved: no Azure source says
+	// the flexible server API refuses them, and a tenant id such as "user"
+	// has named its database "user" since the first release (a new name
+	// would replace the database).
+	DatabaseName: Rule{MaxLen: 63, Sep: "_", Lower: true, StartLetter: true, Reserved: AzurePostgresSystemDatabases},
+	// The admin login may not be admin, root, ... nor start with pg_ (the
+	// adapter also prefixes it).
 	DatabaseUser: Rule{MaxLen: 63, Sep: "_", Lower: true, StartLetter: true,
-		Reserved: slices.Concat(AzurePostgresReservedLogins, PostgresKeywords), ForbiddenPrefixes: []string{"pg_"}},
+		Reserved: AzurePostgresReservedLogins, ForbiddenPrefixes: []string{"pg_"}},
 	// Service Bus namespace: 6-50 letters, digits and hyphens, starting with
 	// a letter, ending with a letter or digit, not ending in -sb or -mgmt
 	// (Unique always ends in the hex hash, which rules both out); a public

@@ -2,7 +2,6 @@ package naming
 
 import (
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -23,12 +22,9 @@ func TestAzureRefusedNamesAreShaped(t *testing.T) {
 		refused string
 		reason  string
 	}{
-		{"keyword database", Azure.DatabaseName.Name("user"), "user", "a database named user must be quoted in every statement"},
-		{"keyword database order", Azure.DatabaseName.Name("order"), "order", "ORDER is a reserved key word"},
 		{"system database postgres", Azure.DatabaseName.Name("postgres"), "postgres", "every flexible server has a postgres database: creating it fails"},
 		{"system database template1", Azure.DatabaseName.Name("template1"), "template1", "template1 exists on every server"},
 		{"reserved login", Azure.DatabaseUser.Name("admin"), "admin", "flexible server refuses admin as the admin login"},
-		{"keyword login", Azure.DatabaseUser.Name("user"), "user", "a role named user must be quoted"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -42,6 +38,13 @@ func TestAzureRefusedNamesAreShaped(t *testing.T) {
 	}
 	if got := Azure.DatabaseUser.Name("pg_acme"); strings.HasPrefix(got, "pg_") {
 		t.Errorf("DatabaseUser.Name(pg_acme) = %q: flexible server refuses logins starting with pg_", got)
+	}
+	// PostgreSQL keywords are no Azure rule: a tenant "user" keeps the
+	// database "user" it has had since the first release.
+	for _, w := range []string{"user", "order"} {
+		if got := Azure.DatabaseName.Name(w); got != w {
+			t.Errorf("DatabaseName.Name(%q) = %q: a new name would replace the tenant's database", w, got)
+		}
 	}
 }
 
@@ -59,17 +62,20 @@ func TestAzureServiceBusEntityStartsAlphanumeric(t *testing.T) {
 }
 
 // TestAzureNamesValidBeforeAreUnchanged: the rules' new Reserved and
-// ForbiddenPrefixes change no name the old rules accepted.
+// ForbiddenPrefixes change no name the old rules gave a tenant the adapter
+// accepted (it refused no tenant id at e5b869c), except names that could
+// never have been created.
 func TestAzureNamesValidBeforeAreUnchanged(t *testing.T) {
-	tenants := []string{"acme", "globex", "a-b", strings.Repeat("a", 32), "users", "orders", "tf", "postgres1", "x"}
+	namesKept(t, func(string) bool { return false },
+		func(id string) string { return Azure.DatabaseName.Name(id) }, func(id string) string { return azureBefore.DatabaseName.Name(id) },
+		func(id string) string { return Azure.DatabaseUser.Name("tf", id) }, func(id string) string { return azureBefore.DatabaseUser.Name("tf", id) },
+		map[string]string{
+			"database postgres":  "every flexible server has the database postgres, and azure-native refuses to create a resource that exists: the tenant's database never existed",
+			"database template0": "every flexible server has template0: never created",
+			"database template1": "every flexible server has template1: never created",
+		})
 	stacks := []string{"conformance", "prod", "sg-prod", "internal", "Prod_EU.2", "9prod", "production-" + strings.Repeat("x", 89)}
-	for _, tenant := range tenants {
-		if got, want := Azure.DatabaseName.Name(tenant), azureBefore.DatabaseName.Name(tenant); got != want {
-			t.Errorf("database of tenant %q: %q, was %q", tenant, got, want)
-		}
-		if got, want := Azure.DatabaseUser.Name("tf", tenant), azureBefore.DatabaseUser.Name("tf", tenant); got != want {
-			t.Errorf("admin login of tenant %q: %q, was %q", tenant, got, want)
-		}
+	for _, tenant := range tenantIDCorpus(t) {
 		for _, stack := range stacks {
 			if got, want := Azure.ServiceBusEntity.Unique(stack, tenant, "work"), azureBefore.ServiceBusEntity.Unique(stack, tenant, "work"); got != want {
 				t.Errorf("queue of stack %q tenant %q: %q, was %q", stack, tenant, got, want)
@@ -77,8 +83,8 @@ func TestAzureNamesValidBeforeAreUnchanged(t *testing.T) {
 		}
 	}
 	// The admin login the adapter builds is never refused: "tf_" starts no
-	// reserved word and no pg_.
-	for _, w := range slices.Concat(AzurePostgresReservedLogins, PostgresKeywords) {
+	// reserved login and no pg_.
+	for _, w := range AzurePostgresReservedLogins {
 		if got := Azure.DatabaseUser.Name("tf", w); got != "tf_"+w {
 			t.Errorf("admin login of tenant %q = %q, want tf_%s", w, got, w)
 		}

@@ -28,13 +28,17 @@ var DigitalOcean = struct {
 	// so it reads like the rest.
 	Project: Rule{MaxLen: 175, Sep: "-", Lower: true, StartLetter: true},
 	// PostgreSQL identifiers (database and role), at most 63 bytes; lower
-	// case and underscores so they need no quoting in SQL, so never a
-	// reserved keyword, nor a database or role every DigitalOcean cluster
-	// already has. PostgreSQL reserves role names starting with pg_
+	// case and underscores so they need no quoting in SQL. A database may
+	// not be one every DigitalOcean cluster already has, a role not a role
+	// every cluster already has (databases and roles are different
+	// namespaces); PostgreSQL reserves role names starting with pg_
 	// (src/backend/commands/user.c, IsReservedName), which a tenant id such
-	// as "pg-main" would otherwise become.
-	DatabaseName: Rule{MaxLen: 63, Sep: "_", Lower: true, StartLetter: true, Reserved: digitalOceanPostgresNames},
-	DatabaseUser: Rule{MaxLen: 63, Sep: "_", Lower: true, StartLetter: true, Reserved: digitalOceanPostgresNames, ForbiddenPrefixes: []string{"pg_"}},
+	// as "pg-main" would otherwise become. PostgreSQL keywords are not
+	// reserved: no DigitalOcean source says its API refuses them, and a
+	// tenant id such as "user" has named its database "user" since the
+	// first release (a new name would replace the database).
+	DatabaseName: Rule{MaxLen: 63, Sep: "_", Lower: true, StartLetter: true, Reserved: DigitalOceanPostgresDatabases},
+	DatabaseUser: Rule{MaxLen: 63, Sep: "_", Lower: true, StartLetter: true, Reserved: DigitalOceanPostgresRoles, ForbiddenPrefixes: []string{"pg_"}},
 	// Kafka topic: at most 249 of [a-zA-Z0-9._-]. Only '-' is used: Kafka
 	// warns that '.' and '_' collide in its metric names, and a '*' would
 	// turn a DigitalOcean ACL into a pattern.
@@ -45,14 +49,17 @@ var DigitalOcean = struct {
 	KafkaUser: Rule{MaxLen: 63, Sep: "-", Lower: true, StartLetter: true},
 }
 
-// DigitalOceanPostgresReserved are the databases and roles every
-// DigitalOcean PostgreSQL cluster already has: its default database
-// defaultdb and user doadmin, DigitalOcean's _dodb, and PostgreSQL's own
-// postgres, template0 and template1.
-var DigitalOceanPostgresReserved = []string{"defaultdb", "doadmin", "_dodb", "postgres", "template0", "template1"}
+// DigitalOceanPostgresDatabases are the databases every DigitalOcean
+// PostgreSQL cluster already has: its default database defaultdb ("you
+// can't delete" it, docs.digitalocean.com/products/databases/postgresql/
+// how-to/manage-users-and-databases), DigitalOcean's _dodb, and
+// PostgreSQL's postgres, template0 and template1.
+var DigitalOceanPostgresDatabases = []string{"defaultdb", "_dodb", "postgres", "template0", "template1"}
 
-// digitalOceanPostgresNames are the names a tenant's database or role may not take.
-var digitalOceanPostgresNames = slices.Concat(PostgresKeywords, DigitalOceanPostgresReserved)
+// DigitalOceanPostgresRoles are the roles every DigitalOcean PostgreSQL
+// cluster already has: its default administrative user doadmin (the same
+// page) and PostgreSQL's bootstrap role postgres.
+var DigitalOceanPostgresRoles = []string{"doadmin", "postgres"}
 
 // digitalOceanTag is DigitalOcean's tag rule: at most 255 letters, digits,
 // colons, hyphens and underscores.

@@ -2,6 +2,7 @@ package naming
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -116,26 +117,28 @@ func TestParseDigitalOceanTagsRoundTrips(t *testing.T) {
 	}
 }
 
-// TestDigitalOceanPostgresNamesAvoidReservedWords: a tenant id that is a
-// PostgreSQL keyword, a database or role every DigitalOcean cluster already
-// has, or (for roles) starts with PostgreSQL's reserved pg_ prefix gets a
-// shaped name; every id that was a valid name before keeps it.
+// TestDigitalOceanPostgresNamesAvoidReservedWords: a tenant id that would
+// name a database every DigitalOcean cluster already has gets a shaped
+// database name, one that would name a role every cluster has or start
+// with PostgreSQL's reserved pg_ a shaped user name (each in its own
+// namespace); PostgreSQL keywords are kept.
 func TestDigitalOceanPostgresNamesAvoidReservedWords(t *testing.T) {
 	cases := []struct {
 		rule     Rule
 		in, want string
 		reason   string
 	}{
-		{DigitalOcean.DatabaseName, "user", "user_" + rawHash("user"), "USER is a reserved keyword: the tenant id \"user\" named its database user before"},
-		{DigitalOcean.DatabaseUser, "order", "order_" + rawHash("order"), "ORDER is a reserved keyword"},
-		{DigitalOcean.DatabaseUser, "Select", "select_" + rawHash("Select"), "keywords are matched without regard to case"},
+		{DigitalOcean.DatabaseName, "user", "user", "a keyword is kept: the tenant id \"user\" has named its database user since the first release"},
+		{DigitalOcean.DatabaseUser, "order", "order", "a keyword is kept"},
 		{DigitalOcean.DatabaseName, "defaultdb", "defaultdb_" + rawHash("defaultdb"), "every DigitalOcean cluster has the database defaultdb"},
+		{DigitalOcean.DatabaseUser, "defaultdb", "defaultdb", "defaultdb is a database, not a role"},
 		{DigitalOcean.DatabaseUser, "doadmin", "doadmin_" + rawHash("doadmin"), "every DigitalOcean cluster has the role doadmin"},
+		{DigitalOcean.DatabaseName, "doadmin", "doadmin", "doadmin is a role, not a database"},
 		{DigitalOcean.DatabaseUser, "postgres", "postgres_" + rawHash("postgres"), "and the role postgres"},
+		{DigitalOcean.DatabaseName, "template1", "template1_" + rawHash("template1"), "and PostgreSQL's template databases"},
 		{DigitalOcean.DatabaseUser, "pg-main", "xpg_main_" + rawHash("pg-main"), "PostgreSQL refuses roles named pg_*"},
 		{DigitalOcean.DatabaseName, "pg-main", "pg_main_" + rawHash("pg-main"), "databases may start with pg_: the name is as before"},
 		{DigitalOcean.DatabaseName, "acme", "acme", "an ordinary id is kept"},
-		{DigitalOcean.DatabaseUser, "users", "users", "a word that is no keyword is kept"},
 		{DigitalOcean.DatabaseUser, "globex-eu", "globex_eu_" + rawHash("globex-eu"), "shaped as before"},
 	}
 	for _, tc := range cases {
@@ -143,11 +146,30 @@ func TestDigitalOceanPostgresNamesAvoidReservedWords(t *testing.T) {
 			t.Errorf("Name(%q) = %q, want %q (%s)", tc.in, got, tc.want, tc.reason)
 		}
 	}
-	for _, w := range digitalOceanPostgresNames {
-		for _, r := range []Rule{DigitalOcean.DatabaseName, DigitalOcean.DatabaseUser} {
-			if got := r.Name(w); strings.EqualFold(got, w) {
-				t.Errorf("Name(%q) = %q: a reserved word names a database or role", w, got)
+	for _, c := range []struct {
+		rule  Rule
+		words []string
+	}{{DigitalOcean.DatabaseName, DigitalOceanPostgresDatabases}, {DigitalOcean.DatabaseUser, DigitalOceanPostgresRoles}} {
+		for _, w := range c.words {
+			if got := c.rule.Name(w); strings.EqualFold(got, w) {
+				t.Errorf("Name(%q) = %q: a name every cluster already has names a tenant's database or role", w, got)
 			}
 		}
 	}
+}
+
+// TestDigitalOceanPostgresNamesAsBefore: every tenant id the DigitalOcean
+// adapter accepted at e5b869c keeps its database and user name, SQL
+// keywords among them.
+func TestDigitalOceanPostgresNamesAsBefore(t *testing.T) {
+	// e5b869c providers/digitalocean/sizes.go reservedNames: ValidateTenant
+	// refused a tenant id whose database or user name was one of these.
+	refusedBefore := []string{"defaultdb", "doadmin", "postgres", "template0", "template1", "_dodb"}
+	namesKept(t, func(id string) bool { return slices.Contains(refusedBefore, postgresBefore.Name(id)) },
+		func(id string) string { return DigitalOcean.DatabaseName.Name(id) }, func(id string) string { return postgresBefore.Name(id) },
+		func(id string) string { return DigitalOcean.DatabaseUser.Name(id) }, func(id string) string { return postgresBefore.Name(id) },
+		map[string]string{
+			"user pg-x":    "its old user pg_x_<hash> starts with pg_: CREATE ROLE refuses it (IsReservedName), so it never existed",
+			"user pg-main": "its old user pg_main_<hash> starts with pg_: CREATE ROLE refuses it, so it never existed",
+		})
 }

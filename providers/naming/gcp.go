@@ -1,9 +1,6 @@
 package naming
 
-import (
-	"slices"
-	"strings"
-)
+import "strings"
 
 // GCP holds Google Cloud's naming rules, one per kind of resource tenantfleet
 // names. Every one of these names is unique within the project (or, for Cloud
@@ -28,11 +25,16 @@ var GCP = struct {
 	// with a letter; "project-id:instance-id" may not exceed 98 characters.
 	// Project ids are at most 30, which leaves 67 for the instance in any project.
 	SQLInstance: Rule{MaxLen: 67, Sep: "-", Lower: true, StartLetter: true},
-	// PostgreSQL identifiers, as on AWS and Azure, that are not a reserved
-	// keyword nor a database or role Cloud SQL has; role names starting
-	// with pg_ are PostgreSQL's own (CREATE ROLE refuses them).
-	DatabaseName: Rule{MaxLen: 63, Sep: "_", Lower: true, StartLetter: true, Reserved: cloudSQLReserved},
-	DatabaseUser: Rule{MaxLen: 63, Sep: "_", Lower: true, StartLetter: true, Reserved: cloudSQLReserved,
+	// PostgreSQL identifiers, as on AWS and Azure. A database may not be
+	// one every instance already has, a user not a role every instance
+	// already has (databases and roles are different namespaces), and a
+	// role name may not start with pg_, which PostgreSQL keeps for its own
+	// (CREATE ROLE refuses it). PostgreSQL keywords are not reserved: no
+	// Google source says the Cloud SQL Admin API refuses them, and a tenant
+	// id such as "user" has named its database "user" since the first
+	// release (a new name would replace the database).
+	DatabaseName: Rule{MaxLen: 63, Sep: "_", Lower: true, StartLetter: true, Reserved: CloudSQLPostgresDatabases},
+	DatabaseUser: Rule{MaxLen: 63, Sep: "_", Lower: true, StartLetter: true, Reserved: CloudSQLPostgresRoles,
 		ForbiddenPrefixes: []string{"pg_"}},
 	// Pub/Sub topic and subscription ids: 3-255 of [A-Za-z0-9-_.~+%], starting
 	// with a letter, not starting with "goog". Only '-' and '_' are kept:
@@ -52,21 +54,30 @@ var GCP = struct {
 	Address:    Rule{MaxLen: 63, Sep: "-", Lower: true, StartLetter: true},
 }
 
-// CloudSQLPostgresReserved are the databases, users and roles a Cloud SQL
-// for PostgreSQL instance has, or creates when a feature is turned on
-// ("About PostgreSQL users and roles",
-// https://cloud.google.com/sql/docs/postgres/users), and PostgreSQL's own
-// databases: a tenant's database or user must not take one of these names.
-var CloudSQLPostgresReserved = []string{
-	"postgres", "template0", "template1",
-	"cloudsqladmin", "cloudsqlagent", "cloudsqlconnpooladmin", "cloudsqlimportexport", "cloudsqllogical",
-	"cloudsqlobservability", "cloudsqlreplica", "cloudsqlsuperuser",
-	"cloudsqliamgroup", "cloudsqliamgroupserviceaccount", "cloudsqliamgroupuser", "cloudsqlinactiveuser",
-	"cloudsqliamserviceaccount", "cloudsqliamuser",
-}
+// CloudSQLPostgresDatabases are the databases every Cloud SQL for
+// PostgreSQL instance has: PostgreSQL's postgres, template0 and template1,
+// and Cloud SQL's own cloudsqladmin. Creating one fails: it exists.
+var CloudSQLPostgresDatabases = []string{"postgres", "template0", "template1", "cloudsqladmin"}
 
-// cloudSQLReserved are the names a tenant's database or user must not take.
-var cloudSQLReserved = slices.Concat(PostgresKeywords, CloudSQLPostgresReserved)
+// CloudSQLPostgresRoles are the users and roles of a Cloud SQL for
+// PostgreSQL instance that a tenant's user may not take: those every
+// instance has from its creation (postgres, cloudsqladmin,
+// cloudsqlimportexport, cloudsqlsuperuser, cloudsqliamuser,
+// cloudsqliamserviceaccount; "About PostgreSQL users and roles",
+// https://cloud.google.com/sql/docs/postgres/users, System users and
+// roles), and cloudsqlagent and cloudsqlreplica, which Cloud SQL creates
+// for monitoring and replication and the adapter has refused as tenant ids
+// from the start. The roles Cloud SQL creates only when a feature the
+// adapter never turns on is enabled (cloudsqllogical for logical
+// replication, cloudsqlconnpooladmin, cloudsqlobservability, the IAM group
+// roles) are not here: a tenant could have, and may have, taken them.
+//
+// ValidateTenant (providers/gcp) refuses a tenant id that is one of these
+// or of CloudSQLPostgresDatabases, as it always has.
+var CloudSQLPostgresRoles = []string{
+	"postgres", "cloudsqladmin", "cloudsqlagent", "cloudsqlimportexport", "cloudsqlreplica",
+	"cloudsqlsuperuser", "cloudsqliamuser", "cloudsqliamserviceaccount",
+}
 
 // reservedPrefixFix is put before a Pub/Sub id that would start with the
 // reserved "goog"; the rule's MaxLen leaves room for it.

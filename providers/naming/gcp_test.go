@@ -2,8 +2,11 @@ package naming
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tenantfleet/tenantfleet/components"
 )
 
 // gcpPatterns is each GCP rule as Google documents it, to check every
@@ -125,11 +128,110 @@ func TestGCPLabels(t *testing.T) {
 	}
 }
 
-// TestGCPDatabaseNamesAvoidReserved checks the tenant database and user
-// names Cloud SQL would refuse or already has are shaped, and every other
-// name is what it was before the rules had Reserved and ForbiddenPrefixes.
+// postgresBefore is the database and user rule of GCP, Azure and
+// DigitalOcean as commit e5b869c had it (providers/naming/{gcp,azure,
+// digitalocean}.go), before Reserved and ForbiddenPrefixes: the names
+// existing stacks have.
+var postgresBefore = Rule{MaxLen: 63, Sep: "_", Lower: true, StartLetter: true}
+
+// tenantIDLabel is components' tenant id rule (components/validate.go,
+// unchanged since e5b869c): a lowercase DNS label, no "--".
+var tenantIDLabel = regexp.MustCompile(`^[a-z]([a-z0-9-]*[a-z0-9])?$`)
+
+// tenantIDCorpus are tenant ids components.TenantSpec.Validate accepts:
+// ordinary ones, every PostgreSQL keyword that is a DNS label, and names
+// the managed services keep for themselves.
+func tenantIDCorpus(t *testing.T) []string {
+	t.Helper()
+	ids := []string{
+		"acme", "globex", "tenant-a", "a1", strings.Repeat("z", components.MaxTenantIDLength), "z" + strings.Repeat("9", components.MaxTenantIDLength-1),
+		"users", "orders", "cloudsql", "pg", "pgadmin", "pg-x", "pg-main", "admin", "administrator", "root", "guest", "rdsadmin", "none",
+		"postgres", "template0", "template1", "defaultdb", "doadmin", "azure-sys",
+		"cloudsqladmin", "cloudsqlagent", "cloudsqlsuperuser", "cloudsqlimportexport", "cloudsqlreplica", "cloudsqliamuser",
+		"cloudsqliamserviceaccount", "cloudsqllogical", "cloudsqlconnpooladmin", "cloudsqlobservability", "cloudsqliamgroup",
+		"cloudsqliamgroupuser", "cloudsqliamgroupserviceaccount", "cloudsqlinactiveuser",
+	}
+	ids = append(ids, PostgresKeywords...)
+	var out []string
+	for _, id := range ids {
+		if tenantIDLabel.MatchString(id) && !strings.Contains(id, "--") && len(id) <= components.MaxTenantIDLength && id != components.SharedTenant {
+			out = append(out, id)
+		}
+	}
+	for _, must := range []string{"user", "order", "table", "select", "cloudsqllogical", "pg-x"} {
+		if !slices.Contains(out, must) {
+			t.Fatalf("the corpus lacks the tenant id %q", must)
+		}
+	}
+	return out
+}
+
+// namesKept checks that every tenant id the adapter accepted at e5b869c
+// (refusedBefore false) still gets the database and user names it got then
+// (a new name replaces the database or user of an existing stack), except
+// the names in renamed ("database <id>" or "user <id>" to the reason the
+// old name could never have been created). An exception that no longer
+// renames anything is reported too: the list must be exact.
+func namesKept(t *testing.T, refusedBefore func(id string) bool, db, dbBefore, user, userBefore func(id string) string, renamed map[string]string) {
+	t.Helper()
+	used := map[string]bool{}
+	for _, id := range tenantIDCorpus(t) {
+		if refusedBefore(id) {
+			continue
+		}
+		for _, n := range []struct {
+			kind        string
+			now, before string
+		}{{"database", db(id), dbBefore(id)}, {"user", user(id), userBefore(id)}} {
+			key := n.kind + " " + id
+			reason, ok := renamed[key]
+			used[key] = ok
+			switch {
+			case !ok && n.now != n.before:
+				t.Errorf("tenant %q: %s %q, was %q: an existing stack's %s would be replaced", id, n.kind, n.now, n.before, n.kind)
+			case ok && n.now == n.before:
+				t.Errorf("tenant %q: %s %q is unchanged, but listed as renamed (%s)", id, n.kind, n.now, reason)
+			}
+		}
+	}
+	for key := range renamed {
+		if !used[key] {
+			t.Errorf("%s is listed as renamed but the corpus has no such tenant id accepted before", key)
+		}
+	}
+}
+
+// TestGCPPostgresNamesAsBefore: every tenant id the GCP adapter accepted
+// at e5b869c keeps its database and user name, SQL keywords ("user",
+// "order", "table", "select") and roles Cloud SQL creates only for
+// features the adapter never turns on ("cloudsqllogical") among them.
+func TestGCPPostgresNamesAsBefore(t *testing.T) {
+	// e5b869c providers/gcp/sizes.go reservedRoles: ValidateTenant refused
+	// a tenant id whose database name was one of these, and still does
+	// (through CloudSQLPostgresDatabases and CloudSQLPostgresRoles).
+	refusedBefore := []string{
+		"postgres", "template0", "template1", "cloudsqladmin", "cloudsqlagent", "cloudsqlsuperuser",
+		"cloudsqlimportexport", "cloudsqlreplica", "cloudsqliamuser", "cloudsqliamserviceaccount",
+	}
+	refusedNow := slices.Concat(CloudSQLPostgresDatabases, CloudSQLPostgresRoles)
+	slices.Sort(refusedNow)
+	refusedNow = slices.Compact(refusedNow)
+	if want := slices.Sorted(slices.Values(refusedBefore)); !slices.Equal(refusedNow, want) {
+		t.Errorf("databases and roles reserved now %q, refused as tenant ids before %q: a tenant accepted before must keep its names", refusedNow, want)
+	}
+	namesKept(t, func(id string) bool { return slices.Contains(refusedBefore, postgresBefore.Name(id)) },
+		func(id string) string { return GCP.DatabaseName.Name(id) }, func(id string) string { return postgresBefore.Name(id) },
+		func(id string) string { return GCP.DatabaseUser.Name(id) }, func(id string) string { return postgresBefore.Name(id) },
+		map[string]string{
+			"user pg-x":    "its old user pg_x_<hash> starts with pg_: CREATE ROLE refuses it (IsReservedName), so it never existed",
+			"user pg-main": "its old user pg_main_<hash> starts with pg_: CREATE ROLE refuses it, so it never existed",
+		})
+}
+
+// TestGCPDatabaseNamesAvoidReserved checks that the databases and roles
+// every Cloud SQL instance has, and role names starting with pg_, are
+// shaped into names Cloud SQL takes, each in its own namespace.
 func TestGCPDatabaseNamesAvoidReserved(t *testing.T) {
-	before := Rule{MaxLen: 63, Sep: "_", Lower: true, StartLetter: true}
 	cases := []struct {
 		id       string
 		db, user string
@@ -137,11 +239,12 @@ func TestGCPDatabaseNamesAvoidReserved(t *testing.T) {
 	}{
 		{"acme", "acme", "acme", "an ordinary id is kept"},
 		{"acme-corp", "acme_corp_" + rawHash("acme-corp"), "acme_corp_" + rawHash("acme-corp"), "shaped as before: '-' is not an identifier character"},
-		{"pgadmin", "pgadmin", "pgadmin", "only pg_ is PostgreSQL's"},
-		{"user", "user_" + rawHash("user"), "user_" + rawHash("user"), "a PostgreSQL reserved keyword"},
-		{"order", "order_" + rawHash("order"), "order_" + rawHash("order"), "a PostgreSQL reserved keyword"},
-		{"cloudsqllogical", "cloudsqllogical_" + rawHash("cloudsqllogical"), "cloudsqllogical_" + rawHash("cloudsqllogical"), "a role Cloud SQL creates for logical replication"},
-		{"cloudsqlsuperuser", "cloudsqlsuperuser_" + rawHash("cloudsqlsuperuser"), "cloudsqlsuperuser_" + rawHash("cloudsqlsuperuser"), "the role every Cloud SQL user belongs to"},
+		{"user", "user", "user", "a PostgreSQL keyword is kept: the Admin API takes it, and stacks have it"},
+		{"cloudsqllogical", "cloudsqllogical", "cloudsqllogical", "Cloud SQL creates this role only for logical replication, which the adapter never turns on"},
+		{"postgres", "postgres_" + rawHash("postgres"), "postgres_" + rawHash("postgres"), "a database and a role every instance has"},
+		{"cloudsqladmin", "cloudsqladmin_" + rawHash("cloudsqladmin"), "cloudsqladmin_" + rawHash("cloudsqladmin"), "Cloud SQL's own database and role"},
+		{"cloudsqlsuperuser", "cloudsqlsuperuser", "cloudsqlsuperuser_" + rawHash("cloudsqlsuperuser"), "a role, not a database: the database name is free"},
+		{"template1", "template1_" + rawHash("template1"), "template1", "a database, not a role"},
 		{"pg-monitor", "pg_monitor_" + rawHash("pg-monitor"), "xpg_monitor_" + rawHash("pg-monitor"), "role names starting with pg_ are reserved; database names are not"},
 	}
 	for _, tc := range cases {
@@ -152,20 +255,14 @@ func TestGCPDatabaseNamesAvoidReserved(t *testing.T) {
 			t.Errorf("DatabaseUser(%q) = %q, want %q (%s)", tc.id, got, tc.user, tc.reason)
 		}
 	}
-	// Every reserved word is shaped, into a name that is not reserved.
-	for _, w := range cloudSQLReserved {
-		for _, r := range []Rule{GCP.DatabaseName, GCP.DatabaseUser} {
-			got := r.Name(w)
-			if got == w || r.refused(got) {
+	// Every reserved name is shaped, into a name that is not reserved.
+	for _, c := range []struct {
+		rule  Rule
+		words []string
+	}{{GCP.DatabaseName, CloudSQLPostgresDatabases}, {GCP.DatabaseUser, CloudSQLPostgresRoles}} {
+		for _, w := range c.words {
+			if got := c.rule.Name(w); got == w || c.rule.refused(got) {
 				t.Errorf("Name(%q) = %q: a reserved name must be shaped into an allowed one", w, got)
-			}
-		}
-	}
-	// Names that were valid before are unchanged.
-	for _, id := range []string{"acme", "globex", "tenant-a", "a1", strings.Repeat("z", 32), "9lives", "users", "orders", "cloudsql", "pg"} {
-		for _, r := range []Rule{GCP.DatabaseName, GCP.DatabaseUser} {
-			if got, was := r.Name(id), before.Name(id); got != was {
-				t.Errorf("Name(%q) = %q, was %q: a name that was valid must not change", id, got, was)
 			}
 		}
 	}
