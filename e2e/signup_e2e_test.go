@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -231,6 +232,16 @@ func TestSignupService(t *testing.T) {
 		if code, _, err := getStatus(webURL + "/healthz"); err == nil {
 			t.Errorf("acme's web app still answers (%d) after delete", code)
 		}
+	})
+
+	// The file backend wrote no attribute sidecar: an engine killed while
+	// rewriting one (the killed-mid-update phase above) leaves it empty and
+	// the stack unreadable ("failed to load checkpoint: EOF").
+	_ = filepath.WalkDir(filepath.Join(f.stateDir(), "state"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(path, ".attrs") {
+			t.Errorf("the file backend wrote the sidecar %s", path)
+		}
+		return nil
 	})
 
 	// No generated password anywhere the service writes or answers.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -103,7 +104,7 @@ func resolveEngineEnv(backendFlag, exeDir, projectDir, pulumiDir string) (*engin
 		}
 		e.backendURL, e.backendSource = "file://"+filepath.ToSlash(dir), "default"
 	}
-	e.vars[envBackendURL] = e.backendURL
+	e.vars[envBackendURL] = crashSafeBackend(e.backendURL)
 
 	if !userPassphraseSet() {
 		e.passphraseFile = filepath.Join(stateDir, "passphrase")
@@ -147,6 +148,30 @@ func resolveEngineEnv(backendFlag, exeDir, projectDir, pulumiDir string) (*engin
 	}
 	e.vars["PATH"] = strings.Join(path, string(os.PathListSeparator))
 	return e, nil
+}
+
+// crashSafeBackend returns a file:// backend URL with fileblob's
+// metadata=skip, unless the URL sets metadata itself. By default gocloud's
+// fileblob, which Pulumi's file backend writes through, keeps each state
+// file's attributes in a "<file>.attrs" sidecar that it truncates and then
+// rewrites in place (gocloud.dev v0.37 blob/fileblob setAttrs): an engine
+// killed in between leaves it empty, and every later operation on the stack
+// fails with "failed to load checkpoint: EOF". Pulumi reads no attribute it
+// needs from there, and without sidecars each write is a temporary file
+// renamed over the old one, which a kill cannot leave half done. Sidecars an
+// older run wrote are still read.
+func crashSafeBackend(backendURL string) string {
+	u, err := url.Parse(backendURL)
+	if err != nil || u.Scheme != "file" {
+		return backendURL
+	}
+	q := u.Query()
+	if _, set := q["metadata"]; set {
+		return backendURL
+	}
+	q.Set("metadata", "skip")
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // binaryImagesDir is the images directory next to the tenantfleet binary

@@ -25,7 +25,7 @@ func TestResolveEngineEnv(t *testing.T) {
 	}
 	root := filepath.Join(state, "tenantfleet")
 	want := map[string]string{
-		envBackendURL:      "file://" + filepath.Join(root, "state"),
+		envBackendURL:      "file://" + filepath.Join(root, "state") + "?metadata=skip",
 		envPassphraseFile:  filepath.Join(root, "passphrase"),
 		envPulumiHome:      filepath.Join(root, "pulumi-home"),
 		envSkipUpdateCheck: "true",
@@ -55,8 +55,8 @@ func TestResolveEngineEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.backendURL != "file:///from-env" || e.backendSource != envBackendURL {
-		t.Errorf("backend = %q from %s, want $%s", e.backendURL, e.backendSource, envBackendURL)
+	if e.backendURL != "file:///from-env" || e.backendSource != envBackendURL || e.vars[envBackendURL] != "file:///from-env?metadata=skip" {
+		t.Errorf("backend = %q (engine %q) from %s, want $%s with metadata=skip for the engine", e.backendURL, e.vars[envBackendURL], e.backendSource, envBackendURL)
 	}
 	if _, set := e.vars[envPassphraseFile]; set || e.passphraseFile != "" {
 		t.Errorf("the user's (empty) PULUMI_CONFIG_PASSPHRASE must be used, got vars %v", e.vars)
@@ -70,6 +70,25 @@ func TestResolveEngineEnv(t *testing.T) {
 	}
 	if e.backendURL != "s3://bucket" || e.vars[envBackendURL] != "s3://bucket" {
 		t.Errorf("--backend: backend = %q, env %q", e.backendURL, e.vars[envBackendURL])
+	}
+}
+
+// TestCrashSafeBackend: a file backend writes no attribute sidecars (an
+// engine killed while rewriting one left it empty, and the stack unreadable:
+// "failed to load checkpoint: EOF"), unless the URL says otherwise.
+func TestCrashSafeBackend(t *testing.T) {
+	cases := []struct{ in, want, why string }{
+		{"file:///srv/state", "file:///srv/state?metadata=skip", "the default and any file backend"},
+		{"file://~/state", "file://~/state?metadata=skip", "Pulumi expands ~ itself"},
+		{"file:///srv/state?no_tmp_dir=false", "file:///srv/state?metadata=skip&no_tmp_dir=false", "other parameters are kept"},
+		{"file:///srv/state?metadata=", "file:///srv/state?metadata=", "the user asked for sidecars"},
+		{"s3://bucket/state", "s3://bucket/state", "object stores have no sidecars"},
+		{"https://api.pulumi.com", "https://api.pulumi.com", "Pulumi Cloud"},
+	}
+	for _, tc := range cases {
+		if got := crashSafeBackend(tc.in); got != tc.want {
+			t.Errorf("crashSafeBackend(%q) = %q, want %q (%s)", tc.in, got, tc.want, tc.why)
+		}
 	}
 }
 
