@@ -5,25 +5,15 @@ import (
 	"strings"
 )
 
-// regionKeys says where each cloud's adapter reads its region in the stack
-// config, in the adapter's order of precedence: a key of its own
-// tenantfleet:<cloud> object first, then the cloud provider's key. The
-// local cloud has no regions.
-var regionKeys = map[string][]string{
-	"aws":          {"aws:region"},
-	"azure":        {"tenantfleet:azure.location", "azure-native:location"},
-	"gcp":          {"tenantfleet:gcp.region", "gcp:region"},
-	"digitalocean": {"tenantfleet:digitalocean.region"},
-}
-
-// RegionKeys returns where the cloud reads its region (nil: it has none).
-// A key with a dot names a field of an object key ("tenantfleet:gcp.region").
-func RegionKeys(cloud string) []string { return regionKeys[cloud] }
+// RegionKeys returns where the cloud reads its region (Cloud.RegionKeys;
+// nil: it has none, or the cloud is unknown). A key with a dot names a field
+// of an object key ("tenantfleet:gcp.region").
+func RegionKeys(cloud string) []string { return registry[cloud].RegionKeys }
 
 // SetRegion sets the region everywhere the cloud reads it in cfg (stack
 // config, key: value; object keys as maps); false when the cloud has no regions.
 func SetRegion(cfg map[string]any, cloud, region string) bool {
-	keys := regionKeys[cloud]
+	keys := RegionKeys(cloud)
 	for _, key := range keys {
 		top, field, nested := strings.Cut(key, ".")
 		if !nested {
@@ -44,7 +34,7 @@ func SetRegion(cfg map[string]any, cloud, region string) bool {
 // precedence, or "". Object keys may be maps or JSON strings (as a
 // preview's config holds them).
 func Region(cfg map[string]any, cloud string) string {
-	for _, key := range regionKeys[cloud] {
+	for _, key := range RegionKeys(cloud) {
 		top, field, nested := strings.Cut(key, ".")
 		v := cfg[top]
 		if nested {

@@ -11,11 +11,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"gopkg.in/yaml.v3"
 
-	"github.com/tenantfleet/tenantfleet/providers/aws/awsmock"
-	"github.com/tenantfleet/tenantfleet/providers/azure/azuremock"
-	"github.com/tenantfleet/tenantfleet/providers/digitalocean/domock"
-	"github.com/tenantfleet/tenantfleet/providers/gcp/gcpmock"
-	"github.com/tenantfleet/tenantfleet/providers/local/localmock"
+	"github.com/tenantfleet/tenantfleet/providers"
+	"github.com/tenantfleet/tenantfleet/providers/aws/awsoffline"
+	"github.com/tenantfleet/tenantfleet/providers/local/localtest"
 	"github.com/tenantfleet/tenantfleet/stacks"
 )
 
@@ -33,19 +31,13 @@ func (c *counting) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	return c.MockResourceMonitor.NewResource(args)
 }
 
-// mocksFor answers the mocks the way the stack's cloud would.
+// mocksFor answers the mocks the way the stack's cloud would (its offline
+// model); AWS's when the config names no registered cloud.
 func mocksFor(cfg map[string]string) pulumi.MockResourceMonitor {
-	switch cfg["tenantfleet:cloud"] {
-	case "local":
-		return localmock.Mocks
-	case "azure":
-		return azuremock.Mocks
-	case "gcp":
-		return gcpmock.Mocks
-	case "digitalocean":
-		return domock.Mocks
+	if c, err := providers.Lookup(cfg["tenantfleet:cloud"]); err == nil {
+		return c.Offline
 	}
-	return awsmock.Mocks
+	return awsoffline.Model
 }
 
 // run runs the program with cfg as the stack config, as the engine passes it.
@@ -58,7 +50,7 @@ func run(t *testing.T, cfg map[string]string, dryRun bool) (*counting, error) {
 	t.Setenv(pulumi.EnvConfig, string(raw))
 	// The local adapter refuses images the machine does not have: give it
 	// the one Pulumi.dev.yaml names, as `make build` does.
-	localmock.Images(t, "tenant-app/dev/entrypoint")
+	localtest.Images(t, "tenant-app/dev/entrypoint")
 	m := &counting{MockResourceMonitor: mocksFor(cfg)}
 	err = pulumi.RunErr(stacks.Program, pulumi.WithMocks("tenantfleet", "dev", m), func(info *pulumi.RunInfo) { info.DryRun = dryRun })
 	return m, err

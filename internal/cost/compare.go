@@ -1,6 +1,7 @@
 package cost
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,15 +15,17 @@ import (
 	"github.com/tenantfleet/tenantfleet/stacks"
 )
 
-// planSettings is each cloud's stack config for an offline plan when the
-// user gives none: the settings the adapters require, in the cloud's
-// default region. --region changes the region.
-var planSettings = map[string]map[string]any{
-	"aws":   {"aws:region": "us-east-1"},
-	"azure": {"tenantfleet:azure": map[string]any{"location": "westeurope"}},
-	"gcp":   {"tenantfleet:gcp": map[string]any{"project": "tenantfleet-cost-plan", "region": "europe-west1"}},
-	"digitalocean": {"tenantfleet:digitalocean": map[string]any{"region": "fra1",
-		"forwarderImage": "docker.io/tenantfleet/tenantfleet-forwarder:latest"}},
+// planSettings is the stack config an offline plan gives cloud besides the
+// fleet: the settings its adapter requires (providers.Cloud.PlanConfig) in
+// region, or in the cloud's default region when region is "". --region
+// changes the region.
+func planSettings(c providers.Cloud, cloud, region string) map[string]any {
+	cfg := map[string]any{}
+	if c.PlanConfig != nil {
+		cfg = cloneConfig(c.PlanConfig)
+	}
+	providers.SetRegion(cfg, cloud, cmp.Or(region, c.DefaultRegion))
+	return cfg
 }
 
 // Comparison is the same fleet priced on several clouds.
@@ -54,21 +57,22 @@ type CloudPricing struct {
 func Compare(ctx context.Context, stack string, fleet map[string]any, clouds []string, regions map[string]string,
 	cat *pricing.Catalog, usage *pricing.Usage) (*Comparison, error) {
 	out := &Comparison{SchemaVersion: SchemaVersion, Stack: stack, Currency: "USD", HoursPerMonth: pricing.HoursPerMonth}
-	for _, cloud := range clouds {
-		if _, ok := planSettings[cloud]; !ok {
-			return nil, fmt.Errorf("--clouds: %q has no offline plan; choose from %s", cloud, strings.Join(PlanClouds(), ", "))
+	planned := make([]providers.Cloud, len(clouds))
+	for i, cloud := range clouds {
+		c, err := planCloud("--clouds", cloud)
+		if err != nil {
+			return nil, err
 		}
+		planned[i] = c
 	}
 	for cloud := range regions {
-		if _, ok := planSettings[cloud]; !ok {
-			return nil, fmt.Errorf("--region %s=...: %q has no offline plan; choose from %s", cloud, cloud, strings.Join(PlanClouds(), ", "))
+		if _, err := planCloud("--region "+cloud+"=...", cloud); err != nil {
+			return nil, err
 		}
 	}
-	for _, cloud := range clouds {
-		cfg := map[string]any{}
-		for k, v := range planSettings[cloud] {
-			cfg[k] = v
-		}
+	for i, cloud := range clouds {
+		region := cmp.Or(regions[cloud], planned[i].DefaultRegion)
+		cfg := planSettings(planned[i], cloud, region)
 		for _, k := range []string{stacks.KeyTenants, stacks.KeyFanout} {
 			if v, ok := fleet[k]; ok {
 				cfg[k] = v
@@ -76,12 +80,6 @@ func Compare(ctx context.Context, stack string, fleet map[string]any, clouds []s
 		}
 		cfg[stacks.KeyCloud] = cloud
 		cfg = cloneConfig(cfg)
-		region := regions[cloud]
-		if region != "" {
-			providers.SetRegion(cfg, cloud, region)
-		} else if _, r, err := CloudAndRegion(cfg); err == nil {
-			region = r
-		}
 		est, err := pricing.NewEstimator(cat, map[string]string{cloud: region}, usage)
 		if err != nil {
 			return nil, fmt.Errorf("--region: %w", err)

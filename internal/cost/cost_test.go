@@ -16,7 +16,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 
 	"github.com/tenantfleet/tenantfleet/internal/pricing"
-	"github.com/tenantfleet/tenantfleet/providers/local/localmock"
+	"github.com/tenantfleet/tenantfleet/providers"
+	"github.com/tenantfleet/tenantfleet/providers/local/localtest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -36,7 +37,8 @@ func fleetConfig(cloud string, tiers map[string]string, fanout bool) map[string]
 		subs = append(subs, map[string]any{"name": id, "tenant": id})
 	}
 	cfg := map[string]any{"tenantfleet:cloud": cloud, "tenantfleet:tenants": tenants}
-	for k, v := range planSettings[cloud] {
+	c, _ := providers.Lookup(cloud)
+	for k, v := range planSettings(c, cloud, "") {
 		cfg[k] = v
 	}
 	if fanout {
@@ -269,7 +271,7 @@ func TestUsageFileSetsUsageParts(t *testing.T) {
 }
 
 func TestLocalCloudCostsNothingAndSaysSo(t *testing.T) {
-	localmock.Images(t, "tenant-app/dev/entrypoint")
+	localtest.Images(t, "tenant-app/dev/entrypoint")
 	steps := []Step{
 		{Op: "create", URN: "urn:pulumi:dev::tenantfleet::tenantfleet:index:TenantUnit::acme", Type: "tenantfleet:index:TenantUnit", New: &State{}},
 		{Op: "create", URN: "urn:pulumi:dev::tenantfleet::tenantfleet:index:TenantUnit$tenantfleet-local:index:Database::acme-db",

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 
@@ -13,36 +12,37 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/tenantfleet/tenantfleet/internal/pricing"
-	"github.com/tenantfleet/tenantfleet/providers/aws/awsmock"
-	"github.com/tenantfleet/tenantfleet/providers/azure/azuremock"
-	"github.com/tenantfleet/tenantfleet/providers/digitalocean/domock"
-	"github.com/tenantfleet/tenantfleet/providers/gcp/gcpmock"
-	"github.com/tenantfleet/tenantfleet/providers/mockcloud"
+	"github.com/tenantfleet/tenantfleet/providers"
+	"github.com/tenantfleet/tenantfleet/providers/offline"
 	"github.com/tenantfleet/tenantfleet/stacks"
 )
 
-// cloudMocks answers each cloud's registrations and invokes offline.
-var cloudMocks = map[string]mockcloud.Mocks{
-	"aws":          awsmock.Mocks,
-	"azure":        azuremock.Mocks,
-	"gcp":          gcpmock.Mocks,
-	"digitalocean": domock.Mocks,
+// PlanClouds are the clouds an offline plan can run on, sorted: every
+// registered cloud but those that say why not (providers.Cloud.NoPlan).
+func PlanClouds() []string {
+	var out []string
+	for name, c := range providers.All() {
+		if c.NoPlan == "" {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
-// PlanClouds are the clouds an offline plan can run on.
-func PlanClouds() []string {
-	out := make([]string, 0, len(cloudMocks))
-	for c := range cloudMocks {
-		out = append(out, c)
+// planCloud returns the cloud an offline plan runs on; flag names the flag
+// that chose it, for the error.
+func planCloud(flag, cloud string) (providers.Cloud, error) {
+	c, err := providers.Lookup(cloud)
+	if err != nil || c.NoPlan != "" {
+		return providers.Cloud{}, fmt.Errorf("%s: %q has no offline plan; choose from %s", flag, cloud, strings.Join(PlanClouds(), ", "))
 	}
-	sort.Strings(out)
-	return out
+	return c, nil
 }
 
 // recorder keeps what the program registers: every resource with its
 // inputs (and its URN, built the way the engine builds it).
 type recorder struct {
-	mockcloud.Mocks
+	offline.Model
 	project, stack string
 
 	mu        sync.Mutex
@@ -51,7 +51,7 @@ type recorder struct {
 }
 
 func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	id, outs, err := r.Mocks.NewResource(args)
+	id, outs, err := r.Model.NewResource(args)
 	if err != nil {
 		return id, outs, err
 	}
@@ -100,7 +100,7 @@ func plainValue(v resource.PropertyValue) any {
 }
 
 // Record runs the tenantfleet program on a stack config (key: value, as in
-// Pulumi.<stack>.yaml) against cloud's mocks, as an update would, and
+// Pulumi.<stack>.yaml) against cloud's offline model, as an update would, and
 // returns what it registers. No credentials and no network are used.
 func Record(ctx context.Context, cloud, stack string, config map[string]any) ([]pricing.Resource, error) {
 	res, _, err := record(ctx, cloud, stack, config)
@@ -109,15 +109,15 @@ func Record(ctx context.Context, cloud, stack string, config map[string]any) ([]
 
 // record is Record, with each resource's parent URN.
 func record(ctx context.Context, cloud, stack string, config map[string]any) ([]pricing.Resource, map[string]string, error) {
-	mocks, ok := cloudMocks[cloud]
-	if !ok {
-		return nil, nil, fmt.Errorf("--clouds: %q has no offline plan; choose from %s", cloud, strings.Join(PlanClouds(), ", "))
+	c, err := planCloud("--clouds", cloud)
+	if err != nil {
+		return nil, nil, err
 	}
 	flat, err := stacks.FlatConfig(config)
 	if err != nil {
 		return nil, nil, err
 	}
-	rec := &recorder{Mocks: mocks, project: "tenantfleet", stack: stack, parents: map[string]string{}}
+	rec := &recorder{Model: c.Offline, project: "tenantfleet", stack: stack, parents: map[string]string{}}
 	info := pulumi.RunInfo{Project: "tenantfleet", Stack: stack, Config: flat}
 	pulumi.WithMocks("tenantfleet", stack, rec)(&info)
 	pctx, err := pulumi.NewContext(ctx, info)

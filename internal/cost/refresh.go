@@ -1,11 +1,11 @@
 package cost
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,16 +14,18 @@ import (
 	"github.com/tenantfleet/tenantfleet/internal/pricing"
 )
 
-// refreshers rebuild a cloud's catalog from its public price list (no
-// credentials): AWS's bulk offer files, Azure's Retail Prices API. GCP's
-// catalog API needs an API key and DigitalOcean publishes none: their
-// catalogs are maintained by hand.
-var refreshers = map[string]struct {
-	baseURL string
-	refresh func(ctx context.Context, client *http.Client, baseURL string, current *pricing.CloudCatalog, retrieved string) (*pricing.CloudCatalog, error)
-}{
-	"aws":   {"https://pricing.us-east-1.amazonaws.com", pricing.RefreshAWS},
-	"azure": {"https://prices.azure.com", pricing.RefreshAzure},
+// refreshable lists the clouds whose catalog is rebuilt from a public price
+// list with no credentials (pricing.Cloud.PriceList: AWS's bulk offer files,
+// Azure's Retail Prices API). GCP's catalog API needs an API key and
+// DigitalOcean publishes none: their catalogs are maintained by hand.
+func refreshable() []string {
+	var out []string
+	for _, name := range pricing.Clouds() {
+		if c, err := pricing.Lookup(name); err == nil && c.PriceList != nil {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 func refreshCommand() *cobra.Command {
@@ -43,9 +45,9 @@ catalogs are updated by hand from the price pages.`,
   tenantfleet cost --stack aws --catalog-dir /tmp/catalog`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, ok := refreshers[cloud]
-			if !ok {
-				return usage(fmt.Errorf("--cloud: %q has no public price list to refresh from; choose aws or azure", cloud))
+			c, err := pricing.Lookup(cloud)
+			if err != nil || c.PriceList == nil {
+				return usage(fmt.Errorf("--cloud: %q has no public price list to refresh from; choose %s", cloud, strings.Join(refreshable(), " or ")))
 			}
 			if out == "" {
 				return usage(fmt.Errorf("--out is required: the directory to write %s.yaml to", cloud))
@@ -56,9 +58,9 @@ catalogs are updated by hand from the price pages.`,
 			}
 			current := cat.Cloud(cloud)
 			if baseURL == "" {
-				baseURL = r.baseURL
+				baseURL = c.PriceList.URL
 			}
-			fresh, err := r.refresh(cmd.Context(), &http.Client{Timeout: 30 * time.Minute}, baseURL, current, time.Now().UTC().Format("2006-01-02"))
+			fresh, err := c.PriceList.Refresh(cmd.Context(), &http.Client{Timeout: 30 * time.Minute}, baseURL, current, time.Now().UTC().Format("2006-01-02"))
 			if err != nil {
 				return fmt.Errorf("refresh the %s catalog: %w", cloud, err)
 			}
@@ -79,7 +81,7 @@ catalogs are updated by hand from the price pages.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&cloud, "cloud", "", "aws or azure")
+	cmd.Flags().StringVar(&cloud, "cloud", "", strings.Join(refreshable(), " or "))
 	cmd.Flags().StringVar(&out, "out", "", "directory to write <cloud>.yaml to")
 	cmd.Flags().StringVar(&baseURL, "base-url", "", "price list base URL (default: the cloud's public one)")
 	return cmd

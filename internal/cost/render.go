@@ -89,8 +89,8 @@ func groupTitle(g Group) string {
 }
 
 func header(r *Report) string {
-	if r.Cloud == "local" {
-		return fmt.Sprintf("Stack %s on the local cloud: it runs on this machine, so every resource costs $0.", r.Stack)
+	if c, err := pricing.Lookup(r.Cloud); err == nil && c.RunsLocally() {
+		return fmt.Sprintf("Stack %s on the %s cloud: it runs on this machine, so every resource costs $0.", r.Stack, r.Cloud)
 	}
 	where := r.Cloud
 	if r.Region != "" {

@@ -22,13 +22,10 @@ import (
 //	cloudwatch:metric-month, cloudwatch:alarm-month
 //	sqs:standard-requests, sqs:fifo-requests              per 1M requests (first paid tier)
 //	sns:publishes, sns:http-deliveries                    per 1M (first paid tier)
-func init() {
-	register(&Cloud{
-		Name:          "aws",
-		TypePrefix:    "aws:",
-		DefaultRegion: "us-east-1",
-		Types:         awsTypes,
-	})
+var awsPrices = priceTable{
+	TypePrefix: "aws:",
+	Types:      awsTypes,
+	PriceList:  &PriceList{URL: "https://pricing.us-east-1.amazonaws.com", Refresh: RefreshAWS},
 }
 
 // awsFreeTierNote is said wherever AWS's always-free allowance applies: it is

@@ -23,13 +23,10 @@ import (
 //	servicebus:premium-messaging-unit                       messaging-unit hours
 //	log-analytics:ingestion-gb, log-analytics:retention-gb  PerGB2018 (pay-as-you-go)
 //	private-dns:zone, private-dns:queries                   Azure DNS private zones (global prices)
-func init() {
-	register(&Cloud{
-		Name:          "azure",
-		TypePrefix:    "azure-native:",
-		DefaultRegion: "westeurope",
-		Types:         azureTypes,
-	})
+var azurePrices = priceTable{
+	TypePrefix: "azure-native:",
+	Types:      azureTypes,
+	PriceList:  &PriceList{URL: AzureRetailPricesURL, Refresh: RefreshAzure},
 }
 
 // azureSecondsPerMonth is the month Container Apps' per-second prices count.

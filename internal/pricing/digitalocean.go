@@ -33,37 +33,35 @@ var doPostgresIncludedGiB = map[string]float64{
 // doEngines names the database engines priced, by their engine input.
 var doEngines = map[string]string{"pg": "PostgreSQL", "kafka": "Kafka"}
 
-func init() {
+// digitaloceanPrices prices the types of Pulumi's digitalocean package.
+var digitaloceanPrices = priceTable{TypePrefix: "digitalocean:", Types: digitaloceanTypes()}
+
+func digitaloceanTypes() map[string]TypeInfo {
 	const inCluster = "included in its database cluster's price"
-	register(&Cloud{
-		Name:          "digitalocean",
-		TypePrefix:    "digitalocean:",
-		DefaultRegion: "fra1",
-		Types: map[string]TypeInfo{
-			"digitalocean:index/databaseCluster:DatabaseCluster": {
-				Kind:  Sized,
-				Price: priceDODatabaseCluster,
-				Note: "each node (a primary or a standby; Kafka's brokers) is priced at its size's monthly price; " +
-					"backups and the included disk are part of it; disk added above the size's own is priced per node",
-			},
-			"digitalocean:index/app:App": {
-				Kind:  Sized,
-				Price: priceDOApp,
-				UsageKeys: map[string]string{
-					doKeyEgressOverageGiB: "outbound GiB per month beyond the allowance the app's containers include (pooled per app)",
-				},
-				Note: "each service and worker container at its size's monthly price (an autoscaled service at its minimum); " +
-					"outbound transfer within the containers' included allowance is free",
-			},
-			"digitalocean:index/project:Project":                   {Kind: Free, Note: "a project only groups resources: no charge"},
-			"digitalocean:index/databaseFirewall:DatabaseFirewall": {Kind: Free, Note: "a database's trusted sources: " + inCluster},
-			"digitalocean:index/databaseDb:DatabaseDb":             {Kind: Free, Note: "a database in a cluster: " + inCluster},
-			"digitalocean:index/databaseUser:DatabaseUser":         {Kind: Free, Note: "a database or Kafka user: " + inCluster},
-			"digitalocean:index/databaseKafkaTopic:DatabaseKafkaTopic": {
-				Kind: Free, Note: "a topic on the Kafka cluster: " + inCluster + " (its messages use the cluster's disk)",
-			},
+	return map[string]TypeInfo{
+		"digitalocean:index/databaseCluster:DatabaseCluster": {
+			Kind:  Sized,
+			Price: priceDODatabaseCluster,
+			Note: "each node (a primary or a standby; Kafka's brokers) is priced at its size's monthly price; " +
+				"backups and the included disk are part of it; disk added above the size's own is priced per node",
 		},
-	})
+		"digitalocean:index/app:App": {
+			Kind:  Sized,
+			Price: priceDOApp,
+			UsageKeys: map[string]string{
+				doKeyEgressOverageGiB: "outbound GiB per month beyond the allowance the app's containers include (pooled per app)",
+			},
+			Note: "each service and worker container at its size's monthly price (an autoscaled service at its minimum); " +
+				"outbound transfer within the containers' included allowance is free",
+		},
+		"digitalocean:index/project:Project":                   {Kind: Free, Note: "a project only groups resources: no charge"},
+		"digitalocean:index/databaseFirewall:DatabaseFirewall": {Kind: Free, Note: "a database's trusted sources: " + inCluster},
+		"digitalocean:index/databaseDb:DatabaseDb":             {Kind: Free, Note: "a database in a cluster: " + inCluster},
+		"digitalocean:index/databaseUser:DatabaseUser":         {Kind: Free, Note: "a database or Kafka user: " + inCluster},
+		"digitalocean:index/databaseKafkaTopic:DatabaseKafkaTopic": {
+			Kind: Free, Note: "a topic on the Kafka cluster: " + inCluster + " (its messages use the cluster's disk)",
+		},
+	}
 }
 
 // priceDODatabaseCluster: size × nodes, and for PostgreSQL the disk added

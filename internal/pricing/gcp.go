@@ -27,100 +27,98 @@ const (
 	gcpPubSubStorageUsage = "average GiB of messages Pub/Sub keeps and bills as storage (topic retention, a subscription's retained or long-unacknowledged backlog)"
 )
 
-func init() {
+// gcpPrices prices the types of Pulumi's gcp package.
+var gcpPrices = priceTable{TypePrefix: "gcp:", Types: gcpTypes()}
+
+func gcpTypes() map[string]TypeInfo {
 	const (
 		iamNote     = "IAM bindings cost nothing"
 		sqlPartNote = "part of its Cloud SQL instance, which is priced"
 	)
 	pubsubMessages := "GiB of messages per month (Pub/Sub bills at least 1 KB per message)"
-	register(&Cloud{
-		Name:          "gcp",
-		TypePrefix:    "gcp:",
-		DefaultRegion: "europe-west1",
-		Types: map[string]TypeInfo{
-			"gcp:sql/databaseInstance:DatabaseInstance": {
-				Kind:      Sized,
-				Price:     priceCloudSQLInstance,
-				UsageKeys: map[string]string{gcpKeyBackupGB: "GB of backups and point-in-time-recovery logs kept"},
-				Note:      "regional (HA) instances pay the HA rate (twice the zonal one) for the machine and the disk; network egress is not priced",
-			},
-			"gcp:sql/database:Database": {Kind: Free, Note: sqlPartNote},
-			"gcp:sql/user:User":         {Kind: Free, Note: sqlPartNote},
-			"gcp:cloudrunv2/service:Service": {
-				Kind:  Sized,
-				Price: priceCloudRunService,
-				UsageKeys: map[string]string{
-					gcpKeyRequests:     "requests per month (request-based billing only)",
-					gcpKeyExtraSeconds: "instance-seconds per month beyond the minimum instances",
-					gcpKeyEgressGB:     "GB per month sent to the internet",
-				},
-				Note: "minimum instances are priced all month at the instance-based (CPU always allocated) rate, an upper bound for a " +
-					"service whose CPU idles between requests (Cloud Run bills its idle minimum instances less); the monthly free tier " +
-					"(240,000 vCPU-seconds and 450,000 GiB-seconds instance-based, or 180,000 vCPU-seconds, 360,000 GiB-seconds and " +
-					"2 million requests request-based, per billing account) is not deducted",
-			},
-			"gcp:cloudrunv2/serviceIamMember:ServiceIamMember": {Kind: Free, Note: iamNote},
-			"gcp:secretmanager/secret:Secret": {
-				Kind:      Sized,
-				Price:     priceSecretManagerSecret,
-				UsageKeys: map[string]string{gcpKeyAccessOps: "secret accesses per month"},
-				Note: "priced as one active version per replica location (tenantfleet keeps one version per secret); " +
-					"the free tier (6 active versions and 10,000 accesses a month per billing account) is not deducted",
-			},
-			"gcp:secretmanager/secretVersion:SecretVersion": {
-				Kind: Free, Note: "billed on its secret, as an active version in each of the secret's locations",
-			},
-			"gcp:secretmanager/secretIamMember:SecretIamMember": {Kind: Free, Note: iamNote},
-			"gcp:pubsub/topic:Topic": {
-				Kind:  UsageOnly,
-				Price: pricePubSubTopic,
-				UsageKeys: map[string]string{
-					gcpKeyMessageGiB: pubsubMessages + " published",
-					gcpKeyStoredGiB:  gcpPubSubStorageUsage,
-				},
-				Note: "the first 10 GiB of throughput a month per billing account are free (not deducted)",
-			},
-			"gcp:pubsub/subscription:Subscription": {
-				Kind:  UsageOnly,
-				Price: pricePubSubSubscription,
-				UsageKeys: map[string]string{
-					gcpKeyMessageGiB: pubsubMessages + " delivered",
-					gcpKeyStoredGiB:  gcpPubSubStorageUsage,
-				},
-				Note: "the first 10 GiB of throughput a month per billing account are free (not deducted)",
-			},
-			"gcp:pubsub/topicIAMMember:TopicIAMMember":               {Kind: Free, Note: iamNote},
-			"gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember": {Kind: Free, Note: iamNote},
-			"gcp:eventarc/trigger:Trigger": {
-				Kind:      UsageOnly,
-				Price:     priceEventarcTrigger,
-				UsageKeys: map[string]string{gcpKeyMessageGiB: pubsubMessages + " delivered to the trigger's destination"},
-				Note: "Eventarc does not charge for events from Google sources such as Pub/Sub; the push subscription it keeps on " +
-					"the topic is billed as Pub/Sub delivery",
-			},
-			"gcp:workflows/workflow:Workflow": {
-				Kind:      UsageOnly,
-				Price:     priceWorkflow,
-				UsageKeys: map[string]string{gcpKeyInternalSteps: "internal steps per month (calls to Google APIs count as internal)"},
-				Note:      "the first 5,000 internal steps a month per billing account are free (not deducted)",
-			},
-			"gcp:compute/network:Network": {
-				Kind: Free, Note: "a VPC network costs nothing; internet egress is priced as usage on the Cloud Run services that send it",
-			},
-			"gcp:compute/subnetwork:Subnetwork": {
-				Kind: Free, Note: "a subnet costs nothing; internet egress is priced as usage on the Cloud Run services that send it",
-			},
-			"gcp:compute/globalAddress:GlobalAddress": {
-				Kind: Free, Note: "an internal range reserved for private services access costs nothing (only external static addresses are charged)",
-			},
-			"gcp:servicenetworking/connection:Connection": {
-				Kind: Free, Note: "the private services access peering costs nothing; traffic to Cloud SQL within the region is not priced",
-			},
-			"gcp:projects/iAMMember:IAMMember":       {Kind: Free, Note: iamNote},
-			"gcp:serviceaccount/account:Account":     {Kind: Free, Note: "service accounts cost nothing"},
-			"gcp:serviceaccount/iAMMember:IAMMember": {Kind: Free, Note: iamNote},
+	return map[string]TypeInfo{
+		"gcp:sql/databaseInstance:DatabaseInstance": {
+			Kind:      Sized,
+			Price:     priceCloudSQLInstance,
+			UsageKeys: map[string]string{gcpKeyBackupGB: "GB of backups and point-in-time-recovery logs kept"},
+			Note:      "regional (HA) instances pay the HA rate (twice the zonal one) for the machine and the disk; network egress is not priced",
 		},
-	})
+		"gcp:sql/database:Database": {Kind: Free, Note: sqlPartNote},
+		"gcp:sql/user:User":         {Kind: Free, Note: sqlPartNote},
+		"gcp:cloudrunv2/service:Service": {
+			Kind:  Sized,
+			Price: priceCloudRunService,
+			UsageKeys: map[string]string{
+				gcpKeyRequests:     "requests per month (request-based billing only)",
+				gcpKeyExtraSeconds: "instance-seconds per month beyond the minimum instances",
+				gcpKeyEgressGB:     "GB per month sent to the internet",
+			},
+			Note: "minimum instances are priced all month at the instance-based (CPU always allocated) rate, an upper bound for a " +
+				"service whose CPU idles between requests (Cloud Run bills its idle minimum instances less); the monthly free tier " +
+				"(240,000 vCPU-seconds and 450,000 GiB-seconds instance-based, or 180,000 vCPU-seconds, 360,000 GiB-seconds and " +
+				"2 million requests request-based, per billing account) is not deducted",
+		},
+		"gcp:cloudrunv2/serviceIamMember:ServiceIamMember": {Kind: Free, Note: iamNote},
+		"gcp:secretmanager/secret:Secret": {
+			Kind:      Sized,
+			Price:     priceSecretManagerSecret,
+			UsageKeys: map[string]string{gcpKeyAccessOps: "secret accesses per month"},
+			Note: "priced as one active version per replica location (tenantfleet keeps one version per secret); " +
+				"the free tier (6 active versions and 10,000 accesses a month per billing account) is not deducted",
+		},
+		"gcp:secretmanager/secretVersion:SecretVersion": {
+			Kind: Free, Note: "billed on its secret, as an active version in each of the secret's locations",
+		},
+		"gcp:secretmanager/secretIamMember:SecretIamMember": {Kind: Free, Note: iamNote},
+		"gcp:pubsub/topic:Topic": {
+			Kind:  UsageOnly,
+			Price: pricePubSubTopic,
+			UsageKeys: map[string]string{
+				gcpKeyMessageGiB: pubsubMessages + " published",
+				gcpKeyStoredGiB:  gcpPubSubStorageUsage,
+			},
+			Note: "the first 10 GiB of throughput a month per billing account are free (not deducted)",
+		},
+		"gcp:pubsub/subscription:Subscription": {
+			Kind:  UsageOnly,
+			Price: pricePubSubSubscription,
+			UsageKeys: map[string]string{
+				gcpKeyMessageGiB: pubsubMessages + " delivered",
+				gcpKeyStoredGiB:  gcpPubSubStorageUsage,
+			},
+			Note: "the first 10 GiB of throughput a month per billing account are free (not deducted)",
+		},
+		"gcp:pubsub/topicIAMMember:TopicIAMMember":               {Kind: Free, Note: iamNote},
+		"gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember": {Kind: Free, Note: iamNote},
+		"gcp:eventarc/trigger:Trigger": {
+			Kind:      UsageOnly,
+			Price:     priceEventarcTrigger,
+			UsageKeys: map[string]string{gcpKeyMessageGiB: pubsubMessages + " delivered to the trigger's destination"},
+			Note: "Eventarc does not charge for events from Google sources such as Pub/Sub; the push subscription it keeps on " +
+				"the topic is billed as Pub/Sub delivery",
+		},
+		"gcp:workflows/workflow:Workflow": {
+			Kind:      UsageOnly,
+			Price:     priceWorkflow,
+			UsageKeys: map[string]string{gcpKeyInternalSteps: "internal steps per month (calls to Google APIs count as internal)"},
+			Note:      "the first 5,000 internal steps a month per billing account are free (not deducted)",
+		},
+		"gcp:compute/network:Network": {
+			Kind: Free, Note: "a VPC network costs nothing; internet egress is priced as usage on the Cloud Run services that send it",
+		},
+		"gcp:compute/subnetwork:Subnetwork": {
+			Kind: Free, Note: "a subnet costs nothing; internet egress is priced as usage on the Cloud Run services that send it",
+		},
+		"gcp:compute/globalAddress:GlobalAddress": {
+			Kind: Free, Note: "an internal range reserved for private services access costs nothing (only external static addresses are charged)",
+		},
+		"gcp:servicenetworking/connection:Connection": {
+			Kind: Free, Note: "the private services access peering costs nothing; traffic to Cloud SQL within the region is not priced",
+		},
+		"gcp:projects/iAMMember:IAMMember":       {Kind: Free, Note: iamNote},
+		"gcp:serviceaccount/account:Account":     {Kind: Free, Note: "service accounts cost nothing"},
+		"gcp:serviceaccount/iAMMember:IAMMember": {Kind: Free, Note: iamNote},
+	}
 }
 
 // cloudSQLSharedCore are the shared-core tiers, priced per instance-hour.

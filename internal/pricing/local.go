@@ -1,6 +1,10 @@
 package pricing
 
-func init() {
+// localPrices: everything the local adapter (providers/local) registers runs
+// on this machine and costs $0.
+var localPrices = priceTable{TypePrefix: "tenantfleet-local:", Types: localTypes()}
+
+func localTypes() map[string]TypeInfo {
 	const note = "the local cloud runs on this machine: $0"
 	types := map[string]TypeInfo{}
 	for _, t := range []string{
@@ -9,5 +13,5 @@ func init() {
 	} {
 		types[t] = TypeInfo{Kind: Local, Note: note}
 	}
-	register(&Cloud{Name: "local", TypePrefix: "tenantfleet-local:", Types: types})
+	return types
 }

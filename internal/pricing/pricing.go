@@ -100,52 +100,6 @@ type TypeInfo struct {
 	Note string
 }
 
-// Cloud is one cloud's pricing: its resource types and its catalog.
-type Cloud struct {
-	// Name is the tenantfleet cloud (aws, azure, gcp, digitalocean, local).
-	Name string
-	// TypePrefix is the Pulumi package prefix of its types ("aws:").
-	TypePrefix string
-	// DefaultRegion applies when the config names none.
-	DefaultRegion string
-	Types         map[string]TypeInfo
-}
-
-var clouds = map[string]*Cloud{}
-
-// register adds a cloud's pricing (from each cloud's file's init).
-func register(c *Cloud) { clouds[c.Name] = c }
-
-// Clouds lists the clouds with pricing, sorted.
-func Clouds() []string {
-	names := make([]string, 0, len(clouds))
-	for n := range clouds {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
-// CloudOf returns the cloud whose types have the type's package prefix, or
-// nil for types of no cloud (pulumi:, tenantfleet:, random:).
-func CloudOf(typ string) *Cloud {
-	for _, c := range clouds {
-		if c.TypePrefix != "" && strings.HasPrefix(typ, c.TypePrefix) {
-			return c
-		}
-	}
-	return nil
-}
-
-// Lookup returns a cloud's pricing.
-func Lookup(cloud string) (*Cloud, error) {
-	c, ok := clouds[cloud]
-	if !ok {
-		return nil, fmt.Errorf("unknown cloud %q: valid clouds are %s", cloud, strings.Join(Clouds(), ", "))
-	}
-	return c, nil
-}
-
 // neutralTypes are free wherever they appear: Pulumi's own, tenantfleet's
 // components, and generated passwords.
 var neutralTypes = map[string]string{
@@ -324,8 +278,8 @@ func NewEstimator(cat *Catalog, regions map[string]string, usage *Usage) (*Estim
 		if err != nil {
 			return nil, err
 		}
-		if c.Name == "local" {
-			continue
+		if c.DefaultRegion == "" {
+			continue // a cloud without regions
 		}
 		if region == "" {
 			region = c.DefaultRegion

@@ -23,7 +23,7 @@ import (
 	svix "github.com/svix/svix-webhooks/go"
 	"gopkg.in/yaml.v3"
 
-	"github.com/tenantfleet/tenantfleet/providers/local/localmock"
+	"github.com/tenantfleet/tenantfleet/providers/local/localtest"
 )
 
 const testToken = "test-token"
@@ -72,7 +72,7 @@ func newTestServer(t *testing.T) *testServer {
 	secret := "whsec_" + base64.StdEncoding.EncodeToString(key)
 	// The built-in template's image, as `make build` leaves it: the signup
 	// check refuses a tenant whose image the local cloud lacks.
-	localmock.Images(t, "tenant-app/dev/entrypoint")
+	localtest.Images(t, "tenant-app/dev/entrypoint")
 	logs := &syncBuffer{}
 	cfg := Config{
 		DataDir:        t.TempDir(),

@@ -14,7 +14,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/tenantfleet/tenantfleet/providers/local/localmock"
+	"github.com/tenantfleet/tenantfleet/providers/local/localtest"
 )
 
 const exampleTemplate = "../../examples/signup/template.yaml"
@@ -22,7 +22,7 @@ const exampleTemplate = "../../examples/signup/template.yaml"
 // TestExampleTemplatePassesEveryCloud: the README's template is accepted by
 // every cloud's adapter, as serve checks at start.
 func TestExampleTemplatePassesEveryCloud(t *testing.T) {
-	localmock.Images(t, "tenant-app/dev/entrypoint")
+	localtest.Images(t, "tenant-app/dev/entrypoint")
 	tmpl, err := LoadTemplate(exampleTemplate)
 	if err != nil {
 		t.Fatal(err)

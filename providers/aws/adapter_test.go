@@ -9,7 +9,7 @@ import (
 // TestDefaultVPCSubnetsOnePerZone checks the default-VPC lookup asks for the
 // default subnet of each Availability Zone only: filtered on the VPC alone it
 // returns every subnet there, and a load balancer refuses two subnets in
-// one zone. (awsmock refuses such a lookup too, so every test running the
+// one zone. (awsoffline refuses such a lookup too, so every test running the
 // adapter on the default VPC would fail if the filter went.)
 func TestDefaultVPCSubnetsOnePerZone(t *testing.T) {
 	cases := []struct {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/tenantfleet/tenantfleet/components"
 	"github.com/tenantfleet/tenantfleet/providers/aws"
-	"github.com/tenantfleet/tenantfleet/providers/aws/awsmock"
+	"github.com/tenantfleet/tenantfleet/providers/aws/awsoffline"
 	"github.com/tenantfleet/tenantfleet/providers/conformance"
 )
 
@@ -18,8 +18,8 @@ import (
 func profile() *conformance.Profile {
 	return &conformance.Profile{
 		New:     aws.New,
-		Outputs: awsmock.Outputs,
-		Invoke:  awsmock.Invoke,
+		Outputs: awsoffline.Outputs,
+		Invoke:  awsoffline.Invoke,
 		Kinds: map[string][]string{
 			"database":     {"aws:rds/instance:Instance"},
 			"queue":        {"aws:sqs/queue:Queue"},

@@ -8,28 +8,28 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/tenantfleet/tenantfleet/providers/aws"
-	"github.com/tenantfleet/tenantfleet/providers/aws/awsmock"
+	"github.com/tenantfleet/tenantfleet/providers/aws/awsoffline"
 	"github.com/tenantfleet/tenantfleet/providers/rules"
 )
 
 const randomIDType = "random:index/randomId:RandomId"
 
-// lifetimeMocks is awsmock with pulumi-random's draws tied to a lifetime: a
+// lifetimeMocks is awsoffline with pulumi-random's draws tied to a lifetime: a
 // run with the same lifetime is an update of the same stack (the draws are
 // in state), one with another lifetime is the tenant deleted and signed up
 // again (the random resources were deleted with it and are drawn anew).
 type lifetimeMocks struct{ lifetime string }
 
 func (m lifetimeMocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	id, outs, err := awsmock.Mocks.NewResource(args)
+	id, outs, err := awsoffline.Model.NewResource(args)
 	if args.TypeToken == randomIDType {
-		outs["hex"] = resource.NewStringProperty(awsmock.RandomHex(args.Name, m.lifetime))
+		outs["hex"] = resource.NewStringProperty(awsoffline.RandomHex(args.Name, m.lifetime))
 	}
 	return id, outs, err
 }
 
 func (lifetimeMocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	return awsmock.Mocks.Call(args)
+	return awsoffline.Model.Call(args)
 }
 
 // finalSnapshots maps each RDS instance's identifier to its final snapshot identifier.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/tenantfleet/tenantfleet/components"
 	"github.com/tenantfleet/tenantfleet/providers/aws"
-	"github.com/tenantfleet/tenantfleet/providers/aws/awsmock"
+	"github.com/tenantfleet/tenantfleet/providers/aws/awsoffline"
 	"github.com/tenantfleet/tenantfleet/providers/conformance"
 )
 
@@ -47,7 +47,7 @@ func (r *recorder) ofType(typ string) []pulumi.MockResourceArgs {
 }
 
 // run is one update of the AWS adapter with config cfg: the scenario's
-// tenants and fanout, on the conformance stack, under mocks (awsmock.Mocks
+// tenants and fanout, on the conformance stack, under mocks (awsoffline.Model
 // when nil). The provider rules are checked by the conformance suite
 // (providers/conformance providerrules.go); this records registrations and
 // invokes for the tests that read them.
@@ -59,7 +59,7 @@ type run struct {
 func (p run) do(t *testing.T) *recorder {
 	t.Helper()
 	if p.mocks == nil {
-		p.mocks = awsmock.Mocks
+		p.mocks = awsoffline.Model
 	}
 	tenants := conformance.Tenants()
 	fanout := conformance.Fanout(true)

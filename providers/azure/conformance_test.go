@@ -8,7 +8,7 @@ import (
 
 	"github.com/tenantfleet/tenantfleet/components"
 	"github.com/tenantfleet/tenantfleet/providers/azure"
-	"github.com/tenantfleet/tenantfleet/providers/azure/azuremock"
+	"github.com/tenantfleet/tenantfleet/providers/azure/azureoffline"
 	"github.com/tenantfleet/tenantfleet/providers/conformance"
 )
 
@@ -25,8 +25,8 @@ func profile() *conformance.Profile {
 	return &conformance.Profile{
 		New:     azure.New,
 		Config:  map[string]string{"tenantfleet:azure": `{"location":"westeurope"}`},
-		Outputs: azuremock.Outputs,
-		Invoke:  azuremock.Invoke,
+		Outputs: azureoffline.Outputs,
+		Invoke:  azureoffline.Invoke,
 		Kinds: map[string][]string{
 			"database":     {serverType},
 			"queue":        {"azure-native:servicebus:Queue"},

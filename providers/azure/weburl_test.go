@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/tenantfleet/tenantfleet/providers/azure"
-	"github.com/tenantfleet/tenantfleet/providers/azure/azuremock"
+	"github.com/tenantfleet/tenantfleet/providers/azure/azureoffline"
 	"github.com/tenantfleet/tenantfleet/providers/conformance"
 )
 
@@ -16,7 +16,7 @@ func TestWebURLIsTheIngressFQDN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := conformance.WebURL(t, a, azuremock.Mocks)
+	got := conformance.WebURL(t, a, azureoffline.Model)
 	if !strings.HasPrefix(got, "https://dev-acme-web-") || !strings.HasSuffix(got, ".westeurope.azurecontainerapps.io") {
 		t.Errorf("web URL = %q, want https://<app>.<environment domain>", got)
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"github.com/tenantfleet/tenantfleet/providers/mockcloud"
+	"github.com/tenantfleet/tenantfleet/providers/offline"
 )
 
 // Resource is one registration the mocks saw.
@@ -50,7 +50,7 @@ func (g *Graph) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		parentType = parent.QualifiedType()
 	}
 	urn := resource.NewURN(tokens.QName(g.stack), tokens.PackageName(g.project), parentType, tokens.Type(args.TypeToken), args.Name)
-	outputs := mockcloud.OutputsOf(args, g.profile.Outputs)
+	outputs := offline.OutputsOf(args, g.profile.Outputs)
 	id := args.Name + "-id"
 	if !args.Custom {
 		id = ""

@@ -3,11 +3,11 @@ package conformance
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
-	"github.com/tenantfleet/tenantfleet/providers/mockcloud"
+	"github.com/tenantfleet/tenantfleet/providers/offline"
 )
 
-// Mocks is a pulumi.MockResourceMonitor for one cloud (see mockcloud.Mocks).
-type Mocks = mockcloud.Mocks
+// Mocks is a pulumi.MockResourceMonitor for one cloud (see offline.Model).
+type Mocks = offline.Model
 
 // StringMapInput reads a map-of-strings input, such as the tags (key "tags"
 // on AWS, Azure and the local cloud); ok is false when the resource has no such map.

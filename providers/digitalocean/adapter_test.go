@@ -12,7 +12,7 @@ import (
 	"github.com/tenantfleet/tenantfleet/components"
 	"github.com/tenantfleet/tenantfleet/providers/conformance"
 	dop "github.com/tenantfleet/tenantfleet/providers/digitalocean"
-	"github.com/tenantfleet/tenantfleet/providers/digitalocean/domock"
+	"github.com/tenantfleet/tenantfleet/providers/digitalocean/digitaloceanoffline"
 )
 
 func TestConfig(t *testing.T) {
@@ -56,7 +56,7 @@ func TestConfig(t *testing.T) {
 			err = pulumi.RunErr(func(ctx *pulumi.Context) error {
 				_, err := dop.New(ctx)
 				return err
-			}, pulumi.WithMocks("tenantfleet", "dev", domock.Mocks))
+			}, pulumi.WithMocks("tenantfleet", "dev", digitaloceanoffline.Model))
 			switch {
 			case tc.want == "" && err != nil:
 				t.Errorf("got %v, want no error (%s)", err, tc.reason)
@@ -123,11 +123,11 @@ func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	r.mu.Lock()
 	r.res = append(r.res, args)
 	r.mu.Unlock()
-	return domock.Mocks.NewResource(args)
+	return digitaloceanoffline.Model.NewResource(args)
 }
 
 func (r *recorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	return domock.Mocks.Call(args)
+	return digitaloceanoffline.Model.Call(args)
 }
 
 // stackFirewalls runs a program of the given tenants with a shared cluster

@@ -13,7 +13,7 @@ import (
 	"github.com/tenantfleet/tenantfleet/internal/forward"
 	"github.com/tenantfleet/tenantfleet/providers/conformance"
 	dop "github.com/tenantfleet/tenantfleet/providers/digitalocean"
-	"github.com/tenantfleet/tenantfleet/providers/digitalocean/domock"
+	"github.com/tenantfleet/tenantfleet/providers/digitalocean/digitaloceanoffline"
 	"github.com/tenantfleet/tenantfleet/providers/naming"
 )
 
@@ -47,8 +47,8 @@ func profile() *conformance.Profile {
 	return &conformance.Profile{
 		New:     dop.New,
 		Config:  profileConfig,
-		Outputs: domock.Outputs,
-		Invoke:  domock.Invoke,
+		Outputs: digitaloceanoffline.Outputs,
+		Invoke:  digitaloceanoffline.Invoke,
 		Kinds: map[string][]string{
 			// A shared tenant's database is a DatabaseDb on the platform's cluster.
 			"database":     {clusterType, dbType},
@@ -139,7 +139,7 @@ func TestConformance(t *testing.T) {
 					continue
 				}
 				n++
-				if ca := env[components.EnvQueueCACert]; ca.value != domock.CACertificate || ca.typ != "GENERAL" {
+				if ca := env[components.EnvQueueCACert]; ca.value != digitaloceanoffline.CACertificate || ca.typ != "GENERAL" {
 					t.Errorf("%s: %s = %q (%s), want the cluster's CA certificate as GENERAL", app.Name, components.EnvQueueCACert, ca.value, ca.typ)
 				}
 			}

@@ -10,7 +10,7 @@ import (
 	"github.com/tenantfleet/tenantfleet/components"
 	"github.com/tenantfleet/tenantfleet/providers/conformance"
 	"github.com/tenantfleet/tenantfleet/providers/gcp"
-	"github.com/tenantfleet/tenantfleet/providers/gcp/gcpmock"
+	"github.com/tenantfleet/tenantfleet/providers/gcp/gcpoffline"
 )
 
 // newFromConfig runs gcp.New in a program whose stack config is cfg.
@@ -24,7 +24,7 @@ func newFromConfig(t *testing.T, cfg map[string]string) error {
 	return pulumi.RunErr(func(ctx *pulumi.Context) error {
 		_, err := gcp.New(ctx)
 		return err
-	}, pulumi.WithMocks("tenantfleet", "dev", gcpmock.Mocks))
+	}, pulumi.WithMocks("tenantfleet", "dev", gcpoffline.Model))
 }
 
 func TestConfig(t *testing.T) {
@@ -127,7 +127,7 @@ func TestWebURLIsTheRunAppURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := conformance.WebURL(t, a, gcpmock.Mocks)
+	got := conformance.WebURL(t, a, gcpoffline.Model)
 	if !strings.HasPrefix(got, "https://dev-acme-web-") || !strings.HasSuffix(got, ".a.run.app") {
 		t.Errorf("web URL = %q, want https://<service>-<hash>.<region>.run.app", got)
 	}

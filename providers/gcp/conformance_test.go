@@ -12,7 +12,7 @@ import (
 	"github.com/tenantfleet/tenantfleet/components"
 	"github.com/tenantfleet/tenantfleet/providers/conformance"
 	"github.com/tenantfleet/tenantfleet/providers/gcp"
-	"github.com/tenantfleet/tenantfleet/providers/gcp/gcpmock"
+	"github.com/tenantfleet/tenantfleet/providers/gcp/gcpoffline"
 )
 
 const (
@@ -38,8 +38,8 @@ func profile() *conformance.Profile {
 	return &conformance.Profile{
 		New:     gcp.New,
 		Config:  map[string]string{"tenantfleet:gcp": fmt.Sprintf(`{"project":%q,"region":%q}`, testProject, testRegion)},
-		Outputs: gcpmock.Outputs,
-		Invoke:  gcpmock.Invoke,
+		Outputs: gcpoffline.Outputs,
+		Invoke:  gcpoffline.Invoke,
 		Kinds: map[string][]string{
 			"database":     {instanceType, userType},
 			"queue":        {subscriptionType},
@@ -223,10 +223,10 @@ func subscriberAccess(g *conformance.Graph, topicID, queueURL, dlqURL string) []
 	if got := conformance.String(conformance.Object(queue.Inputs["deadLetterPolicy"])["deadLetterTopic"]); got == "" || got != dlqTopic || got == queueTopic {
 		problems = append(problems, fmt.Sprintf("%s dead-letters into %q, want the dead-letter topic %s", queueURL, got, dlqTopic))
 	}
-	if !granted(g, topicMemberType, "topic", dlqTopic, publisherRole, gcpmock.PubSubServiceAgent) {
+	if !granted(g, topicMemberType, "topic", dlqTopic, publisherRole, gcpoffline.PubSubServiceAgent) {
 		problems = append(problems, fmt.Sprintf("the Pub/Sub service agent may not publish to the dead-letter topic %s", dlqTopic))
 	}
-	if !granted(g, subMemberType, "subscription", conformance.String(queue.Inputs["name"]), subscriberRole, gcpmock.PubSubServiceAgent) {
+	if !granted(g, subMemberType, "subscription", conformance.String(queue.Inputs["name"]), subscriberRole, gcpoffline.PubSubServiceAgent) {
 		problems = append(problems, fmt.Sprintf("the Pub/Sub service agent may not acknowledge on %s to dead-letter", queueURL))
 	}
 	if queueTopic != topicID && !relays(g, topicID, queueTopic) {

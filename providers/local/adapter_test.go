@@ -9,14 +9,14 @@ import (
 	"github.com/tenantfleet/tenantfleet/components"
 	"github.com/tenantfleet/tenantfleet/providers/conformance"
 	"github.com/tenantfleet/tenantfleet/providers/local"
-	"github.com/tenantfleet/tenantfleet/providers/local/localmock"
+	"github.com/tenantfleet/tenantfleet/providers/local/localtest"
 )
 
 // TestValidateTenantChecksImages: a tenant whose image the runtime would
 // refuse is refused before anything is registered, naming the field and
 // the directory looked in.
 func TestValidateTenantChecksImages(t *testing.T) {
-	images := localmock.Images(t, append(localmock.ScenarioImages,
+	images := localtest.Images(t, append(localtest.ScenarioImages,
 		"no-entrypoint/1.0/README", // an image directory without an entrypoint
 	)...)
 	adapter := &local.Adapter{}

@@ -9,7 +9,7 @@ import (
 	"github.com/tenantfleet/tenantfleet/components"
 	"github.com/tenantfleet/tenantfleet/providers/conformance"
 	"github.com/tenantfleet/tenantfleet/providers/local"
-	"github.com/tenantfleet/tenantfleet/providers/local/localmock"
+	"github.com/tenantfleet/tenantfleet/providers/local/localtest"
 )
 
 // Each broken adapter is the local adapter with one rule broken; the suite,
@@ -74,7 +74,7 @@ type ignoresImages struct{ *local.Adapter }
 func (ignoresImages) ValidateTenant(components.TenantSpec) error { return nil }
 
 func TestSuiteCatchesBrokenLocalAdapters(t *testing.T) {
-	localmock.Images(t, localmock.ScenarioImages...)
+	localtest.Images(t, localtest.ScenarioImages...)
 	conformance.CatchesBroken(t, profile, func() (*local.Adapter, error) { return &local.Adapter{}, nil }, []conformance.Broken[*local.Adapter]{
 		{Name: "passes DATABASE_PASSWORD in plain secretEnv", Check: "contract", Wrap: func(a *local.Adapter) components.Adapter { return plainPassword{a} }},
 		{Name: "gives the database a password input", Check: "database", Wrap: func(a *local.Adapter) components.Adapter { return passesPassword{a} }},

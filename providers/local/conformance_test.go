@@ -10,7 +10,8 @@ import (
 	"github.com/tenantfleet/tenantfleet/components"
 	"github.com/tenantfleet/tenantfleet/providers/conformance"
 	"github.com/tenantfleet/tenantfleet/providers/local"
-	"github.com/tenantfleet/tenantfleet/providers/local/localmock"
+	"github.com/tenantfleet/tenantfleet/providers/local/localoffline"
+	"github.com/tenantfleet/tenantfleet/providers/local/localtest"
 )
 
 // profile states facts about the tenantfleet-local plugin's resource types
@@ -18,7 +19,7 @@ import (
 func profile() *conformance.Profile {
 	return &conformance.Profile{
 		New:     local.New,
-		Outputs: localmock.Outputs,
+		Outputs: localoffline.Outputs,
 		Kinds: map[string][]string{
 			"database":     {local.DatabaseType},
 			"queue":        {local.QueueType},
@@ -52,7 +53,7 @@ func profile() *conformance.Profile {
 		SubscriberAccess: subscriberAccess,
 		SupportsFilters:  false,
 		Rules:            append(local.Rules, pluginCheckRules()...),
-		// The scenario's images exist (localmock.Images); these do not, and
+		// The scenario's images exist (localtest.Images); these do not, and
 		// must be refused before the tenant's database and queue are registered.
 		InvalidTenants: []conformance.InvalidTenant{
 			{Reason: "a web image the local cloud does not have", Field: "web.image",
@@ -66,7 +67,7 @@ func profile() *conformance.Profile {
 }
 
 func TestConformance(t *testing.T) {
-	localmock.Images(t, localmock.ScenarioImages...)
+	localtest.Images(t, localtest.ScenarioImages...)
 	g := conformance.Run(t, profile())
 	t.Run("golden graph", func(t *testing.T) { conformance.Golden(t, g, ".") })
 }
@@ -137,7 +138,7 @@ var runtimeName = regexp.MustCompile(`^[a-z0-9_-]{1,63}$`)
 // TestPhysicalNamesFitTheRuntime checks every name the scenario registers
 // against the runtime's rule.
 func TestPhysicalNamesFitTheRuntime(t *testing.T) {
-	localmock.Images(t, localmock.ScenarioImages...)
+	localtest.Images(t, localtest.ScenarioImages...)
 	r := conformance.Check(profile())
 	if r.Graph == nil {
 		t.Fatalf("the scenario failed: %v", r.Findings)

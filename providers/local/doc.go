@@ -36,6 +36,6 @@
 // Connect starts, else <data dir>/images). A stack whose image is missing is refused whole, with
 // the directory looked in, instead of having its databases and queues
 // created and its processes refused. Tests that run the adapter under mocks
-// provide the images their specs name (localmock.Images), as a machine
+// provide the images their specs name (localtest.Images), as a machine
 // running the stack would.
 package local

@@ -1,8 +1,4 @@
-// Package domock answers Pulumi mocks the way DigitalOcean would: cluster
-// hosts and ports, generated user passwords (secret) and App Platform live
-// URLs. Tests of anything that runs the DigitalOcean adapter under
-// pulumi.WithMocks share it.
-package domock
+package digitaloceanoffline
 
 import (
 	"fmt"
@@ -10,13 +6,14 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/tenantfleet/tenantfleet/providers/mockcloud"
+	"github.com/tenantfleet/tenantfleet/providers/offline"
 )
 
-// Mocks answers pulumi.WithMocks the way DigitalOcean would (see Outputs).
-var Mocks = mockcloud.Mocks{Outputs: Outputs, Invoke: Invoke}
+// Model answers the engine the way DigitalOcean would (see Outputs): run the
+// program under pulumi.WithMocks(project, stack, Model).
+var Model = offline.Model{Outputs: Outputs, Invoke: Invoke}
 
-// CACertificate is the mocked PEM certificate of every cluster's CA: a real,
+// CACertificate is the modelled PEM certificate of every cluster's CA: a real,
 // self-signed one (no key kept), so clients that parse it accept it.
 const CACertificate = `-----BEGIN CERTIFICATE-----
 MIIBvjCCAWOgAwIBAgIUMQJ0FTXsIzUgXxqGhbFqF6dHiyMwCgYIKoZIzj0EAwIw
@@ -50,7 +47,7 @@ const (
 	KafkaPort    = 25073
 )
 
-// Password is every mocked generated password.
+// Password is every modelled generated password.
 const Password = "mock-Password-1"
 
 // Outputs adds what DigitalOcean computes.

@@ -1,4 +1,4 @@
-package awsmock_test
+package awsoffline_test
 
 import (
 	"testing"
@@ -6,7 +6,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/tenantfleet/tenantfleet/providers/aws/awsmock"
+	"github.com/tenantfleet/tenantfleet/providers/aws/awsoffline"
 )
 
 func filters(pairs ...string) resource.PropertyMap {
@@ -27,15 +27,15 @@ func TestSubnetLookupNeedsDefaultForAZ(t *testing.T) {
 		ok     bool
 		reason string
 	}{
-		{"VPC and default-for-az", filters("vpc-id", awsmock.DefaultVPCID, "default-for-az", "true"), true, "one default subnet per zone"},
-		{"VPC only", filters("vpc-id", awsmock.DefaultVPCID), false, "every subnet of the default VPC, several per zone possible"},
+		{"VPC and default-for-az", filters("vpc-id", awsoffline.DefaultVPCID, "default-for-az", "true"), true, "one default subnet per zone"},
+		{"VPC only", filters("vpc-id", awsoffline.DefaultVPCID), false, "every subnet of the default VPC, several per zone possible"},
 		{"default-for-az only", filters("default-for-az", "true"), false, "default subnets of every VPC"},
 		{"another VPC", filters("vpc-id", "vpc-0other", "default-for-az", "true"), false, "not the default VPC"},
-		{"default-for-az false", filters("vpc-id", awsmock.DefaultVPCID, "default-for-az", "false"), false, "the non-default subnets"},
+		{"default-for-az false", filters("vpc-id", awsoffline.DefaultVPCID, "default-for-az", "false"), false, "the non-default subnets"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := awsmock.Invoke(pulumi.MockCallArgs{Token: "aws:ec2/getSubnets:getSubnets", Args: tc.args})
+			out, err := awsoffline.Invoke(pulumi.MockCallArgs{Token: "aws:ec2/getSubnets:getSubnets", Args: tc.args})
 			switch {
 			case tc.ok && err != nil:
 				t.Fatalf("refused: %v (%s)", err, tc.reason)
@@ -47,8 +47,8 @@ func TestSubnetLookupNeedsDefaultForAZ(t *testing.T) {
 }
 
 func TestRandomHex(t *testing.T) {
-	a, again, other, later := awsmock.RandomHex("acme-db-final-snapshot", "1"), awsmock.RandomHex("acme-db-final-snapshot", "1"),
-		awsmock.RandomHex("globex-db-final-snapshot", "1"), awsmock.RandomHex("acme-db-final-snapshot", "2")
+	a, again, other, later := awsoffline.RandomHex("acme-db-final-snapshot", "1"), awsoffline.RandomHex("acme-db-final-snapshot", "1"),
+		awsoffline.RandomHex("globex-db-final-snapshot", "1"), awsoffline.RandomHex("acme-db-final-snapshot", "2")
 	if len(a) != 8 || a != again || a == other || a == later {
 		t.Errorf("RandomHex: %q, again %q, other name %q, other lifetime %q: want 8 digits, stable, distinct", a, again, other, later)
 	}

@@ -1,9 +1,4 @@
-// Package azuremock answers Pulumi mocks the way Azure would: resource names,
-// the PostgreSQL server's FQDN, Container App ingress FQDNs, the Service Bus
-// endpoint, identities' principal and client ids, and the invokes the Azure
-// adapter makes. Tests of anything that runs the Azure adapter under
-// pulumi.WithMocks share it.
-package azuremock
+package azureoffline
 
 import (
 	"fmt"
@@ -12,13 +7,14 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/tenantfleet/tenantfleet/providers/mockcloud"
+	"github.com/tenantfleet/tenantfleet/providers/offline"
 )
 
-// Mocks answers pulumi.WithMocks the way this cloud would (see Outputs).
-var Mocks = mockcloud.Mocks{Outputs: Outputs, Invoke: Invoke}
+// Model answers the engine the way Azure would (see Outputs): run the
+// program under pulumi.WithMocks(project, stack, Model).
+var Model = offline.Model{Outputs: Outputs, Invoke: Invoke}
 
-// Subscription is the mocked Azure subscription id.
+// Subscription is the modelled Azure subscription id.
 const Subscription = "00000000-0000-0000-0000-000000000001"
 
 // nameKeys are the inputs that hold each azure-native resource's name.

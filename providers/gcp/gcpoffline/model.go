@@ -1,8 +1,4 @@
-// Package gcpmock answers Pulumi mocks the way Google Cloud would: service
-// accounts' emails, the Cloud SQL instance's private address, Cloud Run
-// URLs, secret versions, and the project lookup the GCP adapter makes.
-// Tests of anything that runs the GCP adapter under pulumi.WithMocks share it.
-package gcpmock
+package gcpoffline
 
 import (
 	"fmt"
@@ -10,16 +6,17 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/tenantfleet/tenantfleet/providers/mockcloud"
+	"github.com/tenantfleet/tenantfleet/providers/offline"
 )
 
-// Mocks answers pulumi.WithMocks the way this cloud would (see Outputs).
-var Mocks = mockcloud.Mocks{Outputs: Outputs, Invoke: Invoke}
+// Model answers the engine the way Google Cloud would (see Outputs): run the
+// program under pulumi.WithMocks(project, stack, Model).
+var Model = offline.Model{Outputs: Outputs, Invoke: Invoke}
 
-// ProjectNumber is the mocked project number.
+// ProjectNumber is the modelled project number.
 const ProjectNumber = "123456789012"
 
-// PubSubServiceAgent is the Pub/Sub service agent of the mocked project.
+// PubSubServiceAgent is the Pub/Sub service agent of the modelled project.
 const PubSubServiceAgent = "serviceAccount:service-" + ProjectNumber + "@gcp-sa-pubsub.iam.gserviceaccount.com"
 
 // Outputs adds what Google Cloud computes.

@@ -1,7 +1,4 @@
-// Package awsmock answers Pulumi mocks the way AWS would: ARNs, queue URLs,
-// database endpoints and the default-VPC lookups. Tests of anything that runs
-// the AWS adapter under pulumi.WithMocks share it.
-package awsmock
+package awsoffline
 
 import (
 	"crypto/sha256"
@@ -12,11 +9,12 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/tenantfleet/tenantfleet/providers/mockcloud"
+	"github.com/tenantfleet/tenantfleet/providers/offline"
 )
 
-// Mocks answers pulumi.WithMocks the way this cloud would (see Outputs).
-var Mocks = mockcloud.Mocks{Outputs: Outputs, Invoke: Invoke}
+// Model answers the engine the way AWS would (see Outputs): run the
+// program under pulumi.WithMocks(project, stack, Model).
+var Model = offline.Model{Outputs: Outputs, Invoke: Invoke}
 
 const account = "123456789012"
 
@@ -69,7 +67,7 @@ func Invoke(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	return nil, fmt.Errorf("unexpected invoke %s", args.Token)
 }
 
-// RandomHex is the hex a mocked random.RandomId named name draws: 8 hex
+// RandomHex is the hex a modelled random.RandomId named name draws: 8 hex
 // digits derived from the name, so a run is deterministic and every
 // resource gets its own. lifetime stands for the draw: the same name and
 // lifetime give the same digits (the value kept in state across updates),
@@ -79,13 +77,13 @@ func RandomHex(name, lifetime string) string {
 	return hex.EncodeToString(sum[:4])
 }
 
-// DefaultVPCID is the id the mocked getVpc answers.
+// DefaultVPCID is the id the modelled getVpc answers.
 const DefaultVPCID = "vpc-0default"
 
 // defaultSubnetFilters refuses a subnet lookup that a real default VPC would
 // answer with more than one subnet per Availability Zone: it must filter on
 // the VPC and on default-for-az = true (EC2 DescribeSubnets filters), since
-// a load balancer takes one subnet per zone. The mock answers one subnet in
+// a load balancer takes one subnet per zone. The model answers one subnet in
 // each of two zones, which only such a lookup guarantees.
 func defaultSubnetFilters(args resource.PropertyMap) error {
 	got := map[string][]string{}
@@ -107,10 +105,10 @@ func defaultSubnetFilters(args resource.PropertyMap) error {
 		}
 	}
 	if len(got["vpc-id"]) != 1 || got["vpc-id"][0] != DefaultVPCID {
-		return fmt.Errorf("awsmock: getSubnets must filter on vpc-id = %s, got filters %v", DefaultVPCID, got)
+		return fmt.Errorf("awsoffline: getSubnets must filter on vpc-id = %s, got filters %v", DefaultVPCID, got)
 	}
 	if len(got["default-for-az"]) != 1 || got["default-for-az"][0] != "true" {
-		return fmt.Errorf("awsmock: getSubnets without the filter default-for-az = true would return every subnet of the default VPC, "+
+		return fmt.Errorf("awsoffline: getSubnets without the filter default-for-az = true would return every subnet of the default VPC, "+
 			"possibly several in one Availability Zone, which a load balancer refuses; got filters %v", got)
 	}
 	return nil
