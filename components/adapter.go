@@ -4,7 +4,15 @@ import "github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 // Adapter is everything a cloud provides to the components. Each capability
 // is its own small interface so a reader finds, say, the queue of every cloud
-// behind the same method, and a test double implements only what it needs.
+// behind the same method, and a function takes only what it uses
+// (NewMessagingFanout takes a FanoutCloud).
+//
+// Besides its methods, an adapter provides a tenant's two workloads in the
+// shape its Capabilities state: a SeparateWorkloadsProvisioner (WebApp and
+// Container) or a CombinedWorkloadsProvisioner (Workloads), never both. The
+// optional FoundationProvisioner, PlatformProvisioner and PlatformFinisher
+// are found by type assertion. An adapter proves every interface it provides
+// at compile time: var _ components.PlatformProvisioner = (*Adapter)(nil).
 //
 // Contract for every method:
 //   - Register resources only with pulumi.Parent(parent) plus options of the
@@ -17,18 +25,76 @@ import "github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 //   - Reject what the cloud cannot honour in ValidateTenant/ValidateFanout,
 //     which run before anything is registered, so a bad spec never leaves
 //     half-created resources behind.
+//   - Pass what one method needs from another through the State of what it
+//     returned (Database.State, Queue.State, Topic.State, Foundation.State,
+//     Platform.State), never through Native, which is the users'.
 type Adapter interface {
 	// Name is the registry name: aws, azure, gcp, digitalocean or local.
 	Name() string
-	// ValidateTenant and ValidateFanout check a defaulted, neutrally valid
-	// spec against the cloud's own limits, returning *FieldErrors named like
-	// the spec's fields (for example "worker.memoryMiB", "subscribers[1].filter").
+	// Capabilities states what the cloud offers beyond the methods every
+	// adapter has.
+	Capabilities() Capabilities
+	// ValidateTenant checks a defaulted, neutrally valid spec against the
+	// cloud's own limits, returning *FieldErrors named like the spec's fields
+	// (for example "worker.memoryMiB").
 	ValidateTenant(spec TenantSpec) error
-	ValidateFanout(spec FanoutSpec) error
 	DatabaseProvisioner
 	QueueProvisioner
+	// FanoutCloud adds ValidateFanout, Topic and Subscribe.
+	FanoutCloud
+}
+
+// Capabilities is what an adapter offers beyond the methods every adapter
+// has, stated as values: a misspelt method cannot drop a capability
+// silently, and TenantUnit refuses an adapter that states a shape it lacks.
+type Capabilities struct {
+	// Workloads is the shape of a tenant's web app and worker on the cloud.
+	// Required.
+	Workloads WorkloadShape
+	// SharedDatabases says the cloud accepts DatabaseSpec.Placement "shared",
+	// placing the tenant's database and user on one server per stack.
+	// ValidateTenant refuses shared on other clouds.
+	SharedDatabases bool
+}
+
+// WorkloadShape is how a cloud deploys a tenant's two workloads.
+type WorkloadShape string
+
+// The workload shapes.
+const (
+	// SeparateWorkloads: the web app and the worker are deployables of their
+	// own (a Fargate service, a Container App, a Cloud Run service, a local
+	// process each). The adapter is a SeparateWorkloadsProvisioner.
+	SeparateWorkloads WorkloadShape = "separate"
+	// CombinedWorkloads: one deployable holds both (a DigitalOcean App
+	// Platform app with a service and a worker component). The adapter is a
+	// CombinedWorkloadsProvisioner.
+	CombinedWorkloads WorkloadShape = "combined"
+)
+
+// SeparateWorkloadsProvisioner provides the SeparateWorkloads shape:
+// TenantUnit calls WebApp and then Container.
+type SeparateWorkloadsProvisioner interface {
 	WebAppProvisioner
 	ContainerProvisioner
+}
+
+// CombinedWorkloadsProvisioner provides the CombinedWorkloads shape:
+// TenantUnit calls Workloads once for both workloads.
+type CombinedWorkloadsProvisioner interface {
+	Workloads(ctx *pulumi.Context, name string, web WebAppInput, worker ContainerInput, parent pulumi.Resource) (*WebApp, *Container, error)
+}
+
+// FanoutCloud is what a MessagingFanout needs of a cloud: its fanout
+// validation, a queue for each subscriber naming no tenant, the topic and
+// the subscriptions. Every Adapter is one; a test double implements only
+// this (see FanoutCloudFns).
+type FanoutCloud interface {
+	// ValidateFanout checks a neutrally valid spec against the cloud's own
+	// limits, returning *FieldErrors named like the spec's fields (for
+	// example "subscribers[1].filter").
+	ValidateFanout(spec FanoutSpec) error
+	QueueProvisioner
 	FanoutProvisioner
 }
 
@@ -57,23 +123,25 @@ type Foundation struct {
 }
 
 // PlatformProvisioner is an optional capability, found by type assertion:
-// stack-wide pieces every tenant and fanout of the stack builds on (on Azure
-// a platform resource group, a Container Apps environment, a Service Bus
-// namespace). The program creates one Platform component before the tenants
-// and hands the result to every TenantUnit and MessagingFanout, which pass it
-// on in every input. Scope.Component is ComponentPlatform and Scope.Tenant is
-// SharedTenant.
+// stack-wide pieces every tenant and fanout of the stack builds on (Azure's
+// platform resource group, Container Apps environment and Service Bus
+// namespace; GCP's network; DigitalOcean's project and Kafka cluster). The
+// program creates one Platform component before the tenants and hands it to
+// every TenantUnit and MessagingFanout, which pass it on in every input.
+// Scope.Component is ComponentPlatform and Scope.Tenant is SharedTenant.
 type PlatformProvisioner interface {
 	Platform(ctx *pulumi.Context, name string, scope Scope, parent pulumi.Resource) (*PlatformResources, error)
 }
 
 // PlatformFinisher is an optional capability of a PlatformProvisioner, for
 // stack-wide pieces that must name every tenant (DigitalOcean: the firewall
-// of a shared database server lists each tenant's app). The program calls
-// FinishPlatform once, after every TenantUnit is declared; the adapter
-// registers those pieces with pulumi.Parent(platform).
+// of a shared database server lists each shared tenant's app).
+// Platform.Finish calls FinishPlatform once, after every TenantUnit is
+// declared and before the platform registers its outputs. The adapter
+// registers those pieces with pulumi.Parent(platform) and finds the tenants
+// in the platform's State, where its other methods recorded them.
 type PlatformFinisher interface {
-	FinishPlatform(ctx *pulumi.Context, platform *Platform, tenants []*TenantUnit) error
+	FinishPlatform(ctx *pulumi.Context, platform *Platform) error
 }
 
 // PlatformResources is what a PlatformProvisioner created.
@@ -81,21 +149,6 @@ type PlatformResources struct {
 	Native map[string]pulumi.Resource
 	// State is the adapter's own, opaque to the components.
 	State any
-}
-
-// SharedDatabases is an optional capability, found by type assertion: the
-// cloud accepts DatabaseSpec.Placement "shared", placing the tenant's database
-// and user on one server per stack. Validation refuses shared on other clouds.
-type SharedDatabases interface {
-	SharedDatabases()
-}
-
-// WorkloadsProvisioner is an optional capability, found by type assertion,
-// for clouds whose deployable unit holds both workloads (a DigitalOcean App
-// Platform app with a service and a worker component). TenantUnit then calls
-// Workloads once instead of WebApp and Container.
-type WorkloadsProvisioner interface {
-	Workloads(ctx *pulumi.Context, name string, web WebAppInput, worker ContainerInput, parent pulumi.Resource) (*WebApp, *Container, error)
 }
 
 // DatabaseProvisioner creates a tenant's PostgreSQL database.
@@ -124,8 +177,12 @@ type Database struct {
 	// secret store (on AWS, the Secrets Manager ARN of the RDS-managed secret).
 	// Marked secret either way.
 	Credentials pulumi.StringOutput
-	// Native exposes the cloud resources by role, for what the abstraction hides.
+	// Native exposes the cloud resources by role, for what the abstraction
+	// hides: the users' escape hatch, never read by adapters.
 	Native map[string]pulumi.Resource
+	// State is the adapter's own, opaque to the components: what its other
+	// methods need of the database (see DatabaseState).
+	State any
 }
 
 // QueueProvisioner creates a work queue with its dead-letter queue.
@@ -162,10 +219,15 @@ type Queue struct {
 	// Kafka clusters sign with their own); the adapter passes it as
 	// QUEUE_CA_CERT. The zero StringOutput elsewhere.
 	CACertificate pulumi.StringOutput
-	Native        map[string]pulumi.Resource
+	// Native exposes the cloud resources by role, for users.
+	Native map[string]pulumi.Resource
+	// State is the adapter's own, opaque to the components: what its other
+	// methods need of the queue (see QueueState).
+	State any
 }
 
-// WebAppProvisioner creates a tenant's public web app.
+// WebAppProvisioner creates a tenant's public web app: one half of a
+// SeparateWorkloadsProvisioner.
 type WebAppProvisioner interface {
 	WebApp(ctx *pulumi.Context, name string, in WebAppInput, parent pulumi.Resource) (*WebApp, error)
 }
@@ -198,7 +260,8 @@ type WebApp struct {
 	Native map[string]pulumi.Resource
 }
 
-// ContainerProvisioner creates a tenant's background container.
+// ContainerProvisioner creates a tenant's background container: the other
+// half of a SeparateWorkloadsProvisioner.
 type ContainerProvisioner interface {
 	Container(ctx *pulumi.Context, name string, in ContainerInput, parent pulumi.Resource) (*Container, error)
 }
@@ -232,8 +295,12 @@ type TopicInput struct {
 
 // Topic is a created fanout topic. ID is the identifier publishers use (the ARN on AWS).
 type Topic struct {
-	ID     pulumi.StringOutput
+	ID pulumi.StringOutput
+	// Native exposes the cloud resources by role, for users.
 	Native map[string]pulumi.Resource
+	// State is the adapter's own, opaque to the components: what Subscribe
+	// needs of the topic (see TopicState).
+	State any
 }
 
 // SubscriptionInput is one subscriber of a fanout.

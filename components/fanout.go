@@ -14,7 +14,7 @@ const MessagingFanoutType = "tenantfleet:index:MessagingFanout"
 
 // ValidateFanout checks spec neutrally and then against cloud's limits.
 // tenants are the stack's tenant ids, which subscribers may name.
-func ValidateFanout(cloud Adapter, spec FanoutSpec, tenants []string) error {
+func ValidateFanout(cloud FanoutCloud, spec FanoutSpec, tenants []string) error {
 	if err := spec.Validate(tenants); err != nil {
 		return err
 	}
@@ -43,7 +43,9 @@ type MessagingFanoutArgs struct {
 	// TenantQueues holds the work queue of every tenant of the stack, by
 	// tenant id; a subscriber naming a tenant receives into that queue.
 	TenantQueues map[string]*Queue
-	Cloud        Adapter
+	// Cloud provisions the queues, the topic and the subscriptions: an
+	// Adapter, or any FanoutCloud.
+	Cloud FanoutCloud
 	// Platform is the stack's shared pieces; required when Cloud is a
 	// PlatformProvisioner, nil otherwise.
 	Platform *Platform

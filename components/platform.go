@@ -11,10 +11,10 @@ import (
 const PlatformType = "tenantfleet:index:Platform"
 
 // Platform holds a stack's shared cloud pieces, for adapters that are a
-// PlatformProvisioner (Azure: the platform resource group, Container Apps
-// environment, Log Analytics workspace and Service Bus namespace). The program
-// creates it once, before the tenants, and passes it to every TenantUnit and
-// MessagingFanout.
+// PlatformProvisioner (Azure, GCP and DigitalOcean; see PlatformProvisioner).
+// The program creates it once with NewPlatform, before the tenants, passes
+// it to every TenantUnit and MessagingFanout, and calls Finish once every
+// TenantUnit is declared.
 type Platform struct {
 	pulumi.ResourceState
 
@@ -22,6 +22,10 @@ type Platform struct {
 	Native map[string]pulumi.Resource
 	// State is the adapter's own, opaque to the components.
 	State any
+
+	name     string
+	cloud    Adapter
+	finished bool
 }
 
 // PlatformArgs configures a Platform.
@@ -30,7 +34,8 @@ type PlatformArgs struct {
 	Cloud Adapter
 }
 
-// NewPlatform provisions the stack's shared pieces on args.Cloud.
+// NewPlatform provisions the stack's shared pieces on args.Cloud. The
+// component's outputs wait for Finish, which may still add children.
 func NewPlatform(ctx *pulumi.Context, name string, args *PlatformArgs, opts ...pulumi.ResourceOption) (*Platform, error) {
 	if args == nil || args.Cloud == nil {
 		return nil, fmt.Errorf("platform %q: a cloud adapter is required", name)
@@ -39,7 +44,7 @@ func NewPlatform(ctx *pulumi.Context, name string, args *PlatformArgs, opts ...p
 	if !ok {
 		return nil, fmt.Errorf("platform %q: cloud %s has no platform", name, args.Cloud.Name())
 	}
-	p := &Platform{Native: map[string]pulumi.Resource{}}
+	p := &Platform{Native: map[string]pulumi.Resource{}, name: name, cloud: args.Cloud}
 	if err := ctx.RegisterComponentResource(PlatformType, name, p, opts...); err != nil {
 		return nil, fmt.Errorf("register platform %q: %w", name, err)
 	}
@@ -49,10 +54,27 @@ func NewPlatform(ctx *pulumi.Context, name string, args *PlatformArgs, opts ...p
 		return nil, fmt.Errorf("platform %q: %w", name, err)
 	}
 	p.Native, p.State = res.Native, res.State
-	if err := ctx.RegisterResourceOutputs(p, pulumi.Map{}); err != nil {
-		return nil, fmt.Errorf("platform %q: register outputs: %w", name, err)
-	}
 	return p, nil
+}
+
+// Finish completes the platform once every TenantUnit of the stack is
+// declared: first the stack-wide pieces that name every tenant, when the
+// cloud is a PlatformFinisher, then the component's outputs, after which
+// nothing is registered under it. Call it once.
+func (p *Platform) Finish(ctx *pulumi.Context) error {
+	if p.finished {
+		return fmt.Errorf("platform %q: already finished", p.name)
+	}
+	p.finished = true
+	if pf, ok := p.cloud.(PlatformFinisher); ok {
+		if err := pf.FinishPlatform(ctx, p); err != nil {
+			return fmt.Errorf("platform %q: %w", p.name, err)
+		}
+	}
+	if err := ctx.RegisterResourceOutputs(p, pulumi.Map{}); err != nil {
+		return fmt.Errorf("platform %q: register outputs: %w", p.name, err)
+	}
+	return nil
 }
 
 // PlatformState returns the state the cloud's PlatformProvisioner left in p,

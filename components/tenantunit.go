@@ -18,7 +18,7 @@ func ValidateTenant(cloud Adapter, spec TenantSpec) error {
 	if err := spec.Validate(); err != nil {
 		return err
 	}
-	if _, ok := cloud.(SharedDatabases); !ok && spec.Database.Placement == PlacementShared {
+	if !cloud.Capabilities().SharedDatabases && spec.Database.Placement == PlacementShared {
 		return &FieldError{Field: "database.placement", Value: spec.Database.Placement,
 			Reason: fmt.Sprintf("%s has no shared database servers: use dedicated", cloud.Name())}
 	}
@@ -63,14 +63,18 @@ type TenantUnitArgs struct {
 }
 
 // NewTenantUnit validates args.Spec and then provisions the tenant unit on
-// args.Cloud. Nothing is registered when the spec is invalid: the error names
-// each bad field.
+// args.Cloud. Nothing is registered when the spec is invalid (the error names
+// each bad field) or the cloud lacks the workload shape it states.
 func NewTenantUnit(ctx *pulumi.Context, name string, args *TenantUnitArgs, opts ...pulumi.ResourceOption) (*TenantUnit, error) {
 	if args == nil || args.Cloud == nil {
 		return nil, fmt.Errorf("tenant unit %q: a cloud adapter is required", name)
 	}
 	spec := args.Spec.WithDefaults()
 	if err := ValidateTenant(args.Cloud, spec); err != nil {
+		return nil, fmt.Errorf("tenant unit %q: %w", name, err)
+	}
+	workloads, err := workloadsOf(args.Cloud)
+	if err != nil {
 		return nil, fmt.Errorf("tenant unit %q: %w", name, err)
 	}
 
@@ -83,7 +87,6 @@ func NewTenantUnit(ctx *pulumi.Context, name string, args *TenantUnitArgs, opts 
 
 	var base *Foundation
 	if fp, ok := cloud.(FoundationProvisioner); ok {
-		var err error
 		if base, err = fp.Foundation(ctx, name+"-base", scope, unit); err != nil {
 			return nil, fmt.Errorf("tenant unit %q: foundation: %w", name, err)
 		}
@@ -109,21 +112,9 @@ func NewTenantUnit(ctx *pulumi.Context, name string, args *TenantUnitArgs, opts 
 	}
 	webIn := WebAppInput{Workload: workload(WorkloadWeb, spec.Web.Port, spec.Web.Env), Spec: spec.Web}
 	workerIn := ContainerInput{Workload: workload(WorkloadWorker, 0, spec.Worker.Env), Spec: spec.Worker}
-	var (
-		web    *WebApp
-		worker *Container
-	)
-	if wp, ok := cloud.(WorkloadsProvisioner); ok {
-		if web, worker, err = wp.Workloads(ctx, name+"-app", webIn, workerIn, unit); err != nil {
-			return nil, fmt.Errorf("tenant unit %q: workloads: %w", name, err)
-		}
-	} else {
-		if web, err = cloud.WebApp(ctx, name+"-web", webIn, unit); err != nil {
-			return nil, fmt.Errorf("tenant unit %q: web app: %w", name, err)
-		}
-		if worker, err = cloud.Container(ctx, name+"-worker", workerIn, unit); err != nil {
-			return nil, fmt.Errorf("tenant unit %q: worker: %w", name, err)
-		}
+	web, worker, err := workloads(ctx, name, webIn, workerIn, unit)
+	if err != nil {
+		return nil, fmt.Errorf("tenant unit %q: %w", name, err)
 	}
 
 	for _, native := range []map[string]pulumi.Resource{db.Native, queue.Native, web.Native, worker.Native} {
@@ -155,5 +146,47 @@ func (u *TenantUnit) Outputs() pulumi.Map {
 		"databaseCredentials": u.DatabaseCredentials,
 		"queueUrl":            u.QueueURL,
 		"deadLetterQueueUrl":  u.DeadLetterQueueURL,
+	}
+}
+
+// workloadsFunc provisions a tenant's web app and worker.
+type workloadsFunc func(ctx *pulumi.Context, name string, web WebAppInput, worker ContainerInput, parent pulumi.Resource) (*WebApp, *Container, error)
+
+// workloadsOf returns how cloud provisions a tenant's two workloads, in the
+// shape its Capabilities state: an error when it states none or lacks the
+// methods of the one it states.
+func workloadsOf(cloud Adapter) (workloadsFunc, error) {
+	switch shape := cloud.Capabilities().Workloads; shape {
+	case SeparateWorkloads:
+		sp, ok := cloud.(SeparateWorkloadsProvisioner)
+		if !ok {
+			return nil, fmt.Errorf("cloud %s states %s workloads but has no WebApp and Container (components.SeparateWorkloadsProvisioner)", cloud.Name(), shape)
+		}
+		return func(ctx *pulumi.Context, name string, webIn WebAppInput, workerIn ContainerInput, parent pulumi.Resource) (*WebApp, *Container, error) {
+			web, err := sp.WebApp(ctx, name+"-web", webIn, parent)
+			if err != nil {
+				return nil, nil, fmt.Errorf("web app: %w", err)
+			}
+			worker, err := sp.Container(ctx, name+"-worker", workerIn, parent)
+			if err != nil {
+				return nil, nil, fmt.Errorf("worker: %w", err)
+			}
+			return web, worker, nil
+		}, nil
+	case CombinedWorkloads:
+		cp, ok := cloud.(CombinedWorkloadsProvisioner)
+		if !ok {
+			return nil, fmt.Errorf("cloud %s states %s workloads but has no Workloads (components.CombinedWorkloadsProvisioner)", cloud.Name(), shape)
+		}
+		return func(ctx *pulumi.Context, name string, webIn WebAppInput, workerIn ContainerInput, parent pulumi.Resource) (*WebApp, *Container, error) {
+			web, worker, err := cp.Workloads(ctx, name+"-app", webIn, workerIn, parent)
+			if err != nil {
+				return nil, nil, fmt.Errorf("workloads: %w", err)
+			}
+			return web, worker, nil
+		}, nil
+	default:
+		return nil, fmt.Errorf("cloud %s states no workload shape (Capabilities().Workloads is %q): want %q or %q",
+			cloud.Name(), shape, SeparateWorkloads, CombinedWorkloads)
 	}
 }

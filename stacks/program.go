@@ -40,7 +40,7 @@ func Program(ctx *pulumi.Context) error {
 		return err
 	}
 
-	// Stack-wide pieces first, for clouds that have them (Azure).
+	// Stack-wide pieces first, for clouds that have them.
 	var platform *components.Platform
 	if _, ok := cloud.(components.PlatformProvisioner); ok {
 		if platform, err = components.NewPlatform(ctx, "platform", &components.PlatformArgs{Cloud: cloud}); err != nil {
@@ -50,21 +50,20 @@ func Program(ctx *pulumi.Context) error {
 
 	tenants := pulumi.Map{}
 	queues := map[string]*components.Queue{}
-	units := make([]*components.TenantUnit, 0, len(cfg.Tenants))
 	for _, spec := range cfg.Tenants {
 		unit, err := components.NewTenantUnit(ctx, spec.ID, &components.TenantUnitArgs{Spec: spec, Cloud: cloud, Platform: platform})
 		if err != nil {
 			return err
 		}
-		units = append(units, unit)
 		queues[spec.ID] = unit.Queue
 		tenants[spec.ID] = unit.Outputs()
 	}
 	ctx.Export("tenants", tenants)
-	// Stack-wide pieces that name every tenant (a shared database's firewall).
-	if pf, ok := cloud.(components.PlatformFinisher); ok && platform != nil {
-		if err := pf.FinishPlatform(ctx, platform, units); err != nil {
-			return fmt.Errorf("platform: %w", err)
+	// Stack-wide pieces that name every tenant (a shared database's
+	// firewall), then the platform's outputs.
+	if platform != nil {
+		if err := platform.Finish(ctx); err != nil {
+			return err
 		}
 	}
 

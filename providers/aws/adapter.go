@@ -57,8 +57,9 @@ type Adapter struct {
 }
 
 var (
-	_ components.Adapter               = (*Adapter)(nil)
-	_ components.FoundationProvisioner = (*Adapter)(nil)
+	_ components.Adapter                      = (*Adapter)(nil)
+	_ components.FoundationProvisioner        = (*Adapter)(nil)
+	_ components.SeparateWorkloadsProvisioner = (*Adapter)(nil)
 )
 
 // New reads tenantfleet:aws from the stack config and returns the adapter.
@@ -80,6 +81,12 @@ func NewWithConfig(cfg Config) (*Adapter, error) {
 
 // Name implements components.Adapter.
 func (*Adapter) Name() string { return Name }
+
+// Capabilities implements components.Adapter: a Fargate service per
+// workload; no shared database servers (an RDS instance per tenant).
+func (*Adapter) Capabilities() components.Capabilities {
+	return components.Capabilities{Workloads: components.SeparateWorkloads}
+}
 
 // network is where tenant resources live, resolved once per program.
 type network struct {

@@ -77,7 +77,16 @@ func (a *Adapter) Database(ctx *pulumi.Context, name string, in components.Datab
 		SSLMode:     "require",
 		Credentials: pulumi.ToSecret(secretARN).(pulumi.StringOutput),
 		Native:      map[string]pulumi.Resource{"database": db, "final-snapshot-suffix": snapshot},
+		State:       &database{secretARN: secretARN},
 	}, nil
+}
+
+// database is the adapter's state of a tenant database.
+type database struct {
+	// secretARN is the plain ARN of the RDS-managed secret holding the
+	// master password. The ARN is not sensitive; only what it points at
+	// is, and that never enters state.
+	secretARN pulumi.StringOutput
 }
 
 // finalSnapshotSuffix is 8 random hex digits drawn when the instance is
@@ -103,12 +112,12 @@ func finalSnapshotSuffix(ctx *pulumi.Context, name string, identifier, dbName, u
 	return suffix, nil
 }
 
-// databaseSecretARN is the plain ARN of the RDS-managed secret. The ARN is not
-// sensitive; only what it points at is, and that never enters state.
+// databaseSecretARN is the plain ARN of the RDS-managed secret of a
+// database this adapter made.
 func databaseSecretARN(db *components.Database) (pulumi.StringOutput, error) {
-	inst, ok := db.Native["database"].(*rds.Instance)
-	if !ok {
-		return pulumi.StringOutput{}, fmt.Errorf("aws: the database was not made by the AWS adapter")
+	s, err := components.DatabaseState[*database](db, Name)
+	if err != nil {
+		return pulumi.StringOutput{}, err
 	}
-	return inst.MasterUserSecrets.Index(pulumi.Int(0)).SecretArn().Elem(), nil
+	return s.secretARN, nil
 }

@@ -27,9 +27,10 @@ type Adapter struct {
 }
 
 var (
-	_ components.Adapter               = (*Adapter)(nil)
-	_ components.FoundationProvisioner = (*Adapter)(nil)
-	_ components.PlatformProvisioner   = (*Adapter)(nil)
+	_ components.Adapter                      = (*Adapter)(nil)
+	_ components.FoundationProvisioner        = (*Adapter)(nil)
+	_ components.PlatformProvisioner          = (*Adapter)(nil)
+	_ components.SeparateWorkloadsProvisioner = (*Adapter)(nil)
 )
 
 // New reads tenantfleet:azure (location defaulting to azure-native:location)
@@ -56,6 +57,12 @@ func NewWithConfig(cfg Config) (*Adapter, error) {
 
 // Name implements components.Adapter.
 func (*Adapter) Name() string { return Name }
+
+// Capabilities implements components.Adapter: a Container App per workload;
+// no shared database servers (a flexible server per tenant).
+func (*Adapter) Capabilities() components.Capabilities {
+	return components.Capabilities{Workloads: components.SeparateWorkloads}
+}
 
 // childOptions are the options of every resource the adapter registers: the
 // component as parent and nothing from the caller. Physical names are fixed,

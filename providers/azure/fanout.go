@@ -29,7 +29,13 @@ func (a *Adapter) Topic(ctx *pulumi.Context, name string, in components.TopicInp
 	if err != nil {
 		return nil, fmt.Errorf("service bus topic: %w", err)
 	}
-	return &components.Topic{ID: topic.ID().ToStringOutput(), Native: map[string]pulumi.Resource{"topic": topic}}, nil
+	return &components.Topic{ID: topic.ID().ToStringOutput(), Native: map[string]pulumi.Resource{"topic": topic}, State: &topicState{topic: topic}}, nil
+}
+
+// topicState is the adapter's state of a fanout topic: the Service Bus
+// topic its subscriptions belong to.
+type topicState struct {
+	topic *servicebus.Topic
 }
 
 // Subscribe implements components.FanoutProvisioner: a subscription of the
@@ -77,10 +83,11 @@ func (a *Adapter) Subscribe(ctx *pulumi.Context, name string, in components.Subs
 	if err != nil {
 		return nil, err
 	}
-	topic, ok := in.Topic.Native["topic"].(*servicebus.Topic)
-	if !ok {
-		return nil, fmt.Errorf("azure: the topic was not made by the Azure adapter")
+	ts, err := components.TopicState[*topicState](in.Topic, Name)
+	if err != nil {
+		return nil, err
 	}
+	topic := ts.topic
 	// The queue's entity name, from its URL in the platform namespace.
 	prefix := p.namespaceURL() + "/"
 	queueName := in.Queue.URL.ApplyT(func(url string) (string, error) {

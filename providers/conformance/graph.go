@@ -9,6 +9,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/tenantfleet/tenantfleet/components"
 	"github.com/tenantfleet/tenantfleet/providers/offline"
 )
 
@@ -149,4 +151,20 @@ func String(v resource.PropertyValue) string {
 		return v.StringValue()
 	}
 	return ""
+}
+
+// componentOf returns the tenant unit, fanout or platform a resource belongs
+// to: its nearest component ancestor.
+func componentOf(g *Graph, r Resource) (Resource, bool) {
+	for parent := r.Parent; parent != ""; {
+		p, ok := g.ByURN(parent)
+		if !ok {
+			return Resource{}, false
+		}
+		if p.Type == components.TenantUnitType || p.Type == components.MessagingFanoutType || p.Type == components.PlatformType {
+			return p, true
+		}
+		parent = p.Parent
+	}
+	return Resource{}, false
 }

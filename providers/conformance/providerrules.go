@@ -29,7 +29,7 @@ type Variant struct {
 func variants(p *Profile) []Variant {
 	vs := []Variant{{Name: "scenario"}}
 	placements := []string{components.PlacementDedicated}
-	if _, shared := mustAdapter(p).(components.SharedDatabases); shared {
+	if capabilitiesOf(mustAdapter(p)).SharedDatabases {
 		placements = append(placements, components.PlacementShared)
 	}
 	for _, tier := range components.Tiers() {

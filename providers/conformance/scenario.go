@@ -1,6 +1,13 @@
 package conformance
 
-import "github.com/tenantfleet/tenantfleet/components"
+import (
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/tenantfleet/tenantfleet/components"
+)
 
 // Project and Stack name the mocked program.
 const (
@@ -64,4 +71,88 @@ func invalidTenants() []InvalidTenant {
 		{"backups cannot be turned off", "database.backupRetentionDays", func(s *components.TenantSpec) { s.Database.BackupRetentionDays = -1 }},
 		{"placements are dedicated or shared", "database.placement", func(s *components.TenantSpec) { s.Database.Placement = "regional" }},
 	}
+}
+
+// scenario provisions the two tenants and the fanout.
+func scenario(p *Profile) func(ctx *pulumi.Context, cloud components.Adapter, o *outcome) error {
+	return scenarioOf(p.tenants(), Fanout(p.SupportsFilters))
+}
+
+// scenarioOf provisions the given tenants and fanout as stacks.Program does.
+func scenarioOf(tenants []components.TenantSpec, fanout components.FanoutSpec) func(ctx *pulumi.Context, cloud components.Adapter, o *outcome) error {
+	return func(ctx *pulumi.Context, cloud components.Adapter, o *outcome) error {
+		// Stack-wide pieces first, as stacks.Program creates them.
+		var platform *components.Platform
+		if _, ok := cloud.(components.PlatformProvisioner); ok {
+			var err error
+			if platform, err = components.NewPlatform(ctx, "platform", &components.PlatformArgs{Cloud: cloud}); err != nil {
+				return err
+			}
+		}
+		queues := map[string]*components.Queue{}
+		for _, spec := range tenants {
+			u, err := components.NewTenantUnit(ctx, spec.ID, &components.TenantUnitArgs{Spec: spec, Cloud: cloud, Platform: platform})
+			if err != nil {
+				return err
+			}
+			o.units[spec.ID] = u
+			queues[spec.ID] = u.Queue
+			o.capture(spec.ID+"/queueUrl", u.QueueURL)
+			o.capture(spec.ID+"/webUrl", u.WebURL)
+		}
+		// Stack-wide pieces that name every tenant, then the platform's outputs.
+		if platform != nil {
+			if err := platform.Finish(ctx); err != nil {
+				return err
+			}
+		}
+		f, err := components.NewMessagingFanout(ctx, "events", &components.MessagingFanoutArgs{
+			Spec: fanout, TenantQueues: queues, Cloud: cloud, Platform: platform,
+		})
+		if err != nil {
+			return err
+		}
+		o.fanout = f
+		o.capture("topic", f.TopicID)
+		o.captureMap("queues", f.QueueURLs)
+		o.captureMap("deadLetters", f.DeadLetterQueueURLs)
+		return nil
+	}
+}
+
+// WebURL provisions the scenario's first tenant under mocks, after the
+// platform where the cloud has one, and returns its web app's URL as the
+// stack exports it.
+func WebURL(t *testing.T, cloud components.Adapter, mocks pulumi.MockResourceMonitor) string {
+	t.Helper()
+	var (
+		wg  sync.WaitGroup
+		got string
+	)
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		var platform *components.Platform
+		if _, ok := cloud.(components.PlatformProvisioner); ok {
+			var err error
+			if platform, err = components.NewPlatform(ctx, "platform", &components.PlatformArgs{Cloud: cloud}); err != nil {
+				return err
+			}
+		}
+		u, err := components.NewTenantUnit(ctx, "acme", &components.TenantUnitArgs{Spec: Tenants()[0], Cloud: cloud, Platform: platform})
+		if err != nil {
+			return err
+		}
+		if platform != nil {
+			if err := platform.Finish(ctx); err != nil {
+				return err
+			}
+		}
+		wg.Add(1)
+		u.WebURL.ApplyT(func(s string) string { got = s; wg.Done(); return s })
+		return nil
+	}, pulumi.WithMocks(Project, "dev", mocks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	return got
 }

@@ -2,12 +2,10 @@ package digitalocean
 
 import (
 	"errors"
-	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 
-	"github.com/pulumi/pulumi-digitalocean/sdk/v4/go/digitalocean"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/tenantfleet/tenantfleet/components"
@@ -167,11 +165,10 @@ type Adapter struct {
 }
 
 var (
-	_ components.Adapter              = (*Adapter)(nil)
-	_ components.PlatformProvisioner  = (*Adapter)(nil)
-	_ components.PlatformFinisher     = (*Adapter)(nil)
-	_ components.SharedDatabases      = (*Adapter)(nil)
-	_ components.WorkloadsProvisioner = (*Adapter)(nil)
+	_ components.Adapter                      = (*Adapter)(nil)
+	_ components.PlatformProvisioner          = (*Adapter)(nil)
+	_ components.PlatformFinisher             = (*Adapter)(nil)
+	_ components.CombinedWorkloadsProvisioner = (*Adapter)(nil)
 )
 
 // New reads tenantfleet:digitalocean from the stack config, refusing unknown
@@ -197,9 +194,12 @@ func NewWithConfig(cfg Config) (*Adapter, error) {
 // Name implements components.Adapter.
 func (*Adapter) Name() string { return Name }
 
-// SharedDatabases implements components.SharedDatabases: tenants may place
-// their database on the stack's shared cluster (when the config has one).
-func (*Adapter) SharedDatabases() {}
+// Capabilities implements components.Adapter: one App Platform app holds
+// both workloads, and tenants may place their database on the stack's
+// shared cluster (when the config has one).
+func (*Adapter) Capabilities() components.Capabilities {
+	return components.Capabilities{Workloads: components.CombinedWorkloads, SharedDatabases: true}
+}
 
 // childOptions are the options of every resource the adapter registers: the
 // component as parent and nothing from the caller. Physical names are fixed,
@@ -228,11 +228,7 @@ func platformOf(p *components.Platform) (*platform, error) {
 	return components.PlatformState[*platform](p, Name)
 }
 
-// clusterOf returns the PostgreSQL cluster a database of this adapter lives on.
-func clusterOf(db *components.Database) (*digitalocean.DatabaseCluster, error) {
-	c, ok := db.Native[roleDatabaseCluster].(*digitalocean.DatabaseCluster)
-	if !ok {
-		return nil, fmt.Errorf("digitalocean: the database was not made by the DigitalOcean adapter")
-	}
-	return c, nil
+// databaseOf returns the adapter's state of a database it made.
+func databaseOf(db *components.Database) (*database, error) {
+	return components.DatabaseState[*database](db, Name)
 }

@@ -147,15 +147,12 @@ func stackFirewalls(t *testing.T, specs ...components.TenantSpec) (clusters []st
 		if err != nil {
 			return err
 		}
-		var units []*components.TenantUnit
 		for _, spec := range specs {
-			u, err := components.NewTenantUnit(ctx, spec.ID, &components.TenantUnitArgs{Spec: spec, Cloud: a, Platform: p})
-			if err != nil {
+			if _, err := components.NewTenantUnit(ctx, spec.ID, &components.TenantUnitArgs{Spec: spec, Cloud: a, Platform: p}); err != nil {
 				return err
 			}
-			units = append(units, u)
 		}
-		return a.FinishPlatform(ctx, p, units)
+		return p.Finish(ctx)
 	}, pulumi.WithMocks("tenantfleet", "dev", rec))
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package digitalocean_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/pulumi/pulumi-digitalocean/sdk/v4/go/digitalocean"
@@ -42,17 +43,12 @@ func (b opensDatabase) Database(ctx *pulumi.Context, name string, in components.
 	return db, err
 }
 
-// skipsFirewall builds the two apps separately, as WebApp and Container do,
-// and so declares no firewall: the cluster admits anyone.
+// skipsFirewall builds the two apps separately and so declares no
+// firewall: the cluster admits anyone.
 type skipsFirewall struct{ *dop.Adapter }
 
 func (b skipsFirewall) Workloads(ctx *pulumi.Context, name string, web components.WebAppInput, worker components.ContainerInput, parent pulumi.Resource) (*components.WebApp, *components.Container, error) {
-	w, err := b.WebApp(ctx, name+"-web", web, parent)
-	if err != nil {
-		return nil, nil, err
-	}
-	c, err := b.Container(ctx, name+"-worker", worker, parent)
-	return w, c, err
+	return b.SeparateAppsWithoutFirewall(ctx, name, web, worker, parent)
 }
 
 // subscribesElsewhere forwards the topic into another queue than the subscriber's.
@@ -100,6 +96,14 @@ func (b collidingNames) Queue(ctx *pulumi.Context, name string, in components.Qu
 	return b.Adapter.Queue(ctx, name, in, parent)
 }
 
+// keepsWebApp has a WebApp beside Workloads: a method TenantUnit never
+// calls on a cloud of combined workloads.
+type keepsWebApp struct{ *dop.Adapter }
+
+func (keepsWebApp) WebApp(*pulumi.Context, string, components.WebAppInput, pulumi.Resource) (*components.WebApp, error) {
+	return nil, errors.New("never called")
+}
+
 func TestSuiteCatchesBrokenAdapters(t *testing.T) {
 	conformance.CatchesBroken(t, profile, func() (*dop.Adapter, error) { return dop.NewWithConfig(testConfig) }, []conformance.Broken[*dop.Adapter]{
 		{Name: "passes the password as a GENERAL variable", Check: "contract", Wrap: func(a *dop.Adapter) components.Adapter { return passwordAsPlainEnv{a} }},
@@ -111,5 +115,7 @@ func TestSuiteCatchesBrokenAdapters(t *testing.T) {
 		{Name: "skips a parent", Check: "parented", Wrap: func(a *dop.Adapter) components.Adapter { return skipsParent{a} }},
 		{Name: "gives two tenants one topic name", Check: "unique-name", Wrap: func(a *dop.Adapter) components.Adapter { return collidingNames{a} }},
 		{Name: "refuses a spec only after registering resources", Check: "invalid", Wrap: func(a *dop.Adapter) components.Adapter { return validatesLate{a} }},
+		{Name: "keeps a WebApp beside Workloads", Check: "capabilities", Detail: "has WebApp or Container, which TenantUnit never calls",
+			Wrap: func(a *dop.Adapter) components.Adapter { return keepsWebApp{a} }},
 	})
 }

@@ -11,6 +11,15 @@ import (
 	"github.com/tenantfleet/tenantfleet/providers/naming"
 )
 
+// database is the adapter's state of a tenant database.
+type database struct {
+	// cluster is the PostgreSQL cluster the database is on.
+	cluster *digitalocean.DatabaseCluster
+	// shared says the cluster is the platform's shared one, whose firewall
+	// FinishPlatform declares.
+	shared bool
+}
+
 // Native roles of a tenant's database.
 const (
 	roleDatabase         = "database"
@@ -67,8 +76,7 @@ func (a *Adapter) Database(ctx *pulumi.Context, name string, in components.Datab
 			return nil, fmt.Errorf("PostgreSQL cluster: %w", err)
 		}
 	}
-	// The tenant's Native names the cluster its database is on, shared or
-	// not: FinishPlatform finds the shared tenants by it.
+	// The tenant's Native names the cluster its database is on, shared or not.
 	native[roleDatabaseCluster] = cluster
 
 	db, err := digitalocean.NewDatabaseDb(ctx, name+"-database", &digitalocean.DatabaseDbArgs{
@@ -96,24 +104,29 @@ func (a *Adapter) Database(ctx *pulumi.Context, name string, in components.Datab
 		SSLMode:     "require",
 		Credentials: pulumi.ToSecret(user.Password).(pulumi.StringOutput),
 		Native:      native,
+		State:       &database{cluster: cluster, shared: in.Spec.Placement == components.PlacementShared},
 	}, nil
 }
 
-// trustApps declares the firewall of a tenant's dedicated cluster, admitting
-// the given apps and nothing else. A shared cluster's firewall is the
-// platform's (FinishPlatform): nothing is declared for it here.
+// trustApps lets the given apps, and nothing else, reach the tenant's
+// database: it declares the firewall of a tenant's dedicated cluster. A
+// shared cluster's firewall is the platform's: the apps are added to the
+// platform's list of shared tenants' apps, which FinishPlatform's firewall
+// trusts, and nothing is declared here.
 func (a *Adapter) trustApps(ctx *pulumi.Context, name string, w components.Workload, apps []*digitalocean.App, parent pulumi.Resource) (*digitalocean.DatabaseFirewall, error) {
 	p, err := platformOf(w.Platform)
 	if err != nil {
 		return nil, err
 	}
-	cluster, err := clusterOf(w.Database)
+	db, err := databaseOf(w.Database)
 	if err != nil {
 		return nil, err
 	}
-	if cluster == p.shared {
+	if db.shared {
+		p.trustShared(apps...)
 		return nil, nil
 	}
+	cluster := db.cluster
 	rules := make(digitalocean.DatabaseFirewallRuleArray, 0, len(apps))
 	for _, app := range apps {
 		rules = append(rules, digitalocean.DatabaseFirewallRuleArgs{Type: pulumi.String("app"), Value: app.ID()})

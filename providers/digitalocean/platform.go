@@ -2,6 +2,7 @@ package digitalocean
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/pulumi/pulumi-digitalocean/sdk/v4/go/digitalocean"
@@ -11,8 +12,7 @@ import (
 	"github.com/tenantfleet/tenantfleet/providers/naming"
 )
 
-// Native roles of the platform, and the roles FinishPlatform reads from a
-// TenantUnit's Native.
+// Native roles of the platform, and of a tenant's database cluster and app.
 const (
 	roleProject         = "project"
 	roleKafka           = "kafka-cluster"
@@ -20,8 +20,6 @@ const (
 	roleSharedFirewall  = "shared-database-firewall"
 	roleDatabaseCluster = "database-cluster"
 	roleApp             = "app"
-	roleWebApp          = "web-app"
-	roleWorkerApp       = "worker-app"
 )
 
 // nobody is the only trusted source of a shared cluster no tenant uses yet:
@@ -47,6 +45,19 @@ type platform struct {
 	// cluster before the first): each new topic waits for it (see kafkaTopic).
 	topicsMu  sync.Mutex
 	lastTopic pulumi.Resource
+
+	// sharedMu guards sharedApps, the apps of the tenants whose database is
+	// on the shared cluster, in the order Workloads made them: the shared
+	// cluster's firewall trusts them (see FinishPlatform).
+	sharedMu   sync.Mutex
+	sharedApps []*digitalocean.App
+}
+
+// trustShared adds apps to those the shared cluster's firewall trusts.
+func (p *platform) trustShared(apps ...*digitalocean.App) {
+	p.sharedMu.Lock()
+	defer p.sharedMu.Unlock()
+	p.sharedApps = append(p.sharedApps, apps...)
 }
 
 // Platform implements components.PlatformProvisioner:
@@ -105,10 +116,11 @@ func (a *Adapter) Platform(ctx *pulumi.Context, name string, scope components.Sc
 
 // FinishPlatform implements components.PlatformFinisher: the shared
 // cluster's firewall, trusting the app of every tenant whose database is on
-// it and nothing else. DigitalOcean's firewall resource owns a cluster's
-// whole rule set, so it is declared once, here. Without a shared cluster
+// it (Workloads recorded them in the platform's state) and nothing else.
+// DigitalOcean's firewall resource owns a cluster's whole rule set, so it
+// is declared once, here, after every tenant. Without a shared cluster
 // there is nothing to finish.
-func (a *Adapter) FinishPlatform(ctx *pulumi.Context, plat *components.Platform, tenants []*components.TenantUnit) error {
+func (a *Adapter) FinishPlatform(ctx *pulumi.Context, plat *components.Platform) error {
 	p, err := platformOf(plat)
 	if err != nil {
 		return err
@@ -116,17 +128,12 @@ func (a *Adapter) FinishPlatform(ctx *pulumi.Context, plat *components.Platform,
 	if p.shared == nil {
 		return nil
 	}
+	p.sharedMu.Lock()
+	apps := slices.Clone(p.sharedApps)
+	p.sharedMu.Unlock()
 	var rules digitalocean.DatabaseFirewallRuleArray
-	for _, u := range tenants {
-		if u.Native[roleDatabaseCluster] != p.shared {
-			continue
-		}
-		// Workloads makes one app; WebApp and Container one each.
-		for _, role := range []string{roleApp, roleWebApp, roleWorkerApp} {
-			if app, ok := u.Native[role].(*digitalocean.App); ok {
-				rules = append(rules, digitalocean.DatabaseFirewallRuleArgs{Type: pulumi.String("app"), Value: app.ID()})
-			}
-		}
+	for _, app := range apps {
+		rules = append(rules, digitalocean.DatabaseFirewallRuleArgs{Type: pulumi.String("app"), Value: app.ID()})
 	}
 	if len(rules) == 0 {
 		rules = append(rules, digitalocean.DatabaseFirewallRuleArgs{Type: pulumi.String("ip_addr"), Value: pulumi.String(nobody)})

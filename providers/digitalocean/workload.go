@@ -285,10 +285,12 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// Workloads implements components.WorkloadsProvisioner: one App Platform
+// Workloads implements components.CombinedWorkloadsProvisioner: one App Platform
 // app per tenant holding both workloads, a "web" service and a "worker"
 // worker, and then the firewall of the tenant's dedicated cluster, which
-// admits that app and nothing else.
+// admits that app and nothing else; a shared tenant's app is recorded in the
+// platform's state instead, for the shared cluster's firewall
+// (FinishPlatform).
 //
 // WebApp.URL is the app's live URL. Both components get the environment
 // contract (PORT the service only) and the passwords as SECRET variables.

@@ -53,8 +53,9 @@ type Adapter struct {
 }
 
 var (
-	_ components.Adapter             = (*Adapter)(nil)
-	_ components.PlatformProvisioner = (*Adapter)(nil)
+	_ components.Adapter                      = (*Adapter)(nil)
+	_ components.PlatformProvisioner          = (*Adapter)(nil)
+	_ components.SeparateWorkloadsProvisioner = (*Adapter)(nil)
 )
 
 // New reads tenantfleet:gcp (project and region defaulting to gcp:project
@@ -83,6 +84,12 @@ func NewWithConfig(cfg Config) (*Adapter, error) {
 
 // Name implements components.Adapter.
 func (*Adapter) Name() string { return Name }
+
+// Capabilities implements components.Adapter: a Cloud Run service per
+// workload; no shared database servers (a Cloud SQL instance per tenant).
+func (*Adapter) Capabilities() components.Capabilities {
+	return components.Capabilities{Workloads: components.SeparateWorkloads}
+}
 
 // childOptions are the options of every resource the adapter registers: the
 // component as parent and nothing from the caller. Physical names are fixed,

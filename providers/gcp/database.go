@@ -12,6 +12,15 @@ import (
 	"github.com/tenantfleet/tenantfleet/providers/password"
 )
 
+// database is the adapter's state of a tenant database: what the workloads
+// need of it.
+type database struct {
+	// instance is the Cloud SQL instance the workloads may connect to.
+	instance *sql.DatabaseInstance
+	// password is where the workloads read the password from.
+	password *databasePassword
+}
+
 // databasePassword is what the workloads need of a tenant database's
 // password: the Secret Manager secret and the version holding it.
 type databasePassword struct {
@@ -156,16 +165,16 @@ func (a *Adapter) Database(ctx *pulumi.Context, name string, in components.Datab
 		SSLMode:     "require",
 		Credentials: secret,
 		Native:      native,
+		State:       &database{instance: instance, password: pw},
 	}, nil
 }
 
-// passwordOf returns the Secret Manager secret of a database this adapter made.
+// passwordOf returns the Secret Manager secret and the instance of a
+// database this adapter made.
 func passwordOf(db *components.Database) (*databasePassword, *sql.DatabaseInstance, error) {
-	secret, ok1 := db.Native["database-password-secret"].(*secretmanager.Secret)
-	version, ok2 := db.Native["database-password-version"].(*secretmanager.SecretVersion)
-	instance, ok3 := db.Native["database-instance"].(*sql.DatabaseInstance)
-	if !ok1 || !ok2 || !ok3 {
-		return nil, nil, fmt.Errorf("gcp: the database was not made by the GCP adapter")
+	s, err := components.DatabaseState[*database](db, Name)
+	if err != nil {
+		return nil, nil, err
 	}
-	return &databasePassword{secret: secret, version: version}, instance, nil
+	return s.password, s.instance, nil
 }

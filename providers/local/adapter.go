@@ -32,7 +32,10 @@ const (
 // Adapter provisions tenantfleet components on the local cloud.
 type Adapter struct{}
 
-var _ components.Adapter = (*Adapter)(nil)
+var (
+	_ components.Adapter                      = (*Adapter)(nil)
+	_ components.SeparateWorkloadsProvisioner = (*Adapter)(nil)
+)
 
 // New returns the local adapter. The local cloud has no stack config of its
 // own: the plugin finds the runtime's data directory itself
@@ -43,10 +46,13 @@ func New(*pulumi.Context) (components.Adapter, error) { return &Adapter{}, nil }
 // Name implements components.Adapter.
 func (*Adapter) Name() string { return Name }
 
-// SharedDatabases implements components.SharedDatabases: every local tenant's
-// database already lives on the runtime's one PostgreSQL server, with a role
-// of its own, so shared and dedicated placements are the same here.
-func (*Adapter) SharedDatabases() {}
+// Capabilities implements components.Adapter: a process per workload, and
+// shared databases, since every local tenant's database already lives on the
+// runtime's one PostgreSQL server, with a role of its own: shared and
+// dedicated placements are the same here.
+func (*Adapter) Capabilities() components.Capabilities {
+	return components.Capabilities{Workloads: components.SeparateWorkloads, SharedDatabases: true}
+}
 
 // ValidateTenant implements components.Adapter. Sizes, tiers, backups,
 // instance counts and the web port are accepted and ignored (see the package

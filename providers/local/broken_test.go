@@ -73,6 +73,16 @@ type ignoresImages struct{ *local.Adapter }
 
 func (ignoresImages) ValidateTenant(components.TenantSpec) error { return nil }
 
+// statesCombinedWorkloads states the shape it does not provide: one
+// deployable for both workloads, with no Workloads method.
+type statesCombinedWorkloads struct{ *local.Adapter }
+
+func (b statesCombinedWorkloads) Capabilities() components.Capabilities {
+	c := b.Adapter.Capabilities()
+	c.Workloads = components.CombinedWorkloads
+	return c
+}
+
 func TestSuiteCatchesBrokenLocalAdapters(t *testing.T) {
 	localtest.Images(t, localtest.ScenarioImages...)
 	conformance.CatchesBroken(t, profile, func() (*local.Adapter, error) { return &local.Adapter{}, nil }, []conformance.Broken[*local.Adapter]{
@@ -81,6 +91,8 @@ func TestSuiteCatchesBrokenLocalAdapters(t *testing.T) {
 		{Name: "subscribes the topic into another queue", Check: "fanout", Wrap: func(a *local.Adapter) components.Adapter { return wrongQueue{a} }},
 		{Name: "accepts a filter it cannot honour", Check: "invalid", Wrap: func(a *local.Adapter) components.Adapter { return acceptsFilters{a} }},
 		{Name: "accepts images the local cloud does not have", Check: "invalid", Wrap: func(a *local.Adapter) components.Adapter { return ignoresImages{a} }},
+		{Name: "states combined workloads it does not have", Check: "capabilities", Detail: "has no Workloads",
+			Wrap: func(a *local.Adapter) components.Adapter { return statesCombinedWorkloads{a} }},
 	})
 }
 

@@ -42,7 +42,7 @@ func (a *Adapter) Topic(ctx *pulumi.Context, name string, in components.TopicInp
 	if err != nil {
 		return nil, fmt.Errorf("local topic: %w", err)
 	}
-	return &components.Topic{ID: t.URL, Native: map[string]pulumi.Resource{"topic": t}}, nil
+	return &components.Topic{ID: t.URL, Native: map[string]pulumi.Resource{"topic": t}, State: t}, nil
 }
 
 // Subscribe implements components.FanoutProvisioner. The local cloud has no
@@ -52,15 +52,15 @@ func (a *Adapter) Subscribe(ctx *pulumi.Context, name string, in components.Subs
 	if err := checkFilter(in.Subscriber); err != nil {
 		return nil, err
 	}
-	topic, ok := in.Topic.Native["topic"].(*Topic)
-	if !ok {
-		return nil, fmt.Errorf("local subscription: the topic was not made by the local adapter")
+	topic, err := components.TopicState[*Topic](in.Topic, Name)
+	if err != nil {
+		return nil, fmt.Errorf("local subscription: %w", err)
 	}
 	if in.Queue == nil {
 		return nil, fmt.Errorf("local subscription: no queue")
 	}
 	sub := &Subscription{}
-	err := ctx.RegisterResource(SubscriptionType, name, pulumi.Map{
+	err = ctx.RegisterResource(SubscriptionType, name, pulumi.Map{
 		"name":  pulumi.String(naming.Local.Subscription.Unique(in.Scope.Stack, topic.fanout, in.Subscriber.Name)),
 		"topic": topic.Name,
 		"queue": in.Queue.ID,

@@ -36,6 +36,21 @@ type DatabaseState struct {
 // withInputs answers the state with new inputs, outputs kept (see state).
 func (s DatabaseState) withInputs(in DatabaseArgs) DatabaseState { s.DatabaseArgs = in; return s }
 
+// What infer finds on Database by type assertion, proved at compile time: a
+// method whose signature drifted would otherwise be skipped silently.
+var (
+	_ infer.CustomResource[DatabaseArgs, DatabaseState]       = (*Database)(nil)
+	_ infer.CustomCheck[DatabaseArgs]                         = (*Database)(nil)
+	_ infer.CustomUpdate[DatabaseArgs, DatabaseState]         = (*Database)(nil)
+	_ infer.CustomRead[DatabaseArgs, DatabaseState]           = (*Database)(nil)
+	_ infer.CustomDelete[DatabaseState]                       = (*Database)(nil)
+	_ infer.CustomDiff[DatabaseArgs, DatabaseState]           = (*Database)(nil)
+	_ infer.ExplicitDependencies[DatabaseArgs, DatabaseState] = (*Database)(nil)
+	_ infer.Annotated                                         = (*Database)(nil)
+	_ infer.Annotated                                         = (*DatabaseArgs)(nil)
+	_ infer.Annotated                                         = (*DatabaseState)(nil)
+)
+
 // Annotate documents the resource in the schema.
 func (d *Database) Annotate(a infer.Annotator) {
 	a.Describe(d, "A PostgreSQL database and its login role of the same name on the local cloud's "+

@@ -49,6 +49,21 @@ type ProcessState struct {
 // withInputs answers the state with new inputs, outputs kept (see state).
 func (s ProcessState) withInputs(in ProcessArgs) ProcessState { s.ProcessArgs = in; return s }
 
+// What infer finds on Process by type assertion, proved at compile time: a
+// method whose signature drifted would otherwise be skipped silently.
+var (
+	_ infer.CustomResource[ProcessArgs, ProcessState]       = (*Process)(nil)
+	_ infer.CustomCheck[ProcessArgs]                        = (*Process)(nil)
+	_ infer.CustomUpdate[ProcessArgs, ProcessState]         = (*Process)(nil)
+	_ infer.CustomRead[ProcessArgs, ProcessState]           = (*Process)(nil)
+	_ infer.CustomDelete[ProcessState]                      = (*Process)(nil)
+	_ infer.CustomDiff[ProcessArgs, ProcessState]           = (*Process)(nil)
+	_ infer.ExplicitDependencies[ProcessArgs, ProcessState] = (*Process)(nil)
+	_ infer.Annotated                                       = (*Process)(nil)
+	_ infer.Annotated                                       = (*ProcessArgs)(nil)
+	_ infer.Annotated                                       = (*ProcessState)(nil)
+)
+
 // Annotate documents the resource in the schema.
 func (r *Process) Annotate(a infer.Annotator) {
 	a.Describe(r, "A supervised local process running a container image's program: a web app or a worker. "+

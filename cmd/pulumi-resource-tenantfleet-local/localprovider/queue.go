@@ -34,6 +34,21 @@ type QueueState struct {
 // withInputs answers the state with new inputs, outputs kept (see state).
 func (s QueueState) withInputs(in QueueArgs) QueueState { s.QueueArgs = in; return s }
 
+// What infer finds on Queue by type assertion, proved at compile time: a
+// method whose signature drifted would otherwise be skipped silently.
+var (
+	_ infer.CustomResource[QueueArgs, QueueState]       = (*Queue)(nil)
+	_ infer.CustomCheck[QueueArgs]                      = (*Queue)(nil)
+	_ infer.CustomUpdate[QueueArgs, QueueState]         = (*Queue)(nil)
+	_ infer.CustomRead[QueueArgs, QueueState]           = (*Queue)(nil)
+	_ infer.CustomDelete[QueueState]                    = (*Queue)(nil)
+	_ infer.CustomDiff[QueueArgs, QueueState]           = (*Queue)(nil)
+	_ infer.ExplicitDependencies[QueueArgs, QueueState] = (*Queue)(nil)
+	_ infer.Annotated                                   = (*Queue)(nil)
+	_ infer.Annotated                                   = (*QueueArgs)(nil)
+	_ infer.Annotated                                   = (*QueueState)(nil)
+)
+
 // Annotate documents the resource in the schema.
 func (q *Queue) Annotate(a infer.Annotator) {
 	a.Describe(q, "A durable work queue (a JetStream stream with one durable consumer) and its dead-letter stream.")

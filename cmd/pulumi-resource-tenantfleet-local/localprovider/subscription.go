@@ -27,6 +27,19 @@ type SubscriptionArgs struct {
 // withInputs: a Subscription's state is its inputs.
 func (SubscriptionArgs) withInputs(in SubscriptionArgs) SubscriptionArgs { return in }
 
+// What infer finds on Subscription by type assertion, proved at compile time: a
+// method whose signature drifted would otherwise be skipped silently.
+var (
+	_ infer.CustomResource[SubscriptionArgs, SubscriptionArgs] = (*Subscription)(nil)
+	_ infer.CustomCheck[SubscriptionArgs]                      = (*Subscription)(nil)
+	_ infer.CustomUpdate[SubscriptionArgs, SubscriptionArgs]   = (*Subscription)(nil)
+	_ infer.CustomRead[SubscriptionArgs, SubscriptionArgs]     = (*Subscription)(nil)
+	_ infer.CustomDelete[SubscriptionArgs]                     = (*Subscription)(nil)
+	_ infer.CustomDiff[SubscriptionArgs, SubscriptionArgs]     = (*Subscription)(nil)
+	_ infer.Annotated                                          = (*Subscription)(nil)
+	_ infer.Annotated                                          = (*SubscriptionArgs)(nil)
+)
+
 // Annotate documents the resource in the schema.
 func (s *Subscription) Annotate(a infer.Annotator) {
 	a.Describe(s, "Delivers every message of a topic into a queue, once.")

@@ -29,6 +29,21 @@ type TopicState struct {
 // withInputs answers the state with new inputs, outputs kept (see state).
 func (s TopicState) withInputs(in TopicArgs) TopicState { s.TopicArgs = in; return s }
 
+// What infer finds on Topic by type assertion, proved at compile time: a
+// method whose signature drifted would otherwise be skipped silently.
+var (
+	_ infer.CustomResource[TopicArgs, TopicState]       = (*Topic)(nil)
+	_ infer.CustomCheck[TopicArgs]                      = (*Topic)(nil)
+	_ infer.CustomUpdate[TopicArgs, TopicState]         = (*Topic)(nil)
+	_ infer.CustomRead[TopicArgs, TopicState]           = (*Topic)(nil)
+	_ infer.CustomDelete[TopicState]                    = (*Topic)(nil)
+	_ infer.CustomDiff[TopicArgs, TopicState]           = (*Topic)(nil)
+	_ infer.ExplicitDependencies[TopicArgs, TopicState] = (*Topic)(nil)
+	_ infer.Annotated                                   = (*Topic)(nil)
+	_ infer.Annotated                                   = (*TopicArgs)(nil)
+	_ infer.Annotated                                   = (*TopicState)(nil)
+)
+
 // Annotate documents the resource in the schema.
 func (t *Topic) Annotate(a infer.Annotator) {
 	a.Describe(t, "A fanout topic: a JetStream stream that subscriptions source into queues.")
