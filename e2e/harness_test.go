@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,8 +48,17 @@ type fleet struct {
 // with the given stack files (name -> YAML).
 func newFleet(tb testing.TB, stacks map[string]string) *fleet {
 	tb.Helper()
-	root := repoRoot(tb)
-	pulumiBin := filepath.Join(root, "bin", "pulumi")
+	return newFleetFrom(tb, repoRoot(tb), stacks)
+}
+
+// newFleetFrom is newFleet with the binaries, the project's Pulumi.yaml and
+// the example app built from the source tree src: this repository, or a
+// checkout of another commit of it (a benchmark's "before"). The pulumi
+// CLI is always this repository's bin/pulumi.
+func newFleetFrom(tb testing.TB, src string, stacks map[string]string) *fleet {
+	tb.Helper()
+	pulumiBin := filepath.Join(repoRoot(tb), "bin", "pulumi")
+	root := src
 	if _, err := os.Stat(pulumiBin); err != nil {
 		tb.Fatalf("%s is missing: run `make cli` (make test does)", pulumiBin)
 	}
@@ -314,4 +324,85 @@ func streamCount(ctx context.Context, anyURL string) (int, error) {
 		}
 	}
 	return n, names.Err()
+}
+
+// engineLog counts the pulumi CLI's starts: fleet.countEngineStarts puts a
+// wrapper in front of the fleet's pulumi that appends each invocation's
+// arguments to a file, one line each, and then execs the real CLI (same
+// process, so signals, exit codes and process accounting are the CLI's own).
+type engineLog struct {
+	path string
+	seen int // lines returned by next so far
+}
+
+// countEngineStarts replaces the fleet's pulumi with the counting wrapper.
+func (f *fleet) countEngineStarts(tb testing.TB) *engineLog {
+	tb.Helper()
+	link := filepath.Join(f.bin, "pulumi")
+	real, err := filepath.EvalSymlinks(link)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	l := &engineLog{path: filepath.Join(filepath.Dir(f.bin), "pulumi-calls.log")}
+	script := fmt.Sprintf("#!/bin/sh\nprintf '%%s\\n' \"$*\" >> '%s'\nexec '%s' \"$@\"\n", l.path, real)
+	if err := os.Remove(link); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(link, []byte(script), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	return l
+}
+
+// next returns the commands started since the last call, in order, each as
+// its label (commandLabel).
+func (l *engineLog) next(tb testing.TB) []string {
+	tb.Helper()
+	all := l.lines(tb)
+	out := []string{}
+	for _, line := range all[l.seen:] {
+		out = append(out, commandLabel(line))
+	}
+	l.seen = len(all)
+	return out
+}
+
+// count is the number of commands started so far.
+func (l *engineLog) count(tb testing.TB) int { return len(l.lines(tb)) }
+
+func (l *engineLog) lines(tb testing.TB) []string {
+	tb.Helper()
+	b, err := os.ReadFile(l.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+}
+
+// commandLabel names a pulumi invocation by its command words: "version",
+// "up", "stack init", and "stack output --show-secrets" for the one
+// reading secrets in plain text.
+func commandLabel(args string) string {
+	words := strings.Fields(args)
+	var cmd []string
+	for _, w := range words {
+		if strings.HasPrefix(w, "-") {
+			if len(cmd) > 0 {
+				break
+			}
+			continue
+		}
+		cmd = append(cmd, w)
+		if cmd[0] != "stack" || len(cmd) == 2 {
+			break
+		}
+	}
+	label := strings.Join(cmd, " ")
+	if label == "stack output" && slices.Contains(words, "--show-secrets") {
+		label += " --show-secrets"
+	}
+	return label
 }

@@ -9,8 +9,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/spf13/cobra"
 
@@ -40,6 +42,11 @@ type App struct {
 	verbose bool
 	// extra are commands other packages add (serve).
 	extra []func(*App) *cobra.Command
+
+	// pulumiChecked are the pulumi CLIs checked so far, by path
+	// (checkedPulumi).
+	pulumiMu      sync.Mutex
+	pulumiChecked map[string]auto.PulumiCommand
 }
 
 // Force returns the channel closed on a second interrupt (stop at once).

@@ -32,7 +32,7 @@ func (a *App) Preflight(ctx context.Context, backend string, localCloud bool) (P
 	if err != nil {
 		return p, err
 	}
-	engine, err := newEngineCommand(pulumiPath, a.force)
+	engine, err := a.newEngineCommand(pulumiPath)
 	if err != nil {
 		return p, err
 	}

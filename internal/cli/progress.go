@@ -13,6 +13,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
 // progress turns the engine's event stream into one line per resource step
@@ -30,6 +31,10 @@ type progress struct {
 	changes map[string]int
 	summary bool
 	diags   diagnostics
+	// outputs are the root stack's outputs, secrets masked, from its last
+	// ResourceOutputsEvent (hasOutputs: one came).
+	outputs    map[string]any
+	hasOutputs bool
 	// forward, when set, gets every event as well.
 	forward func(events.EngineEvent)
 }
@@ -80,6 +85,7 @@ func (p *progress) handle(ev events.EngineEvent) {
 	case ev.ResourcePreEvent != nil:
 		p.started[ev.ResourcePreEvent.Metadata.URN] = time.Now()
 	case ev.ResOutputsEvent != nil:
+		p.stackOutputsEvent(ev.ResOutputsEvent.Metadata)
 		p.step(ev.ResOutputsEvent.Metadata, "")
 	case ev.ResOpFailedEvent != nil:
 		p.step(ev.ResOpFailedEvent.Metadata, "failed")
@@ -168,6 +174,64 @@ func (p *progress) diagnostic(d apitype.DiagnosticEvent) {
 			}
 		}
 	}
+}
+
+// rootStackType is the type of the stack resource, the root of every
+// other, which holds the stack's outputs.
+const rootStackType = "pulumi:pulumi:Stack"
+
+// stackOutputsEvent keeps the root stack's outputs from its
+// ResourceOutputsEvent. The engine registers them at the end of the
+// deployment ("finalizing stack outputs", deploymentExecutor.Execute in
+// pkg/v3@v3.232.0/resource/deploy) and reports the state it then records:
+// what `pulumi stack output` reads afterwards. A refresh reports the
+// stack's unchanged outputs the same way.
+func (p *progress) stackOutputsEvent(m apitype.StepEventMetadata) {
+	if m.Type != rootStackType || m.New == nil || m.New.Parent != "" {
+		return
+	}
+	outs := map[string]any{}
+	for k, v := range m.New.Outputs {
+		outs[k] = maskSecrets(v)
+	}
+	p.outputs, p.hasOutputs = outs, true
+}
+
+// maskSecrets returns v with every secret, however deeply nested, replaced
+// by "[secret]", as `pulumi stack output --json` prints it
+// (display.MassageSecrets). An event carries a secret as the object
+// {resource.SigKey: resource.SecretSig, "ciphertext": "[secret]"}: the CLI
+// serialises events with a blinding encrypter
+// (pkg/v3@v3.232.0/backend/display/events.go). Everything else is
+// serialised for both by the same function (stack.SerializePropertyValue).
+func maskSecrets(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		if v[resource.SigKey] == resource.SecretSig {
+			return "[secret]"
+		}
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = maskSecrets(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = maskSecrets(e)
+		}
+		return out
+	default:
+		return v
+	}
+}
+
+// stackOutputs returns the root stack's outputs the events reported, if
+// any did.
+func (p *progress) stackOutputs() (map[string]any, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.outputs), p.hasOutputs
 }
 
 // streamed reports whether the engine sent any event.

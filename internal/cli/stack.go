@@ -60,6 +60,12 @@ type StackOptions struct {
 	// Remove makes destroy also remove the stack (its Pulumi.<stack>.yaml
 	// is kept).
 	Remove bool
+	// NewStack says the caller knows the stack does not exist yet (the
+	// signup service's first operation on a tenant): up and preview create
+	// it (pulumi stack init) before running, instead of learning it from
+	// their own command's failure and then creating it. If the stack exists
+	// after all, nothing is run and the error wraps ErrStackExists.
+	NewStack bool
 	// Verbose streams the engine's own output instead of one line per step.
 	Verbose bool
 
@@ -162,10 +168,11 @@ func (a *App) runStack(ctx context.Context, op Operation, opts StackOptions, rep
 	if err != nil {
 		return err
 	}
-	engine, err := newEngineCommand(pulumiPath, a.force)
+	engine, err := a.newEngineCommand(pulumiPath)
 	if err != nil {
 		return err
 	}
+	engine.readBacks = true
 	env, err := resolveEngineEnv(opts.Backend, a.ExeDir, projectDir, filepath.Dir(pulumiPath))
 	if err != nil {
 		return failedErrorf("%v", err)
@@ -243,6 +250,10 @@ func checkYAML(stack, path string) error {
 	return nil
 }
 
+// ErrStackExists is wrapped by the error of an up or preview with
+// StackOptions.NewStack on a stack that exists: nothing was run.
+var ErrStackExists = errors.New("the stack exists already")
+
 // stackRun is one stack operation in progress.
 type stackRun struct {
 	app        *App
@@ -254,46 +265,117 @@ type stackRun struct {
 	report     *Report
 	program    programRecorder
 	progress   *progress
+	// streamEnded: the operation's event stream ended (every event was
+	// handled), so what progress kept from it is complete.
+	streamEnded bool
 }
 
+// do runs the operation. The pulumi CLI starts for the operation's own
+// command and, besides, only for:
+//
+//   - pulumi stack init, when up or preview finds no stack (before them
+//     when the caller said it is new, NewStack, or with Verbose);
+//   - pulumi stack output --show-secrets after up and refresh with
+//     ShowSecrets: the event stream carries the outputs with secrets
+//     masked only (operationOutputs);
+//   - pulumi stack rm after destroy with Remove (removeStack).
 func (r *stackRun) do(ctx context.Context) error {
-	stack, err := r.selectStack(ctx)
+	stack, err := r.openStack(ctx)
 	if err != nil {
 		return err
 	}
-	if stack == nil { // destroy or export of a stack that does not exist
-		return nil
-	}
-	if r.op == OpCancel {
-		if err := stack.Cancel(ctx); err != nil {
+	switch r.op {
+	case OpCancel:
+		if err := stack.Cancel(ctx); err != nil && !r.stackMissing() {
 			return r.classify(ctx, err, nil, diagnostics{})
 		}
-		return nil
-	}
-	if r.op == OpExport {
+		return nil // a stack that does not exist has no lock
+	case OpExport:
 		dep, err := stack.Export(ctx)
 		if err != nil {
+			if r.stackMissing() {
+				return nil // Deployment stays nil: no stack
+			}
 			return r.classify(ctx, err, nil, diagnostics{})
 		}
 		r.report.Deployment = dep.Deployment
 		return nil
-	}
-
-	if r.op == OpOutputs {
+	case OpOutputs:
 		outs, err := r.outputs(ctx)
 		if err != nil {
 			return err
 		}
 		r.report.Outputs = outs
 		return nil
+	case OpUp, OpPreview, OpRefresh, OpDestroy:
+	default:
+		return usageErrorf("unknown operation %q", r.op)
 	}
 
+	// A stack the caller knows is new is created first. So is any with
+	// --verbose, which streams the engine's output: it would show the
+	// engine refusing the missing stack before creating it.
+	if (r.opts.NewStack || r.opts.Verbose) && (r.op == OpUp || r.op == OpPreview) {
+		if err := r.createStack(ctx, r.opts.NewStack); err != nil {
+			return err
+		}
+	}
+	changes, diags, err := r.operate(ctx, stack)
+	if err != nil && r.stackMissing() {
+		switch r.op {
+		case OpDestroy:
+			r.report.Note = fmt.Sprintf("stack %s does not exist in %s: nothing to destroy", r.opts.Stack, r.env.backendURL)
+			return nil
+		case OpUp, OpPreview:
+			if err := r.createStack(ctx, false); err != nil {
+				return err
+			}
+			changes, diags, err = r.operate(ctx, stack)
+		default:
+			return r.missingStack()
+		}
+	}
+	if changes != nil {
+		r.report.Changes = changes
+	}
+	if err != nil {
+		return r.classify(ctx, err, changes, diags)
+	}
+	if r.op == OpPreview && r.opts.ExpectNoChanges && hasChanges(changes) {
+		// The engine should have failed already; never let changes pass.
+		return &ExitError{Code: ExitChanges, Err: fmt.Errorf("preview of stack %s found changes (%s) and --expect-no-changes was given",
+			r.opts.Stack, formatChanges(changes))}
+	}
+
+	switch r.op {
+	case OpUp, OpRefresh:
+		outs, err := r.operationOutputs(ctx)
+		if err != nil {
+			return err
+		}
+		r.report.Outputs = outs
+	case OpDestroy:
+		if r.opts.Remove {
+			if err := r.removeStack(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// operate runs the operation's own engine command (up, preview, refresh or
+// destroy), its events feeding the progress lines and opts.Events, and
+// returns the changes (nil without a summary) and the error diagnostics
+// the events reported, with the command's error.
+func (r *stackRun) operate(ctx context.Context, stack auto.Stack) (map[string]int, diagnostics, error) {
 	progressOut := r.opts.Progress
 	if progressOut == nil {
 		progressOut = r.app.Stderr
 	}
 	r.progress = newProgress(progressOut, r.opts.Verbose, r.op == OpPreview)
 	r.progress.forward = r.opts.Events
+	r.streamEnded = false
 	ch := make(chan events.EngineEvent)
 	drained := make(chan struct{})
 	go r.progress.consume(ch, drained)
@@ -302,6 +384,7 @@ func (r *stackRun) do(ctx context.Context) error {
 		progressStreams = []io.Writer{r.app.Stderr}
 	}
 
+	var err error
 	switch r.op {
 	case OpUp:
 		_, err = stack.Up(ctx, optup.EventStreams(ch), optup.Color("never"),
@@ -330,8 +413,9 @@ func (r *stackRun) do(ctx context.Context) error {
 			dopts = append(dopts, optdestroy.Exclude(r.opts.Exclude))
 		}
 		_, err = stack.Destroy(ctx, dopts...)
-	default:
-		return usageErrorf("unknown operation %q", r.op)
+	}
+	if err != nil && r.stackMissing() {
+		return nil, diagnostics{}, err // refused before the engine started: no events
 	}
 
 	// The events server closes the channel when the engine ends its stream;
@@ -342,72 +426,89 @@ func (r *stackRun) do(ctx context.Context) error {
 	}
 	select {
 	case <-drained:
+		r.streamEnded = true
 	case <-time.After(wait):
 	}
 	changes, diags := r.progress.result()
-	if changes != nil {
-		r.report.Changes = changes
-	}
-	if err != nil {
-		return r.classify(ctx, err, changes, diags)
-	}
-	if r.op == OpPreview && r.opts.ExpectNoChanges && hasChanges(changes) {
-		// The engine should have failed already; never let changes pass.
-		return &ExitError{Code: ExitChanges, Err: fmt.Errorf("preview of stack %s found changes (%s) and --expect-no-changes was given",
-			r.opts.Stack, formatChanges(changes))}
-	}
-
-	switch r.op {
-	case OpUp, OpRefresh:
-		outs, err := r.outputs(ctx)
-		if err != nil {
-			return err
-		}
-		r.report.Outputs = outs
-	case OpDestroy:
-		if r.opts.Remove {
-			if err := r.removeStack(ctx); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return changes, diags, err
 }
 
-// selectStack selects the stack, creating it for up and preview. For
-// destroy of a stack that does not exist it returns nil: nothing to destroy.
-func (r *stackRun) selectStack(ctx context.Context) (*auto.Stack, error) {
-	wsOpts := []auto.LocalWorkspaceOption{
+// openStack returns the operation's stack: a local workspace on the
+// project directory running the inline program, and the stack in it, named
+// but not selected. auto's SelectStack runs `pulumi stack select` and
+// UpsertStack, for a new stack, that failing select and then `stack init`:
+// up to two CLI starts before every operation. They are not needed: every
+// command auto runs names the stack itself (`--stack`, Stack.runPulumiCmdSync
+// in sdk/v3@v3.232.0/go/auto/stack.go), and whether the stack exists is
+// what the operation's own command says first when it does not
+// (stackMissing).
+func (r *stackRun) openStack(ctx context.Context) (auto.Stack, error) {
+	ws, err := auto.NewLocalWorkspace(ctx,
 		auto.WorkDir(r.projectDir),
+		auto.Program(r.program.wrap(r.app.Program)),
 		auto.Pulumi(r.engine),
 		auto.EnvVars(r.env.vars),
-		auto.SecretsProvider("passphrase"),
-	}
-	program := r.program.wrap(r.app.Program)
-	var (
-		stack auto.Stack
-		err   error
 	)
-	if r.op == OpUp || r.op == OpPreview {
-		stack, err = auto.UpsertStackInlineSource(ctx, r.opts.Stack, "tenantfleet", program, wsOpts...)
-	} else {
-		stack, err = auto.SelectStackInlineSource(ctx, r.opts.Stack, "tenantfleet", program, wsOpts...)
+	if err != nil {
+		return auto.Stack{}, r.classify(ctx, err, nil, diagnostics{})
 	}
+	// As auto's *StackInlineSource functions check it (getProjectSettings).
+	if _, err := ws.ProjectSettings(ctx); err != nil {
+		return auto.Stack{}, r.classify(ctx, fmt.Errorf("failed to load project settings: %w", err), nil, diagnostics{})
+	}
+	stack, err := auto.SelectStack(ctx, r.opts.Stack, unselectedWorkspace{ws})
+	if err != nil {
+		return auto.Stack{}, r.classify(ctx, err, nil, diagnostics{})
+	}
+	return stack, nil
+}
+
+// unselectedWorkspace is a workspace that selects no stack: see openStack.
+type unselectedWorkspace struct{ auto.Workspace }
+
+// SelectStack implements auto.Workspace: it does nothing.
+func (unselectedWorkspace) SelectStack(context.Context, string) error { return nil }
+
+// stackMissing reports whether the last command failed because the stack
+// does not exist: the CLI's first check of every command on a stack
+// (cmd/pulumi/stack RequireStack, backenderr.StackNotFoundError in
+// pkg/v3@v3.232.0), made before an operation starts its engine. A command
+// whose events arrived ran, whatever its output says.
+func (r *stackRun) stackMissing() bool {
+	if r.progress != nil && r.progress.streamed() {
+		return false
+	}
+	last := r.engine.lastResult()
+	return last.code != 0 && strings.Contains(StripColor(last.stderr), fmt.Sprintf("no stack named '%s' found", r.opts.Stack))
+}
+
+// missingStack is the error of an operation that needs the stack when it
+// does not exist.
+func (r *stackRun) missingStack() error {
+	return usageErrorf("stack %s does not exist in backend %s (from %s); `tenantfleet up --stack %s` creates it",
+		r.opts.Stack, r.env.backendURL, r.env.backendSource, r.opts.Stack)
+}
+
+var stackExists = regexp.MustCompile(`stack '[^']*' already exists`)
+
+// createStack creates the stack with the passphrase secrets provider,
+// without selecting it (as auto's CreateStack, less the selection: see
+// openStack). When it exists already, that is an error (ErrStackExists)
+// only if the caller said it was new; otherwise it was created in the
+// meantime, and the operation goes on.
+func (r *stackRun) createStack(ctx context.Context, callerSaidNew bool) error {
+	args := []string{"stack", "init", r.opts.Stack, "--secrets-provider", "passphrase", "--no-select"}
+	_, stderr, _, err := r.engine.run(ctx, r.projectDir, nil, nil, nil, r.envList(), args...)
 	if err == nil {
-		return &stack, nil
+		return nil
 	}
-	if auto.IsSelectStack404Error(err) {
-		if r.op == OpDestroy {
-			r.report.Note = fmt.Sprintf("stack %s does not exist in %s: nothing to destroy", r.opts.Stack, r.env.backendURL)
-			return nil, nil
+	if stackExists.MatchString(StripColor(stderr)) {
+		if callerSaidNew {
+			return &ExitError{Code: ExitFailed, Err: fmt.Errorf("stack %s: %w", r.opts.Stack, ErrStackExists)}
 		}
-		if r.op == OpExport || r.op == OpCancel {
-			return nil, nil
-		}
-		return nil, usageErrorf("stack %s does not exist in backend %s (from %s); `tenantfleet up --stack %s` creates it",
-			r.opts.Stack, r.env.backendURL, r.env.backendSource, r.opts.Stack)
+		return nil
 	}
-	return nil, r.classify(ctx, err, nil, diagnostics{})
+	return r.classify(ctx, err, nil, diagnostics{})
 }
 
 // envList is the workspace's variables for commands run outside auto.
@@ -424,17 +525,36 @@ func (r *stackRun) envList() []string {
 	return out
 }
 
-// outputs reads the stack outputs. Without --show-secrets it asks the CLI
-// for its masked view, where every secret, however deeply nested, is the
-// string "[secret]" (auto's StackOutputs only knows whether a whole
+// operationOutputs are the stack's outputs after up or refresh: those the
+// root stack reported in the operation's own event stream, with secrets
+// masked as `pulumi stack output --json` masks them (progress keeps them).
+// The CLI is asked (outputs) only when secrets are to be shown, which the
+// stream never carries (the CLI writes every event with showSecrets false:
+// logJSONEvent in pkg/v3@v3.232.0/backend/display/display.go), or when the
+// stream did not end with them.
+func (r *stackRun) operationOutputs(ctx context.Context) (map[string]any, error) {
+	if !r.opts.ShowSecrets && r.streamEnded {
+		if outs, ok := r.progress.stackOutputs(); ok {
+			return outs, nil
+		}
+	}
+	return r.outputs(ctx)
+}
+
+// outputs reads the stack outputs with the CLI. Without --show-secrets it
+// asks for its masked view, where every secret, however deeply nested, is
+// the string "[secret]" (auto's StackOutputs only knows whether a whole
 // top-level output holds a secret, and always decrypts).
 func (r *stackRun) outputs(ctx context.Context) (map[string]any, error) {
 	args := []string{"stack", "output", "--json", "--stack", r.opts.Stack}
 	if r.opts.ShowSecrets {
 		args = append(args, "--show-secrets")
 	}
-	stdout, _, _, err := r.engine.Run(ctx, r.projectDir, nil, nil, nil, r.envList(), args...)
+	stdout, _, _, err := r.engine.run(ctx, r.projectDir, nil, nil, nil, r.envList(), args...)
 	if err != nil {
+		if r.stackMissing() {
+			return nil, r.missingStack()
+		}
 		return nil, r.classify(ctx, err, nil, diagnostics{})
 	}
 	outs := map[string]any{}
@@ -455,7 +575,7 @@ func (r *stackRun) removeStack(ctx context.Context) error {
 	if r.opts.RemoveKeepingResources {
 		args = append(args, "--force")
 	}
-	_, _, _, err := r.engine.Run(ctx, r.projectDir, nil, nil, nil, r.envList(), args...)
+	_, _, _, err := r.engine.run(ctx, r.projectDir, nil, nil, nil, r.envList(), args...)
 	if err != nil {
 		return r.classify(ctx, err, nil, diagnostics{})
 	}

@@ -250,12 +250,29 @@ func (o *operation) engine(ctx context.Context, op cli.Operation, cfg map[string
 	ctx = cli.WithEngineObserver(ctx, engineRecorder{svc: s, tenant: t.ID})
 
 	if op == cli.OpUp && !o.pendingCleared {
-		if err := o.clearPendingCreates(ctx, cfg); err != nil {
-			return cli.Report{}, o.failed(ctx, cli.OpRefresh, err, rec)
+		if o.firstOperation() {
+			// Nothing can be pending in a stack that does not exist yet.
+			opts.NewStack, o.pendingCleared = true, true
+		} else {
+			missing, err := o.clearPendingCreates(ctx, cfg)
+			if err != nil {
+				return cli.Report{}, o.failed(ctx, cli.OpRefresh, err, rec)
+			}
+			opts.NewStack = missing
 		}
 	}
 	start := time.Now()
 	report, err := o.stack(ctx, op, cfg, opts)
+	if opts.NewStack && errors.Is(err, cli.ErrStackExists) {
+		// The backend holds the stack already: a first attempt that was
+		// interrupted after creating it, or a backend that outlived this
+		// service's database. Check it as any existing stack, then update it.
+		if _, err := o.clearPendingCreates(ctx, cfg); err != nil {
+			return cli.Report{}, o.failed(ctx, cli.OpRefresh, err, rec)
+		}
+		opts.NewStack = false
+		report, err = o.stack(ctx, op, cfg, opts)
+	}
 	if err == nil && op != cli.OpExport {
 		rec.add(EventOperation, map[string]any{"operation": op, "phase": "succeeded", "changes": report.Changes,
 			"seconds": math.Round(time.Since(start).Seconds()*10) / 10})
@@ -272,6 +289,15 @@ func (o *operation) engine(ctx context.Context, op cli.Operation, cfg map[string
 		return report, o.failed(ctx, op, err, rec)
 	}
 	return report, nil
+}
+
+// firstOperation reports whether this is the first operation ever on the
+// tenant's stack: the first attempt of the first generation of its record.
+// The stack does not exist then, and the update creates it without asking
+// the engine first (StackOptions.NewStack); if it does exist after all
+// (the engine says so, ErrStackExists), it is treated as any other.
+func (o *operation) firstOperation() bool {
+	return o.tenant.Generation == 1 && o.attempt == 1
 }
 
 // stack runs one stack operation; when the stack is locked by this
@@ -381,12 +407,16 @@ func processAlive(pid int) bool {
 // state (refresh --clear-pending-creates), so that the update creates them
 // again: local cloud resources are created idempotently (adopted); on other
 // clouds such a resource may have been created, so the event names them.
-func (o *operation) clearPendingCreates(ctx context.Context, cfg map[string]any) error {
+// It reports whether the stack is missing, as its export found.
+func (o *operation) clearPendingCreates(ctx context.Context, cfg map[string]any) (missing bool, err error) {
 	s, t := o.svc, o.tenant
 	o.pendingCleared = true
 	report, err := s.cfg.App.Stack(ctx, cli.OpExport, cli.StackOptions{Stack: t.Stack, Backend: s.cfg.Backend, Config: cfg, Progress: io.Discard})
-	if err != nil || report.Deployment == nil {
-		return nil // a stack not yet created, or a read the update will redo
+	if err != nil {
+		return false, nil // a read the update will redo
+	}
+	if report.Deployment == nil {
+		return true, nil // a stack not yet created
 	}
 	var dep struct {
 		Pending []struct {
@@ -397,7 +427,7 @@ func (o *operation) clearPendingCreates(ctx context.Context, cfg map[string]any)
 		} `json:"pending_operations"`
 	}
 	if json.Unmarshal(report.Deployment, &dep) != nil || len(dep.Pending) == 0 {
-		return nil
+		return false, nil
 	}
 	var urns []string
 	for _, p := range dep.Pending {
@@ -406,7 +436,7 @@ func (o *operation) clearPendingCreates(ctx context.Context, cfg map[string]any)
 		}
 	}
 	if len(urns) == 0 {
-		return nil
+		return false, nil
 	}
 	rec := newRecorder(s, t.ID)
 	rec.add(EventOperation, map[string]any{"operation": "refresh", "phase": "started",
@@ -419,7 +449,7 @@ func (o *operation) clearPendingCreates(ctx context.Context, cfg map[string]any)
 		o.pendingCleared = false // try again with the next attempt
 	}
 	rec.flush()
-	return err
+	return false, err
 }
 
 // finish turns the operation's outcome into the tenant's state and the
