@@ -22,7 +22,7 @@ import (
 // events. Counts, never times: deterministic.
 //
 // What remains per operation, and why, is documented on stackRun.do in
-// internal/cli/stack.go.
+// internal/engine/stack.go.
 func TestEngineStartsPerOperation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: runs the real engine, PostgreSQL and NATS (drop -short to run it)")

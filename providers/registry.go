@@ -66,6 +66,15 @@ type Cloud struct {
 	PlanConfig map[string]any
 	// NoPlan, for a cloud an offline plan does not run on, says why.
 	NoPlan string
+
+	// Embedded: the cloud runs on this machine and needs no account. A
+	// template that has such a cloud makes it the default of signups that
+	// name none.
+	Embedded bool
+	// Plugin is the provider plugin the cloud needs that the engine cannot
+	// install itself, built next to tenantfleet ("" for none): a
+	// long-running process checks it is there before taking work.
+	Plugin string
 }
 
 // registry is every cloud tenantfleet can provision, by tenantfleet:cloud
@@ -108,6 +117,8 @@ var registry = map[string]Cloud{
 		TypePrefix: "tenantfleet-local:",
 		Offline:    localoffline.Model,
 		NoPlan:     "it runs on this machine, at no cost, and its adapter refuses images the machine lacks",
+		Embedded:   true,
+		Plugin:     "pulumi-resource-" + local.Package,
 	},
 }
 

@@ -2,59 +2,39 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"sync"
 	"syscall"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/spf13/cobra"
 
+	"github.com/tenantfleet/tenantfleet/internal/engine"
 	"github.com/tenantfleet/tenantfleet/internal/localcloud"
 )
 
 // App is the tenantfleet command with what it needs from the outside world;
 // tests replace parts of it.
 type App struct {
-	// Program is the Pulumi program the stack commands run inline
-	// (stacks.Program).
-	Program pulumi.RunFunc
-	Stdout  io.Writer
-	Stderr  io.Writer
-	// ExeDir is the directory of the tenantfleet binary, where the pulumi CLI
-	// and the local cloud's provider plugin are looked for first.
-	ExeDir string
+	// Engine runs the stack operations of the program (stacks.Program); its
+	// ExeDir is also where the local commands look for images.
+	Engine *engine.Runner
+	Stdout io.Writer
+	Stderr io.Writer
 
 	// The local cloud runtime (package localcloud).
 	LocalRun     func(ctx context.Context, opts localcloud.Options) error
 	LocalConnect func(ctx context.Context, dataDir string) (localcloud.API, error)
 	LocalClient  func(dataDir string) LocalRuntime
 
-	// force is closed on a second interrupt: stop now, not gracefully.
-	force <-chan struct{}
 	// verbose is the --verbose flag.
 	verbose bool
 	// extra are commands other packages add (serve).
 	extra []func(*App) *cobra.Command
-
-	// pulumiChecked are the pulumi CLIs checked so far, by path
-	// (checkedPulumi).
-	pulumiMu      sync.Mutex
-	pulumiChecked map[string]auto.PulumiCommand
 }
-
-// Force returns the channel closed on a second interrupt (stop at once).
-func (a *App) Force() <-chan struct{} { return a.force }
-
-// SetForce makes closing force stop running engine operations at once
-// instead of waiting for them to cancel gracefully.
-func (a *App) SetForce(force <-chan struct{}) { a.force = force }
 
 // LocalRuntime is the part of localcloud.Client the local commands use.
 type LocalRuntime interface {
@@ -65,21 +45,14 @@ type LocalRuntime interface {
 // NewApp returns the tenantfleet command running program, wired to the
 // process's standard streams, its executable's directory and localcloud.
 func NewApp(program pulumi.RunFunc) *App {
-	a := &App{
-		Program:      program,
+	return &App{
+		Engine:       engine.NewRunner(program),
 		Stdout:       os.Stdout,
 		Stderr:       os.Stderr,
 		LocalRun:     localcloud.Run,
 		LocalConnect: localcloud.Connect,
 		LocalClient:  func(dataDir string) LocalRuntime { return localcloud.NewClient(dataDir) },
 	}
-	if exe, err := os.Executable(); err == nil {
-		if resolved, err := filepath.EvalSymlinks(exe); err == nil {
-			exe = resolved
-		}
-		a.ExeDir = filepath.Dir(exe)
-	}
-	return a
 }
 
 // Main runs tenantfleet with the process's arguments and returns its exit
@@ -88,13 +61,13 @@ func NewApp(program pulumi.RunFunc) *App {
 // local cloud stops its processes); a second one stops at once.
 //
 // extra adds commands built by other packages (the signup service's serve,
-// which itself runs stack operations through the App).
+// which itself runs stack operations through the App's Engine).
 func Main(program pulumi.RunFunc, extra ...func(*App) *cobra.Command) int {
 	app := NewApp(program)
 	app.extra = extra
 	ctx, force, stop := interrupts(app.Stderr)
 	defer stop()
-	app.force = force
+	app.Engine.SetForce(force)
 	return app.Run(ctx, os.Args[1:])
 }
 
@@ -136,8 +109,7 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	err := root.ExecuteContext(ctx)
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "tenantfleet: %v\n", err)
-		var exitErr *ExitError
-		if !errors.As(err, &exitErr) {
+		if !isCommandError(err) {
 			fmt.Fprintln(a.Stderr, "Run 'tenantfleet --help' for usage.")
 		}
 	}

@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tenantfleet/tenantfleet/internal/engine"
+	"github.com/tenantfleet/tenantfleet/internal/engine/enginetest"
 )
 
 // Every command has a real description and examples in its --help.
@@ -53,7 +56,7 @@ func TestUsageErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		var out bytes.Buffer
-		app := &App{Program: testProgram, Stdout: &out, Stderr: &out}
+		app := &App{Engine: &engine.Runner{Program: enginetest.Program, Stderr: &out}, Stdout: &out, Stderr: &out}
 		if code := app.Run(context.Background(), c.args); code != ExitUsage || !strings.Contains(out.String(), c.want) {
 			t.Errorf("%s: tenantfleet %v: exit %d, want %d with %q:\n%s", c.reason, c.args, code, ExitUsage, c.want, out.String())
 		}

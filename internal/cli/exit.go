@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+
+	"github.com/tenantfleet/tenantfleet/internal/engine"
 )
 
 // Exit codes of the tenantfleet command.
@@ -43,7 +45,9 @@ func failedErrorf(format string, args ...any) error {
 	return &ExitError{Code: ExitFailed, Err: fmt.Errorf(format, args...)}
 }
 
-// exitCode maps an error returned by a command to the process exit code.
+// exitCode maps an error returned by a command to the process exit code:
+// an *ExitError's code, an engine error's by its kind, else
+// ExitUsage.
 func exitCode(err error) int {
 	if err == nil {
 		return ExitOK
@@ -52,5 +56,24 @@ func exitCode(err error) int {
 	if errors.As(err, &exitErr) {
 		return exitErr.Code
 	}
+	var engineErr *engine.Error
+	if errors.As(err, &engineErr) {
+		switch engineErr.Kind {
+		case engine.KindUsage:
+			return ExitUsage
+		case engine.KindChanges:
+			return ExitChanges
+		default:
+			return ExitFailed
+		}
+	}
 	return ExitUsage
+}
+
+// isCommandError reports whether err is one of the command's own errors
+// (rather than cobra's, which get a pointer to --help).
+func isCommandError(err error) bool {
+	var exitErr *ExitError
+	var engineErr *engine.Error
+	return errors.As(err, &exitErr) || errors.As(err, &engineErr)
 }

@@ -156,7 +156,7 @@ func (a *App) localRun(ctx context.Context, f localFlags) error {
 	}
 	opts := localcloud.Options{
 		DataDir:   dataDir,
-		ImagesDir: f.resolveImagesDir(a.ExeDir, dataDir),
+		ImagesDir: f.resolveImagesDir(a.Engine.ExeDir, dataDir),
 		Logger:    slog.New(slog.NewTextHandler(a.Stderr, &slog.HandlerOptions{Level: level})),
 	}
 	opts.Logger.Info("local cloud starting", "dataDir", opts.DataDir, "imagesDir", opts.ImagesDir)
@@ -165,7 +165,7 @@ func (a *App) localRun(ctx context.Context, f localFlags) error {
 	go func() { done <- a.LocalRun(ctx, opts) }()
 	select {
 	case err = <-done:
-	case <-a.force:
+	case <-a.Engine.Force():
 		return failedErrorf("local cloud stopped at once: its PostgreSQL and processes may still be running; " +
 			"`tenantfleet local run` or `local start` takes them over again")
 	}
@@ -190,7 +190,7 @@ func (a *App) localStart(ctx context.Context, f localFlags) error {
 	if !wasRunning {
 		// The runtime Connect starts in the background inherits this; it
 		// runs in the data directory, so a relative path must be made absolute here.
-		images, err := filepath.Abs(f.resolveImagesDir(a.ExeDir, dataDir))
+		images, err := filepath.Abs(f.resolveImagesDir(a.Engine.ExeDir, dataDir))
 		if err != nil {
 			return usageErrorf("--images-dir: %v", err)
 		}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenantfleet/tenantfleet/internal/engine"
 	"github.com/tenantfleet/tenantfleet/internal/localcloud"
 )
 
@@ -57,6 +58,7 @@ func (a fakeAPI) Status(ctx context.Context) (localcloud.Status, error) { return
 func newLocalApp(rt *fakeRuntime) (*App, *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
 	app := &App{
+		Engine:      &engine.Runner{},
 		Stdout:      &stdout,
 		Stderr:      &stderr,
 		LocalClient: func(string) LocalRuntime { return rt },

@@ -10,6 +10,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
+
+	"github.com/tenantfleet/tenantfleet/internal/engine"
 )
 
 // publishCommand publishes one message to the stack's fanout topic.
@@ -47,7 +49,7 @@ local fanout.`,
 			if id != "" {
 				headers.Set(jetstream.MsgIDHeader, id)
 			}
-			report, err := a.stackWithProjectDir(cmd, OpOutputs, StackOptions{Stack: f.stack, ProjectDir: f.projectDir, Backend: f.backend, Verbose: a.verbose})
+			report, err := a.stackWithProjectDir(cmd, engine.OpOutputs, engine.StackOptions{Stack: f.stack, ProjectDir: f.projectDir, Backend: f.backend, Verbose: a.verbose})
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
+
+	"github.com/tenantfleet/tenantfleet/internal/engine"
 )
 
 // stackFlags are the flags every stack command takes.
@@ -72,7 +74,7 @@ is registered (exit code 2).` + stackEnvHelp,
   tenantfleet up --stack dev --backend file:///srv/tenantfleet-state`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runStackCommand(cmd, OpUp, up, StackOptions{ShowSecrets: upSecrets})
+			return a.runStackCommand(cmd, engine.OpUp, up, engine.StackOptions{ShowSecrets: upSecrets})
 		},
 	}
 	up.register(upCmd)
@@ -90,7 +92,7 @@ a check that the cloud matches the configuration.` + stackEnvHelp,
   tenantfleet preview --stack dev --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runStackCommand(cmd, OpPreview, preview, StackOptions{ExpectNoChanges: previewExpect})
+			return a.runStackCommand(cmd, engine.OpPreview, preview, engine.StackOptions{ExpectNoChanges: previewExpect})
 		},
 	}
 	preview.register(previewCmd)
@@ -107,7 +109,7 @@ pulumi refresh --expect-no-changes, the drift is still recorded.` + stackEnvHelp
   tenantfleet refresh --stack prod --expect-no-changes   # drift check: exit 3 on drift`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runStackCommand(cmd, OpRefresh, refresh, StackOptions{ExpectNoChanges: refreshExpect, ShowSecrets: refreshSecrets})
+			return a.runStackCommand(cmd, engine.OpRefresh, refresh, engine.StackOptions{ExpectNoChanges: refreshExpect, ShowSecrets: refreshSecrets})
 		},
 	}
 	refresh.register(refreshCmd)
@@ -125,7 +127,7 @@ the backend, history included; its Pulumi.<stack>.yaml is kept.` + stackEnvHelp,
   tenantfleet destroy --stack pr-123 --remove`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runStackCommand(cmd, OpDestroy, destroy, StackOptions{Remove: remove})
+			return a.runStackCommand(cmd, engine.OpDestroy, destroy, engine.StackOptions{Remove: remove})
 		},
 	}
 	destroy.register(destroyCmd)
@@ -142,7 +144,7 @@ the outputs print as one JSON object (as pulumi stack output --json does).` + st
   tenantfleet outputs --stack dev --json | jq -r '.tenants.acme.webUrl'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runStackCommand(cmd, OpOutputs, outputs, StackOptions{ShowSecrets: outSecrets})
+			return a.runStackCommand(cmd, engine.OpOutputs, outputs, engine.StackOptions{ShowSecrets: outSecrets})
 		},
 	}
 	outputs.register(outputsCmd)
@@ -154,14 +156,14 @@ the outputs print as one JSON object (as pulumi stack output --json does).` + st
 // runStackCommand runs a stack operation and prints its result: with
 // --json one document on stdout (for outputs, the outputs object), else a
 // summary line on stderr and the outputs on stdout.
-func (a *App) runStackCommand(cmd *cobra.Command, op Operation, f stackFlags, opts StackOptions) error {
+func (a *App) runStackCommand(cmd *cobra.Command, op engine.Operation, f stackFlags, opts engine.StackOptions) error {
 	opts.Stack, opts.Backend, opts.Verbose = f.stack, f.backend, a.verbose
 	opts.ProjectDir = f.projectDir
 	report, err := a.stackWithProjectDir(cmd, op, opts)
 
 	if f.json {
 		var doc any = report
-		if op == OpOutputs && err == nil {
+		if op == engine.OpOutputs && err == nil {
 			doc = report.Outputs
 		}
 		if werr := writeJSON(a.Stdout, doc); werr != nil && err == nil {
@@ -175,15 +177,15 @@ func (a *App) runStackCommand(cmd *cobra.Command, op Operation, f stackFlags, op
 	if report.Note != "" {
 		fmt.Fprintln(a.Stderr, report.Note)
 	}
-	if op == OpOutputs {
+	if op == engine.OpOutputs {
 		if len(report.Outputs) == 0 {
 			fmt.Fprintf(a.Stderr, "stack %s has no outputs\n", opts.Stack)
 			return nil
 		}
 		return writeOutputs(a.Stdout, report.Outputs, "")
 	}
-	fmt.Fprintf(a.Stderr, "%s of stack %s succeeded in %.1fs: %s\n", op, opts.Stack, report.DurationSeconds, formatChanges(report.Changes))
-	if (op == OpUp || op == OpRefresh) && len(report.Outputs) > 0 {
+	fmt.Fprintf(a.Stderr, "%s of stack %s succeeded in %.1fs: %s\n", op, opts.Stack, report.DurationSeconds, engine.FormatChanges(report.Changes))
+	if (op == engine.OpUp || op == engine.OpRefresh) && len(report.Outputs) > 0 {
 		fmt.Fprintln(a.Stdout, "Outputs:")
 		return writeOutputs(a.Stdout, report.Outputs, "  ")
 	}
@@ -191,22 +193,22 @@ func (a *App) runStackCommand(cmd *cobra.Command, op Operation, f stackFlags, op
 }
 
 // stackWithProjectDir fills in the default project directory and runs the operation.
-func (a *App) stackWithProjectDir(cmd *cobra.Command, op Operation, opts StackOptions) (Report, error) {
+func (a *App) stackWithProjectDir(cmd *cobra.Command, op engine.Operation, opts engine.StackOptions) (engine.Report, error) {
 	if opts.ProjectDir == "" {
 		cwd, err := os.Getwd()
 		if err == nil {
-			opts.ProjectDir, err = findProjectDir(cwd)
+			opts.ProjectDir, err = engine.FindProjectDir(cwd)
 		}
 		if err != nil {
-			report := Report{Stack: opts.Stack, Operation: op, Result: "failed", Error: err.Error(),
+			report := engine.Report{Stack: opts.Stack, Operation: op, Result: "failed", Error: err.Error(),
 				Changes: map[string]int{}, Outputs: map[string]any{}}
-			if _, ok := err.(*ExitError); !ok {
+			if !isCommandError(err) {
 				err = usageErrorf("%v", err)
 			}
 			return report, err
 		}
 	}
-	return a.Stack(cmd.Context(), op, opts)
+	return a.Engine.Run(cmd.Context(), op, opts)
 }
 
 func writeJSON(w io.Writer, v any) error {

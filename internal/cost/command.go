@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tenantfleet/tenantfleet/internal/cli"
+	"github.com/tenantfleet/tenantfleet/internal/engine"
 	"github.com/tenantfleet/tenantfleet/internal/pricing"
 )
 
@@ -55,7 +56,7 @@ func (o *options) stackConfig() (map[string]any, error) {
 		if err != nil {
 			return nil, usage(err)
 		}
-		if dir, err = cli.FindProjectDir(cwd); err != nil {
+		if dir, err = engine.FindProjectDir(cwd); err != nil {
 			return nil, err
 		}
 	}
@@ -69,7 +70,7 @@ func (o *options) stackConfig() (map[string]any, error) {
 		Config map[string]any `yaml:"config"`
 	}
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		return nil, usage(fmt.Errorf("--stack %s: %s is not valid YAML: %v", o.stack, path, err))
+		return nil, usage(fmt.Errorf("--stack %s: %s is not valid YAML: %w", o.stack, path, err))
 	}
 	return doc.Config, nil
 }
@@ -109,7 +110,7 @@ the amount.`,
   pulumi preview --json --stack prod > preview.json && tenantfleet cost --preview-file preview.json --fail-delta 100
   tenantfleet cost plan --clouds aws,azure,gcp,digitalocean --stack dev`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			failAboveSet, deltaSet = cmd.Flags().Changed("fail-above"), cmd.Flags().Changed("fail-delta")
 			cat, u, err := o.load()
 			if err != nil {
@@ -136,7 +137,7 @@ the amount.`,
 					cfg["tenantfleet:cloud"] = cloudFlag
 				}
 				if cloud, region, err = CloudAndRegion(cfg); err != nil {
-					return usage(fmt.Errorf("--preview-file %s: %v (pass --cloud)", previewFile, err))
+					return usage(fmt.Errorf("--preview-file %s: %w (pass --cloud)", previewFile, err))
 				}
 				steps = pf.Steps
 				if stackName == "" && len(steps) > 0 {
@@ -148,11 +149,11 @@ the amount.`,
 					return err
 				}
 				if cloud, region, err = CloudAndRegion(cfg); err != nil {
-					return usage(fmt.Errorf("--stack %s: %v", o.stack, err))
+					return usage(fmt.Errorf("--stack %s: %w", o.stack, err))
 				}
 				collector := &StepsFromEvents{}
 				previewStart := time.Now()
-				_, err = app.Stack(cmd.Context(), cli.OpPreview, cli.StackOptions{
+				_, err = app.Engine.Run(cmd.Context(), engine.OpPreview, engine.StackOptions{
 					Stack: o.stack, ProjectDir: o.projectDir, Backend: o.backend, Events: collector.Handle, Progress: io.Discard,
 				})
 				previewTime = time.Since(previewStart)
@@ -222,7 +223,7 @@ reported with the reason.`,
 		Example: `  tenantfleet cost plan --clouds aws,azure,gcp,digitalocean --stack dev
   tenantfleet cost plan --clouds aws,gcp --region aws=eu-west-1 --format json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			cat, u, err := o.load()
 			if err != nil {
 				return err

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tenantfleet/tenantfleet/internal/cli"
+	"github.com/tenantfleet/tenantfleet/internal/engine"
 )
 
 // Environment variables serve reads (secrets never go on a command line,
@@ -68,7 +69,7 @@ resumes at the next start); a second signal stops at once.`,
 			ctx := cmd.Context()
 			log := slog.Default()
 			cfg.Logger = log
-			cfg.App = app
+			cfg.Engine = app.Engine
 			var err error
 			if cfg.APITokens, err = secretList(EnvAPIToken, "--api-token-file", apiTokenFile); err != nil {
 				return usage(err)
@@ -84,7 +85,7 @@ resumes at the next start); a second signal stops at once.`,
 			}
 			cfg.DatabaseURL = os.Getenv(EnvDatabaseURL)
 			if dataDir == "" {
-				state, err := cli.StateDir()
+				state, err := engine.StateDir()
 				if err != nil {
 					return usage(err)
 				}
@@ -98,8 +99,7 @@ resumes at the next start); a second signal stops at once.`,
 				cfg.Workers = -2 // -1 is the tests' insert-only mode, not a flag value
 			}
 
-			_, local := cfg.Template.Clouds["local"]
-			pre, err := app.Preflight(ctx, cfg.Backend, local)
+			pre, err := app.Engine.Preflight(ctx, cfg.Backend, cfg.Template.Plugins()...)
 			if err != nil {
 				return fmt.Errorf("preflight: %w", err)
 			}
@@ -115,7 +115,7 @@ resumes at the next start); a second signal stops at once.`,
 			svc, err := Open(ctx, cfg)
 			if err != nil {
 				ln.Close()
-				return usage(err)
+				return usage(flagError(err))
 			}
 			defer svc.Close()
 			return serve(ctx, svc, ln, drain, log)
@@ -125,12 +125,12 @@ resumes at the next start); a second signal stops at once.`,
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "address the HTTP API listens on")
 	f.StringVar(&dataDir, "data-dir", "", "directory of the SQLite job database and the replica lock (default <state dir>/serve)")
 	f.StringVar(&templatePath, "template", "", "tenant template file: per cloud, the stack config and the tenant spec every signup starts from (default: the built-in local-cloud template)")
-	f.StringVar(&cfg.DefaultCloud, "cloud", "", "cloud of a signup that names none (default: local when the template has it, else its first cloud)")
-	f.StringVar(&cfg.StackPrefix, "stack-prefix", "tenant-", "prefix of each tenant's stack name")
+	f.StringVar(&cfg.DefaultCloud, "cloud", "", "cloud of a signup that names none (default: the template's cloud that needs no account, local, when it has it, else its first cloud)")
+	f.StringVar(&cfg.StackPrefix, "stack-prefix", DefaultStackPrefix, "prefix of each tenant's stack name")
 	f.StringVar(&cfg.Backend, "backend", "", "Pulumi state backend URL (default $PULUMI_BACKEND_URL, else the file:// backend in the state directory)")
-	f.IntVar(&cfg.Workers, "concurrency", 4, "engine operations this replica runs at once")
-	f.IntVar(&cfg.MaxAttempts, "max-attempts", 6, "tries of a failing operation before the tenant is failed")
-	f.DurationVar(&cfg.OperationTimeout, "operation-timeout", 2*time.Hour, "longest one tenant operation may run")
+	f.IntVar(&cfg.Workers, "concurrency", DefaultWorkers, "engine operations this replica runs at once")
+	f.IntVar(&cfg.MaxAttempts, "max-attempts", DefaultMaxAttempts, "tries of a failing operation before the tenant is failed")
+	f.DurationVar(&cfg.OperationTimeout, "operation-timeout", DefaultOperationTimeout, "longest one tenant operation may run")
 	f.DurationVar(&drain, "drain-timeout", 10*time.Minute, "on SIGTERM, how long running operations may finish before they are interrupted")
 	f.StringVar(&cfg.ReplicaID, "replica-id", "", "this replica's id among those sharing a PostgreSQL job database (default: host name)")
 	f.StringVar(&apiTokenFile, "api-token-file", "", "file of operators' bearer tokens, one per line (instead of $"+EnvAPIToken+")")
@@ -139,6 +139,30 @@ resumes at the next start); a second signal stops at once.`,
 }
 
 func usage(err error) error { return &cli.ExitError{Code: cli.ExitUsage, Err: err} }
+
+// configSources are the flags and variables of serve that set Config's
+// fields, for ConfigErrors.
+var configSources = map[string]string{
+	"Workers":      "--concurrency",
+	"DefaultCloud": "--cloud",
+	"StackPrefix":  "--stack-prefix",
+	"ReplicaID":    "--replica-id",
+	"DataDir":      "--data-dir",
+	"DatabaseURL":  "$" + EnvDatabaseURL,
+	"MaxAttempts":  "--max-attempts",
+}
+
+// flagError names the flag or variable of a ConfigError's field instead of
+// the field.
+func flagError(err error) error {
+	var ce *ConfigError
+	if errors.As(err, &ce) {
+		if source, ok := configSources[ce.Field]; ok {
+			return fmt.Errorf("%s: %w", source, ce.Err)
+		}
+	}
+	return err
+}
 
 // secretList reads comma-separated secrets from env, or one per line from
 // file (flag names it); never both.

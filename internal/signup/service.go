@@ -1,6 +1,7 @@
 package signup
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -21,7 +22,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/tenantfleet/tenantfleet/components"
-	"github.com/tenantfleet/tenantfleet/internal/cli"
+	"github.com/tenantfleet/tenantfleet/internal/engine"
 )
 
 // Config configures the service; `tenantfleet serve` fills it from flags
@@ -34,17 +35,18 @@ type Config struct {
 	// or sqlite:PATH; "" is SQLite in DataDir.
 	DatabaseURL string
 	// Workers caps the engine operations run at once by this replica
-	// (default 4). -1 makes an insert-only service: requests are recorded
+	// (default DefaultWorkers). -1 makes an insert-only service: requests are recorded
 	// and their jobs queued, but nothing runs them (tests, or a replica
 	// that only answers the API).
 	Workers int
 	// Template is the tenant template (nil: the built-in one).
 	Template *Template
 	// DefaultCloud is the cloud of a signup that names none; default: the
-	// template's only cloud, or local when the template has it.
+	// template's first cloud that needs no account (providers.Cloud.Embedded),
+	// else its first.
 	DefaultCloud string
 	// StackPrefix is put before the tenant id to name its stack
-	// (default "tenant-").
+	// (default DefaultStackPrefix).
 	StackPrefix string
 	// Backend is the Pulumi backend URL ("" as for the CLI:
 	// $PULUMI_BACKEND_URL, else the file:// backend in the state directory).
@@ -53,27 +55,51 @@ type Config struct {
 	// several while rotating). APITokens are operators' bearer tokens.
 	WebhookSecrets []string
 	APITokens      []string
-	// MaxBodyBytes bounds request bodies (default 64 KiB).
+	// MaxBodyBytes bounds request bodies (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
-	// OperationTimeout bounds one engine operation (default 2 h).
+	// OperationTimeout bounds one engine operation (default
+	// DefaultOperationTimeout).
 	OperationTimeout time.Duration
-	// MaxAttempts is how often a failing operation is tried (default 6).
+	// MaxAttempts is how often a failing operation is tried (default
+	// DefaultMaxAttempts).
 	MaxAttempts int
 	// ReplicaID names this replica among those sharing a PostgreSQL job
 	// database (default: the host name). Each must have its own.
 	ReplicaID string
-	// App runs the engine operations (nil with Workers -1).
-	App *cli.App
+	// Engine runs the engine operations (nil with Workers -1).
+	Engine *engine.Runner
 	// Logger receives the service's logs (default slog.Default()).
 	Logger *slog.Logger
 }
 
+// The defaults of Config's fields; `tenantfleet serve`'s flags default to
+// them too.
+const (
+	DefaultWorkers          = 4
+	DefaultStackPrefix      = "tenant-"
+	DefaultMaxBodyBytes     = 64 << 10
+	DefaultOperationTimeout = 2 * time.Hour
+	DefaultMaxAttempts      = 6
+)
+
+// ConfigError is a Config field the service cannot run with. Field is the
+// field's name; `tenantfleet serve` names the flag or variable that sets it.
+type ConfigError struct {
+	Field string
+	Err   error
+}
+
+func (e *ConfigError) Error() string { return "Config." + e.Field + ": " + e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+func configErrorf(field, format string, args ...any) error {
+	return &ConfigError{Field: field, Err: fmt.Errorf(format, args...)}
+}
+
 func (c *Config) setDefaults() error {
-	if c.Workers == 0 {
-		c.Workers = 4
-	}
+	c.Workers = cmp.Or(c.Workers, DefaultWorkers)
 	if c.Workers < -1 {
-		return fmt.Errorf("--concurrency: must be at least 1, got %d", c.Workers)
+		return configErrorf("Workers", "must be at least 1, got %d", c.Workers)
 	}
 	if c.Template == nil {
 		t, err := LoadTemplate("")
@@ -83,32 +109,19 @@ func (c *Config) setDefaults() error {
 		c.Template = t
 	}
 	if c.DefaultCloud == "" {
-		names := c.Template.CloudNames()
-		if _, ok := c.Template.Clouds["local"]; ok {
-			c.DefaultCloud = "local"
-		} else {
-			c.DefaultCloud = names[0]
-		}
+		c.DefaultCloud = c.Template.DefaultCloud()
 	}
 	if _, ok := c.Template.Clouds[c.DefaultCloud]; !ok {
-		return fmt.Errorf("--cloud: %q is not in the template %s (it has %v)", c.DefaultCloud, c.Template.source, c.Template.CloudNames())
+		return configErrorf("DefaultCloud", "%q is not in the template %s (it has %v)", c.DefaultCloud, c.Template.source, c.Template.CloudNames())
 	}
-	if c.StackPrefix == "" {
-		c.StackPrefix = "tenant-"
-	}
-	if c.MaxBodyBytes == 0 {
-		c.MaxBodyBytes = 64 << 10
-	}
-	if c.OperationTimeout == 0 {
-		c.OperationTimeout = 2 * time.Hour
-	}
-	if c.MaxAttempts == 0 {
-		c.MaxAttempts = 6
-	}
+	c.StackPrefix = cmp.Or(c.StackPrefix, DefaultStackPrefix)
+	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, DefaultMaxBodyBytes)
+	c.OperationTimeout = cmp.Or(c.OperationTimeout, DefaultOperationTimeout)
+	c.MaxAttempts = cmp.Or(c.MaxAttempts, DefaultMaxAttempts)
 	if c.ReplicaID == "" {
 		host, err := os.Hostname()
 		if err != nil {
-			return fmt.Errorf("--replica-id: the host name is unknown (%v); set it", err)
+			return configErrorf("ReplicaID", "the host name is unknown (%v); set it", err)
 		}
 		c.ReplicaID = host
 	}
@@ -118,8 +131,8 @@ func (c *Config) setDefaults() error {
 	if len(c.WebhookSecrets) == 0 && len(c.APITokens) == 0 {
 		return errNoAuth
 	}
-	if c.Workers != -1 && c.App == nil {
-		return errors.New("no engine configured")
+	if c.Workers != -1 && c.Engine == nil {
+		return configErrorf("Engine", "no engine runner configured")
 	}
 	return nil
 }
@@ -151,7 +164,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("--data-dir: %w", err)
+		return nil, &ConfigError{Field: "DataDir", Err: err}
 	}
 	store, err := OpenStore(ctx, cfg.DatabaseURL, cfg.DataDir)
 	if err != nil {
@@ -263,7 +276,7 @@ func (s *Service) lockReplica(ctx context.Context) (func(), error) {
 	}
 	if !got {
 		conn.Close()
-		return nil, fmt.Errorf("--replica-id: replica %q is already running against this database; give each replica its own id", s.cfg.ReplicaID)
+		return nil, configErrorf("ReplicaID", "replica %q is already running against this database; give each replica its own id", s.cfg.ReplicaID)
 	}
 	return func() { conn.Close() }, nil
 }

@@ -107,6 +107,31 @@ func (t *Template) CloudNames() []string {
 	return names
 }
 
+// DefaultCloud is the cloud of a signup that names none: the first of the
+// template's clouds that needs no account (providers.Cloud.Embedded), else
+// its first.
+func (t *Template) DefaultCloud() string {
+	names := t.CloudNames()
+	for _, name := range names {
+		if c, err := providers.Lookup(name); err == nil && c.Embedded {
+			return name
+		}
+	}
+	return names[0]
+}
+
+// Plugins are the provider plugins the template's clouds need besides what
+// the engine installs (providers.Cloud.Plugin).
+func (t *Template) Plugins() []string {
+	var plugins []string
+	for _, name := range t.CloudNames() {
+		if c, err := providers.Lookup(name); err == nil && c.Plugin != "" && !slices.Contains(plugins, c.Plugin) {
+			plugins = append(plugins, c.Plugin)
+		}
+	}
+	return plugins
+}
+
 // StackConfig is the config of the tenant's stack: the template's for the
 // cloud, the tenant spec with the signup's id and tier, and the region.
 // It fails with a *RequestError naming the field for what the signup got wrong.

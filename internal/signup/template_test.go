@@ -3,6 +3,7 @@ package signup
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/tenantfleet/tenantfleet/internal/engine"
 	"github.com/tenantfleet/tenantfleet/providers/local/localtest"
 )
 
@@ -186,8 +188,12 @@ func TestLockHoldersAreReadFromTheEngineMessage(t *testing.T) {
 	if len(got) != 1 || got[0][1] != "vm-1" || got[0][2] != "13629" {
 		t.Fatalf("holders %q", got)
 	}
-	if !isLocked(errors.New(msg)) {
-		t.Fatal("not recognised as locked")
+	// Locked is the engine's typed case, never the message's text.
+	if !isLocked(&engine.Error{Kind: engine.KindFailed, Err: fmt.Errorf("%s: %w", msg, engine.ErrLocked)}) {
+		t.Error("engine.ErrLocked not recognised as locked")
+	}
+	if isLocked(errors.New(msg)) {
+		t.Error("the message's text was taken for the case")
 	}
 }
 

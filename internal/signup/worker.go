@@ -2,25 +2,18 @@ package signup
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
-	"regexp"
 	"strconv"
-	"strings"
-	"sync"
-	"syscall"
 	"time"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/tenantfleet/tenantfleet/internal/cli"
+	"github.com/tenantfleet/tenantfleet/internal/engine"
 )
 
 // Lease timing: a working job renews its lease every leaseRenew; a lease
@@ -169,7 +162,7 @@ func (o *operation) run(ctx context.Context) error {
 		return river.JobCancel(err)
 	}
 	if t.Desired == DesiredPresent {
-		report, err := o.engine(ctx, cli.OpUp, cfg, cli.StackOptions{})
+		report, err := o.engine(ctx, engine.OpUp, cfg, engine.StackOptions{})
 		if err != nil {
 			return err
 		}
@@ -185,17 +178,17 @@ func (o *operation) run(ctx context.Context) error {
 func (o *operation) remove(ctx context.Context, cfg map[string]any) error {
 	t := o.tenant
 	var retained []RetainedResource
-	opts := cli.StackOptions{Remove: true}
+	opts := engine.StackOptions{Remove: true}
 	switch {
 	case t.DeleteOptions.Force:
 		// Deletion protection lives in the cloud on most clouds (RDS,
 		// Cloud SQL, an Azure lock): turn it off with an update first.
 		setDeletionProtection(cfg, false)
-		if _, err := o.engine(ctx, cli.OpUp, cfg, cli.StackOptions{}); err != nil && !isMissingStack(err) {
+		if _, err := o.engine(ctx, engine.OpUp, cfg, engine.StackOptions{}); err != nil && !isMissingStack(err) {
 			return err
 		}
 	case t.DeleteOptions.RetainDatabase:
-		report, err := o.engine(ctx, cli.OpExport, cfg, cli.StackOptions{})
+		report, err := o.engine(ctx, engine.OpExport, cfg, engine.StackOptions{})
 		if err != nil {
 			return err
 		}
@@ -204,7 +197,7 @@ func (o *operation) remove(ctx context.Context, cfg map[string]any) error {
 		opts.Exclude = keep
 		opts.RemoveKeepingResources = len(keep) > 0
 	}
-	if _, err := o.engine(ctx, cli.OpDestroy, cfg, opts); err != nil {
+	if _, err := o.engine(ctx, engine.OpDestroy, cfg, opts); err != nil {
 		return err
 	}
 	_, err := o.svc.store.Update(context.WithoutCancel(ctx), t.ID, t.Generation,
@@ -213,7 +206,7 @@ func (o *operation) remove(ctx context.Context, cfg map[string]any) error {
 }
 
 func isMissingStack(err error) bool {
-	return strings.Contains(err.Error(), "does not exist")
+	return errors.Is(err, engine.ErrStackNotFound)
 }
 
 func setDeletionProtection(cfg map[string]any, on bool) {
@@ -235,7 +228,7 @@ func setDeletionProtection(cfg map[string]any, on bool) {
 // engine runs one engine operation on the tenant's stack, recording its
 // events and engine processes, and recovering once from what a dead
 // engine of this service left: a stale lock, pending creates.
-func (o *operation) engine(ctx context.Context, op cli.Operation, cfg map[string]any, opts cli.StackOptions) (cli.Report, error) {
+func (o *operation) engine(ctx context.Context, op engine.Operation, cfg map[string]any, opts engine.StackOptions) (engine.Report, error) {
 	s, t := o.svc, o.tenant
 	opts.Stack = t.Stack
 	opts.Backend = s.cfg.Backend
@@ -243,42 +236,42 @@ func (o *operation) engine(ctx context.Context, op cli.Operation, cfg map[string
 	opts.Progress = io.Discard
 	rec := newRecorder(s, t.ID)
 	opts.Events = rec.handle
-	if op != cli.OpExport {
+	if op != engine.OpExport {
 		rec.add(EventOperation, map[string]any{"operation": op, "phase": "started", "attempt": o.attempt})
 		rec.flush()
 	}
-	ctx = cli.WithEngineObserver(ctx, engineRecorder{svc: s, tenant: t.ID})
+	ctx = engine.WithEngineObserver(ctx, engineRecorder{svc: s, tenant: t.ID})
 
-	if op == cli.OpUp && !o.pendingCleared {
+	if op == engine.OpUp && !o.pendingCleared {
 		if o.firstOperation() {
 			// Nothing can be pending in a stack that does not exist yet.
 			opts.NewStack, o.pendingCleared = true, true
 		} else {
 			missing, err := o.clearPendingCreates(ctx, cfg)
 			if err != nil {
-				return cli.Report{}, o.failed(ctx, cli.OpRefresh, err, rec)
+				return engine.Report{}, o.failed(ctx, engine.OpRefresh, err, rec)
 			}
 			opts.NewStack = missing
 		}
 	}
 	start := time.Now()
 	report, err := o.stack(ctx, op, cfg, opts)
-	if opts.NewStack && errors.Is(err, cli.ErrStackExists) {
+	if opts.NewStack && errors.Is(err, engine.ErrStackExists) {
 		// The backend holds the stack already: a first attempt that was
 		// interrupted after creating it, or a backend that outlived this
 		// service's database. Check it as any existing stack, then update it.
 		if _, err := o.clearPendingCreates(ctx, cfg); err != nil {
-			return cli.Report{}, o.failed(ctx, cli.OpRefresh, err, rec)
+			return engine.Report{}, o.failed(ctx, engine.OpRefresh, err, rec)
 		}
 		opts.NewStack = false
 		report, err = o.stack(ctx, op, cfg, opts)
 	}
-	if err == nil && op != cli.OpExport {
+	if err == nil && op != engine.OpExport {
 		rec.add(EventOperation, map[string]any{"operation": op, "phase": "succeeded", "changes": report.Changes,
 			"seconds": math.Round(time.Since(start).Seconds()*10) / 10})
 	}
 	rec.flush()
-	if op != cli.OpExport {
+	if op != engine.OpExport {
 		result := "succeeded"
 		if err != nil {
 			result = "failed"
@@ -303,11 +296,11 @@ func (o *operation) firstOperation() bool {
 // stack runs one stack operation; when the stack is locked by this
 // service's own dead engine, it clears the lock (once per job) and runs
 // the operation again.
-func (o *operation) stack(ctx context.Context, op cli.Operation, cfg map[string]any, opts cli.StackOptions) (cli.Report, error) {
-	report, err := o.svc.cfg.App.Stack(ctx, op, opts)
+func (o *operation) stack(ctx context.Context, op engine.Operation, cfg map[string]any, opts engine.StackOptions) (engine.Report, error) {
+	report, err := o.svc.cfg.Engine.Run(ctx, op, opts)
 	if err != nil && isLocked(err) && !o.lockCleared && ctx.Err() == nil && o.clearStaleLock(ctx, cfg, err) {
 		o.lockCleared = true
-		report, err = o.svc.cfg.App.Stack(ctx, op, opts)
+		report, err = o.svc.cfg.Engine.Run(ctx, op, opts)
 	}
 	return report, err
 }
@@ -315,7 +308,7 @@ func (o *operation) stack(ctx context.Context, op cli.Operation, cfg map[string]
 // failed records why an operation failed and says what the job does next:
 // stop (cancelled or superseded), wait (the stack is locked by a live
 // operation), give up (a configuration error), or retry with backoff.
-func (o *operation) failed(ctx context.Context, op cli.Operation, err error, rec *recorder) error {
+func (o *operation) failed(ctx context.Context, op engine.Operation, err error, rec *recorder) error {
 	s := o.svc
 	defer rec.flush()
 	if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
@@ -334,9 +327,8 @@ func (o *operation) failed(ctx context.Context, op cli.Operation, err error, rec
 			"reason": "the stack is locked by another operation; waiting for it to end"})
 		return river.JobSnooze(lockedRetry)
 	}
-	var exitErr *cli.ExitError
 	kind := "failed"
-	if errors.As(err, &exitErr) && exitErr.Code == cli.ExitUsage {
+	if engine.KindOf(err) == engine.KindUsage {
 		kind = "configuration"
 	}
 	s.metrics.EngineError(string(op), kind)
@@ -345,111 +337,6 @@ func (o *operation) failed(ctx context.Context, op cli.Operation, err error, rec
 		return river.JobCancel(err)
 	}
 	return err
-}
-
-func isLocked(err error) bool {
-	return strings.Contains(err.Error(), "is locked by another operation")
-}
-
-// lockHolder matches the engine's description of a lock:
-// "...json: created by root@host (pid 4458) at 2026-...".
-var lockHolder = regexp.MustCompile(`created by [^@\s]+@(\S+) \(pid (\d+)\)`)
-
-// clearStaleLock removes the stack's lock when every lock on it is held by
-// an engine process this service recorded starting, on this host, that is
-// no longer alive: its own dead run's. Anyone else's lock (an operator's
-// `pulumi up`, another replica's live engine) is waited out, never broken.
-func (o *operation) clearStaleLock(ctx context.Context, cfg map[string]any, lockErr error) bool {
-	s, t := o.svc, o.tenant
-	holders := lockHolder.FindAllStringSubmatch(lockErr.Error(), -1)
-	if len(holders) == 0 {
-		return false
-	}
-	runs, err := s.store.EngineRuns(ctx, t.ID)
-	if err != nil {
-		return false
-	}
-	for _, h := range holders {
-		pid, _ := strconv.Atoi(h[2])
-		ours := false
-		for _, r := range runs {
-			if r.Host == h[1] && r.PID == pid && r.Host == s.host {
-				ours = true
-			}
-		}
-		if !ours || processAlive(pid) {
-			return false
-		}
-	}
-	s.cfg.Logger.Warn("clearing the stale lock of this service's dead engine", "tenant", t.ID, "stack", t.Stack)
-	rec := newRecorder(s, t.ID)
-	rec.add(EventOperation, map[string]any{"operation": "cancel", "phase": "started",
-		"reason": "the stack's lock was left by this service's engine, which died; clearing it"})
-	rec.flush()
-	if _, err := s.cfg.App.Stack(ctx, cli.OpCancel, cli.StackOptions{Stack: t.Stack, Backend: s.cfg.Backend, Config: cfg, Progress: io.Discard}); err != nil {
-		s.cfg.Logger.Error("clear the stale lock", "tenant", t.ID, "error", err)
-		return false
-	}
-	for _, h := range holders {
-		pid, _ := strconv.Atoi(h[2])
-		_ = s.store.ForgetEngine(ctx, t.ID, h[1], pid)
-	}
-	return true
-}
-
-// processAlive reports whether a process with pid exists on this host.
-func processAlive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
-// clearPendingCreates drops the creates a killed engine left pending in the
-// state (refresh --clear-pending-creates), so that the update creates them
-// again: local cloud resources are created idempotently (adopted); on other
-// clouds such a resource may have been created, so the event names them.
-// It reports whether the stack is missing, as its export found.
-func (o *operation) clearPendingCreates(ctx context.Context, cfg map[string]any) (missing bool, err error) {
-	s, t := o.svc, o.tenant
-	o.pendingCleared = true
-	report, err := s.cfg.App.Stack(ctx, cli.OpExport, cli.StackOptions{Stack: t.Stack, Backend: s.cfg.Backend, Config: cfg, Progress: io.Discard})
-	if err != nil {
-		return false, nil // a read the update will redo
-	}
-	if report.Deployment == nil {
-		return true, nil // a stack not yet created
-	}
-	var dep struct {
-		Pending []struct {
-			Type     string `json:"type"`
-			Resource struct {
-				URN string `json:"urn"`
-			} `json:"resource"`
-		} `json:"pending_operations"`
-	}
-	if json.Unmarshal(report.Deployment, &dep) != nil || len(dep.Pending) == 0 {
-		return false, nil
-	}
-	var urns []string
-	for _, p := range dep.Pending {
-		if p.Type == "creating" {
-			urns = append(urns, p.Resource.URN)
-		}
-	}
-	if len(urns) == 0 {
-		return false, nil
-	}
-	rec := newRecorder(s, t.ID)
-	rec.add(EventOperation, map[string]any{"operation": "refresh", "phase": "started",
-		"reason":  "a killed engine left creates pending; clearing them so the update creates (or adopts) them again",
-		"pending": urns})
-	rec.flush()
-	_, err = o.stack(ctx, cli.OpRefresh, cfg, cli.StackOptions{Stack: t.Stack, Backend: s.cfg.Backend, Config: cfg,
-		Progress: io.Discard, ClearPendingCreates: true, Events: rec.handle})
-	if err != nil {
-		o.pendingCleared = false // try again with the next attempt
-	}
-	rec.flush()
-	return false, err
 }
 
 // finish turns the operation's outcome into the tenant's state and the
@@ -506,169 +393,6 @@ func tenantOutputs(outputs map[string]any, id string) map[string]any {
 		return map[string]any{}
 	}
 	return mine
-}
-
-// databaseSubtree returns the URNs a delete with retainDatabase must leave
-// alone — the tenant's database resources (named <tenant>-db...), what they
-// depend on, their parents and the providers — and the cloud resources
-// among them, which stay behind.
-func databaseSubtree(deployment json.RawMessage, tenant string) ([]string, []RetainedResource) {
-	var dep apitype.DeploymentV3
-	if len(deployment) == 0 || json.Unmarshal(deployment, &dep) != nil {
-		return nil, nil
-	}
-	byURN := map[string]apitype.ResourceV3{}
-	for _, r := range dep.Resources {
-		byURN[string(r.URN)] = r
-	}
-	keep := map[string]bool{}
-	var visit func(urn string)
-	visit = func(urn string) {
-		if keep[urn] {
-			return
-		}
-		r, ok := byURN[urn]
-		if !ok {
-			return
-		}
-		keep[urn] = true
-		for _, d := range r.Dependencies {
-			visit(string(d))
-		}
-		if r.Parent != "" {
-			visit(string(r.Parent))
-		}
-		if r.Provider != "" {
-			if i := strings.LastIndex(r.Provider, "::"); i >= 0 {
-				visit(r.Provider[:i])
-			}
-		}
-	}
-	for _, r := range dep.Resources {
-		if r.Custom && strings.HasPrefix(r.URN.Name(), tenant+"-db") {
-			visit(string(r.URN))
-		}
-	}
-	var urns []string
-	var retained []RetainedResource
-	for _, r := range dep.Resources {
-		if !keep[string(r.URN)] {
-			continue
-		}
-		urns = append(urns, string(r.URN))
-		if r.Custom && !strings.HasPrefix(string(r.Type), "pulumi:providers:") {
-			retained = append(retained, RetainedResource{URN: string(r.URN), Type: string(r.Type), ID: string(r.ID)})
-		}
-	}
-	return urns, retained
-}
-
-// engineRecorder records the engine processes of a tenant's operations.
-type engineRecorder struct {
-	svc    *Service
-	tenant string
-}
-
-func (e engineRecorder) Started(pid int) {
-	_ = e.svc.store.RecordEngine(context.Background(), EngineRun{TenantID: e.tenant, Replica: e.svc.cfg.ReplicaID, Host: e.svc.host, PID: pid})
-}
-
-func (e engineRecorder) Ended(pid int) {
-	_ = e.svc.store.ForgetEngine(context.Background(), e.tenant, e.svc.host, pid)
-}
-
-// recorder turns engine events into the tenant's events, written in batches.
-type recorder struct {
-	svc    *Service
-	tenant string
-
-	mu      sync.Mutex
-	pending []Event
-	started map[string]time.Time
-	last    time.Time
-}
-
-func newRecorder(s *Service, tenant string) *recorder {
-	return &recorder{svc: s, tenant: tenant, started: map[string]time.Time{}}
-}
-
-func (r *recorder) add(typ string, data map[string]any) {
-	b, err := json.Marshal(data)
-	if err != nil {
-		return
-	}
-	r.mu.Lock()
-	r.pending = append(r.pending, Event{TenantID: r.tenant, At: time.Now(), Type: typ, Data: b})
-	r.mu.Unlock()
-}
-
-// handle records a resource step or an engine diagnostic; flushes at most
-// every 250 ms (and at the end of the operation).
-func (r *recorder) handle(ev events.EngineEvent) {
-	switch {
-	case ev.ResourcePreEvent != nil:
-		m := ev.ResourcePreEvent.Metadata
-		if m.Op == apitype.OpSame {
-			return
-		}
-		r.mu.Lock()
-		r.started[m.URN] = time.Now()
-		r.mu.Unlock()
-		r.add(EventResource, map[string]any{"urn": m.URN, "type": m.Type, "op": m.Op, "status": "started"})
-	case ev.ResOutputsEvent != nil:
-		m := ev.ResOutputsEvent.Metadata
-		if m.Op == apitype.OpSame {
-			return
-		}
-		data := map[string]any{"urn": m.URN, "type": m.Type, "op": m.Op, "status": "done"}
-		r.mu.Lock()
-		if t, ok := r.started[m.URN]; ok {
-			data["seconds"] = math.Round(time.Since(t).Seconds()*10) / 10
-		}
-		r.mu.Unlock()
-		r.add(EventResource, data)
-	case ev.ResOpFailedEvent != nil:
-		m := ev.ResOpFailedEvent.Metadata
-		r.add(EventResource, map[string]any{"urn": m.URN, "type": m.Type, "op": m.Op, "status": "failed"})
-	case ev.DiagnosticEvent != nil:
-		d := ev.DiagnosticEvent
-		if d.Ephemeral || (d.Severity != "error" && d.Severity != "warning") {
-			return
-		}
-		msg := strings.TrimSpace(cli.StripColor(d.Message))
-		if msg == "" || strings.Contains(msg, "-local from $PATH") {
-			return // the local cloud's plugin is meant to be found on PATH
-		}
-		data := map[string]any{"severity": d.Severity, "message": msg}
-		if d.URN != "" {
-			data["urn"] = d.URN
-		}
-		r.add(EventDiagnostic, data)
-	default:
-		return
-	}
-	r.mu.Lock()
-	due := time.Since(r.last) >= 250*time.Millisecond
-	r.mu.Unlock()
-	if due {
-		r.flush()
-	}
-}
-
-func (r *recorder) flush() {
-	r.mu.Lock()
-	batch := r.pending
-	r.pending = nil
-	r.last = time.Now()
-	r.mu.Unlock()
-	if len(batch) == 0 {
-		return
-	}
-	if err := r.svc.store.AddEvents(context.Background(), batch); err != nil {
-		r.svc.cfg.Logger.Error("record engine events", "tenant", r.tenant, "error", err)
-		return
-	}
-	r.svc.notify()
 }
 
 // retryPolicy retries a failed operation after 10 s, 20 s, 40 s ... up to

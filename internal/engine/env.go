@@ -1,4 +1,4 @@
-package cli
+package engine
 
 import (
 	"crypto/rand"
@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/tenantfleet/tenantfleet/internal/localcloud"
 )
 
 // Environment variables the stack commands read or set for the engine.
@@ -122,19 +124,19 @@ func resolveEngineEnv(backendFlag, exeDir, projectDir, pulumiDir string) (*engin
 		e.vars[envPulumiHome] = home
 	}
 
-	switch images := os.Getenv(envLocalImagesDir); {
+	switch images := os.Getenv(localcloud.EnvImagesDir); {
 	case images == "":
 		if dir := binaryImagesDir(exeDir); dir != "" {
-			e.vars[envLocalImagesDir] = dir
+			e.vars[localcloud.EnvImagesDir] = dir
 		}
 	case images != "" && !filepath.IsAbs(images):
 		// The runtime runs in its data directory: there a relative path
 		// would name another directory than the one the user meant.
 		abs, err := filepath.Abs(images)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", envLocalImagesDir, err)
+			return nil, fmt.Errorf("%s: %w", localcloud.EnvImagesDir, err)
 		}
-		e.vars[envLocalImagesDir] = abs
+		e.vars[localcloud.EnvImagesDir] = abs
 	}
 
 	var path []string
@@ -193,9 +195,9 @@ func binaryImagesDir(exeDir string) string {
 // so that the local adapter checks images in the directory the runtime the
 // engine starts will use.
 func (e *engineEnv) setProcessEnv() error {
-	if images, ok := e.vars[envLocalImagesDir]; ok {
-		if err := os.Setenv(envLocalImagesDir, images); err != nil {
-			return fmt.Errorf("set %s: %w", envLocalImagesDir, err)
+	if images, ok := e.vars[localcloud.EnvImagesDir]; ok {
+		if err := os.Setenv(localcloud.EnvImagesDir, images); err != nil {
+			return fmt.Errorf("set %s: %w", localcloud.EnvImagesDir, err)
 		}
 	}
 	return nil

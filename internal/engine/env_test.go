@@ -1,6 +1,8 @@
-package cli
+package engine
 
 import (
+	"github.com/tenantfleet/tenantfleet/internal/engine/enginetest"
+	"github.com/tenantfleet/tenantfleet/internal/localcloud"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,8 +10,8 @@ import (
 )
 
 func TestResolveEngineEnv(t *testing.T) {
-	for _, k := range []string{envPassphrase, envPassphraseFile, envBackendURL, envPulumiHome, envLocalImagesDir} {
-		unsetEnv(t, k)
+	for _, k := range []string{envPassphrase, envPassphraseFile, envBackendURL, envPulumiHome, localcloud.EnvImagesDir} {
+		enginetest.UnsetEnv(t, k)
 	}
 	state := t.TempDir()
 	t.Setenv(envXDGStateHome, state)
@@ -95,8 +97,8 @@ func TestCrashSafeBackend(t *testing.T) {
 // TestEngineEnvImagesDir: the engine and this process (where the inline
 // program's local adapter checks images) get the same absolute images directory.
 func TestEngineEnvImagesDir(t *testing.T) {
-	for _, k := range []string{envPassphrase, envPassphraseFile, envBackendURL, envPulumiHome, envLocalImagesDir} {
-		unsetEnv(t, k)
+	for _, k := range []string{envPassphrase, envPassphraseFile, envBackendURL, envPulumiHome, localcloud.EnvImagesDir} {
+		enginetest.UnsetEnv(t, k)
 	}
 	t.Setenv(envXDGStateHome, t.TempDir())
 	exeDir, projectDir := t.TempDir(), t.TempDir()
@@ -112,31 +114,31 @@ func TestEngineEnvImagesDir(t *testing.T) {
 		return e
 	}
 
-	if e := resolve(); e.vars[envLocalImagesDir] != "" || os.Getenv(envLocalImagesDir) != "" {
-		t.Errorf("no images next to the binary: %s = %q (process %q), want unset", envLocalImagesDir, e.vars[envLocalImagesDir], os.Getenv(envLocalImagesDir))
+	if e := resolve(); e.vars[localcloud.EnvImagesDir] != "" || os.Getenv(localcloud.EnvImagesDir) != "" {
+		t.Errorf("no images next to the binary: %s = %q (process %q), want unset", localcloud.EnvImagesDir, e.vars[localcloud.EnvImagesDir], os.Getenv(localcloud.EnvImagesDir))
 	}
 
 	images := filepath.Join(exeDir, "images")
 	if err := os.Mkdir(images, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if e := resolve(); e.vars[envLocalImagesDir] != images || os.Getenv(envLocalImagesDir) != images {
-		t.Errorf("images next to the binary: %s = %q (process %q), want %s", envLocalImagesDir, e.vars[envLocalImagesDir], os.Getenv(envLocalImagesDir), images)
+	if e := resolve(); e.vars[localcloud.EnvImagesDir] != images || os.Getenv(localcloud.EnvImagesDir) != images {
+		t.Errorf("images next to the binary: %s = %q (process %q), want %s", localcloud.EnvImagesDir, e.vars[localcloud.EnvImagesDir], os.Getenv(localcloud.EnvImagesDir), images)
 	}
 
-	t.Setenv(envLocalImagesDir, "my-images")
+	t.Setenv(localcloud.EnvImagesDir, "my-images")
 	wd, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := filepath.Join(wd, "my-images")
-	if e := resolve(); e.vars[envLocalImagesDir] != want || os.Getenv(envLocalImagesDir) != want {
-		t.Errorf("a relative %s = %q (process %q), want %s", envLocalImagesDir, e.vars[envLocalImagesDir], os.Getenv(envLocalImagesDir), want)
+	if e := resolve(); e.vars[localcloud.EnvImagesDir] != want || os.Getenv(localcloud.EnvImagesDir) != want {
+		t.Errorf("a relative %s = %q (process %q), want %s", localcloud.EnvImagesDir, e.vars[localcloud.EnvImagesDir], os.Getenv(localcloud.EnvImagesDir), want)
 	}
 
-	t.Setenv(envLocalImagesDir, "/srv/images")
-	if e := resolve(); e.vars[envLocalImagesDir] != "" || os.Getenv(envLocalImagesDir) != "/srv/images" {
-		t.Errorf("the user's absolute %s must be inherited as it is, got %q", envLocalImagesDir, e.vars[envLocalImagesDir])
+	t.Setenv(localcloud.EnvImagesDir, "/srv/images")
+	if e := resolve(); e.vars[localcloud.EnvImagesDir] != "" || os.Getenv(localcloud.EnvImagesDir) != "/srv/images" {
+		t.Errorf("the user's absolute %s must be inherited as it is, got %q", localcloud.EnvImagesDir, e.vars[localcloud.EnvImagesDir])
 	}
 }
 
@@ -154,8 +156,8 @@ func TestUserPassphraseSet(t *testing.T) {
 		{"an empty passphrase file name is ignored, as the engine does", nil, "", false},
 	}
 	for _, c := range cases {
-		unsetEnv(t, envPassphrase)
-		unsetEnv(t, envPassphraseFile)
+		enginetest.UnsetEnv(t, envPassphrase)
+		enginetest.UnsetEnv(t, envPassphraseFile)
 		if c.phrase != nil {
 			t.Setenv(envPassphrase, *c.phrase)
 		}
@@ -240,7 +242,7 @@ func TestEnsurePassphraseFileConcurrently(t *testing.T) {
 
 func TestFindProjectDir(t *testing.T) {
 	root := t.TempDir()
-	writeFile(t, filepath.Join(root, "Pulumi.yaml"), "name: x\nruntime: go\n")
+	enginetest.WriteFile(t, filepath.Join(root, "Pulumi.yaml"), "name: x\nruntime: go\n")
 	deep := filepath.Join(root, "a", "b")
 	if err := os.MkdirAll(deep, 0o755); err != nil {
 		t.Fatal(err)
@@ -251,7 +253,7 @@ func TestFindProjectDir(t *testing.T) {
 	}
 
 	lonely := t.TempDir()
-	if _, err := findProjectDir(lonely); exitCode(err) != ExitUsage || !strings.Contains(err.Error(), "--project-dir") {
+	if _, err := findProjectDir(lonely); KindOf(err) != KindUsage || !strings.Contains(err.Error(), "--project-dir") {
 		t.Errorf("no Pulumi.yaml: err = %v, want a usage error pointing at --project-dir", err)
 	}
 }
@@ -260,12 +262,12 @@ func TestFindPulumi(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	exeDir, projectDir := t.TempDir(), t.TempDir()
 	_, err := findPulumi(exeDir, projectDir)
-	if exitCode(err) != ExitUsage || !strings.Contains(err.Error(), "make cli") {
+	if KindOf(err) != KindUsage || !strings.Contains(err.Error(), "make cli") {
 		t.Errorf("no pulumi: err = %v, want a usage error naming `make cli`", err)
 	}
 
 	inProject := filepath.Join(projectDir, "bin", "pulumi")
-	writeFile(t, inProject, "#!/bin/sh\n")
+	enginetest.WriteFile(t, inProject, "#!/bin/sh\n")
 	if err := os.Chmod(inProject, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +275,7 @@ func TestFindPulumi(t *testing.T) {
 		t.Errorf("findPulumi = %q, %v; want the project's %s", got, err, inProject)
 	}
 	nextToExe := filepath.Join(exeDir, "pulumi")
-	writeFile(t, nextToExe, "#!/bin/sh\n")
+	enginetest.WriteFile(t, nextToExe, "#!/bin/sh\n")
 	if err := os.Chmod(nextToExe, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -284,13 +286,13 @@ func TestFindPulumi(t *testing.T) {
 
 func TestCheckStackConfig(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "Pulumi.yaml"), "name: x\nruntime: go\nstackConfigDir: stacks\n")
-	writeFile(t, filepath.Join(dir, "stacks", "Pulumi.dev.yaml"), "config: {}\n")
+	enginetest.WriteFile(t, filepath.Join(dir, "Pulumi.yaml"), "name: x\nruntime: go\nstackConfigDir: stacks\n")
+	enginetest.WriteFile(t, filepath.Join(dir, "stacks", "Pulumi.dev.yaml"), "config: {}\n")
 	if err := checkStackConfig(dir, "dev"); err != nil {
 		t.Errorf("stackConfigDir: %v", err)
 	}
 	err := checkStackConfig(dir, "prod")
-	if want := filepath.Join(dir, "stacks", "Pulumi.prod.yaml"); exitCode(err) != ExitUsage || !strings.Contains(err.Error(), want) {
+	if want := filepath.Join(dir, "stacks", "Pulumi.prod.yaml"); KindOf(err) != KindUsage || !strings.Contains(err.Error(), want) {
 		t.Errorf("missing stack file: err = %v, want a usage error naming %s", err, want)
 	}
 
@@ -302,13 +304,13 @@ func TestCheckStackConfig(t *testing.T) {
 	}
 	for reason, content := range malformed {
 		path := filepath.Join(dir, "stacks", "Pulumi.bad.yaml")
-		writeFile(t, path, content)
+		enginetest.WriteFile(t, path, content)
 		err := checkStackConfig(dir, "bad")
-		if exitCode(err) != ExitUsage || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "not valid YAML") {
+		if KindOf(err) != KindUsage || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "not valid YAML") {
 			t.Errorf("%s: err = %v, want a usage error naming %s", reason, err, path)
 		}
 	}
-	writeFile(t, filepath.Join(dir, "stacks", "Pulumi.empty.yaml"), "")
+	enginetest.WriteFile(t, filepath.Join(dir, "stacks", "Pulumi.empty.yaml"), "")
 	if err := checkStackConfig(dir, "empty"); err != nil {
 		t.Errorf("an empty stack file (no config) is valid: %v", err)
 	}

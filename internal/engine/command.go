@@ -1,4 +1,4 @@
-package cli
+package engine
 
 import (
 	"bytes"
@@ -30,7 +30,7 @@ import (
 //
 // One engineCommand serves one stack operation (its last command is that
 // operation's); the CLI check it wraps is shared by the whole process
-// (App.checkedPulumi).
+// (Runner.checkedPulumi).
 type engineCommand struct {
 	auto.PulumiCommand // the checked CLI; provides Version
 	path               string
@@ -50,13 +50,13 @@ type commandResult struct {
 }
 
 // newEngineCommand returns the CLI at path, checked once per process
-// (App.checkedPulumi), ready to run one stack operation.
-func (a *App) newEngineCommand(path string) (*engineCommand, error) {
-	checked, err := a.checkedPulumi(path)
+// (Runner.checkedPulumi), ready to run one stack operation.
+func (rn *Runner) newEngineCommand(path string) (*engineCommand, error) {
+	checked, err := rn.checkedPulumi(path)
 	if err != nil {
 		return nil, err
 	}
-	return &engineCommand{PulumiCommand: checked, path: path, force: a.force}, nil
+	return &engineCommand{PulumiCommand: checked, path: path, force: rn.force}, nil
 }
 
 // checkedPulumi checks the CLI at path the first time this process uses it
@@ -65,10 +65,10 @@ func (a *App) newEngineCommand(path string) (*engineCommand, error) {
 // version, and every later operation (the signup service runs many) reuses
 // it instead of starting the CLI once more for its version. A failed check
 // is not remembered.
-func (a *App) checkedPulumi(path string) (auto.PulumiCommand, error) {
-	a.pulumiMu.Lock()
-	defer a.pulumiMu.Unlock()
-	if checked, ok := a.pulumiChecked[path]; ok {
+func (rn *Runner) checkedPulumi(path string) (auto.PulumiCommand, error) {
+	rn.pulumiMu.Lock()
+	defer rn.pulumiMu.Unlock()
+	if checked, ok := rn.pulumiChecked[path]; ok {
 		return checked, nil
 	}
 	binDir := filepath.Dir(path)
@@ -80,10 +80,10 @@ func (a *App) checkedPulumi(path string) (auto.PulumiCommand, error) {
 	if err != nil {
 		return nil, usageErrorf("the pulumi CLI at %s is not usable: %v; run `make cli` to rebuild ./bin/pulumi", path, err)
 	}
-	if a.pulumiChecked == nil {
-		a.pulumiChecked = map[string]auto.PulumiCommand{}
+	if rn.pulumiChecked == nil {
+		rn.pulumiChecked = map[string]auto.PulumiCommand{}
 	}
-	a.pulumiChecked[path] = checked
+	rn.pulumiChecked[path] = checked
 	return checked, nil
 }
 

@@ -1,9 +1,10 @@
-package cli
+package engine
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tenantfleet/tenantfleet/internal/engine/enginetest"
 	"io"
 	"os"
 	"path/filepath"
@@ -21,21 +22,21 @@ import (
 // and checks the outputs taken from the operations' events against what
 // the CLI reads back. A change that starts the CLI more often fails here.
 func TestEngineStarts(t *testing.T) {
-	h := newHarness(t)
-	writeFile(t, filepath.Join(h.projectDir, "Pulumi.dev.yaml"), "config: {}\n")
-	writeFile(t, filepath.Join(h.projectDir, "Pulumi.fresh.yaml"), "config: {}\n")
-	calls := countingPulumi(t, h.exeDir)
-	app := &App{Program: testProgram, Stdout: io.Discard, Stderr: io.Discard, ExeDir: calls.bin}
+	h := enginetest.Isolate(t)
+	enginetest.WriteFile(t, filepath.Join(h.ProjectDir, "Pulumi.dev.yaml"), "config: {}\n")
+	enginetest.WriteFile(t, filepath.Join(h.ProjectDir, "Pulumi.fresh.yaml"), "config: {}\n")
+	calls := countingPulumi(t, h.ExeDir)
+	runner := &Runner{Program: enginetest.Program, Stderr: io.Discard, ExeDir: calls.bin}
 
 	run := func(op Operation, opts StackOptions, starts ...string) (Report, error) {
 		t.Helper()
 		if opts.Stack == "" {
 			opts.Stack = "dev"
 		}
-		opts.ProjectDir = h.projectDir
+		opts.ProjectDir = h.ProjectDir
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		report, err := app.Stack(ctx, op, opts)
+		report, err := runner.Run(ctx, op, opts)
 		if got := calls.next(t); !slices.Equal(got, starts) {
 			t.Errorf("%s of %s (NewStack %v, ShowSecrets %v, Remove %v) started pulumi %d times: %q, want %q",
 				op, opts.Stack, opts.NewStack, opts.ShowSecrets, opts.Remove, len(got), got, starts)
@@ -51,7 +52,7 @@ func TestEngineStarts(t *testing.T) {
 		return report
 	}
 
-	// The CLI is checked once per App (version); a new stack is created
+	// The CLI is checked once per Runner (version); a new stack is created
 	// when up finds none.
 	up := must(OpUp, StackOptions{}, "version", "up", "stack init", "up")
 	nested, _ := up.Outputs["nested"].(map[string]any)
@@ -71,7 +72,7 @@ func TestEngineStarts(t *testing.T) {
 		t.Errorf("second up: outputs %v, changes %v", again.Outputs, again.Changes)
 	}
 	shown := must(OpUp, StackOptions{ShowSecrets: true}, "up", "stack output --show-secrets")
-	if shown.Outputs["password"] != secretValue {
+	if shown.Outputs["password"] != enginetest.SecretValue {
 		t.Errorf("up --show-secrets password = %v, want the plain value", shown.Outputs["password"])
 	}
 	must(OpPreview, StackOptions{ExpectNoChanges: true}, "preview")
@@ -84,8 +85,8 @@ func TestEngineStarts(t *testing.T) {
 
 	// A caller that says the stack is new when it is not: nothing runs.
 	_, err := run(OpUp, StackOptions{NewStack: true}, "stack init")
-	if !errors.Is(err, ErrStackExists) || exitCode(err) != ExitFailed {
-		t.Errorf("up with NewStack on an existing stack: %v (exit %d), want ErrStackExists", err, exitCode(err))
+	if !errors.Is(err, ErrStackExists) || KindOf(err) != KindFailed {
+		t.Errorf("up with NewStack on an existing stack: %v (kind %v), want ErrStackExists", err, KindOf(err))
 	}
 
 	must(OpDestroy, StackOptions{Remove: true}, "destroy", "stack rm")
@@ -102,8 +103,8 @@ func TestEngineStarts(t *testing.T) {
 		if op == OpRefresh {
 			starts = "refresh"
 		}
-		if _, err := run(op, StackOptions{}, starts); exitCode(err) != ExitUsage || !strings.Contains(err.Error(), "does not exist") {
-			t.Errorf("%s of a missing stack: %v (exit %d), want a usage error saying it does not exist", op, err, exitCode(err))
+		if _, err := run(op, StackOptions{}, starts); KindOf(err) != KindUsage || !errors.Is(err, ErrStackNotFound) || !strings.Contains(err.Error(), "does not exist") {
+			t.Errorf("%s of a missing stack: %v (kind %v), want a usage error saying it does not exist", op, err, KindOf(err))
 		}
 	}
 
@@ -128,12 +129,12 @@ type pulumiCalls struct {
 
 // countingPulumi puts a wrapper named bin/pulumi in a temporary directory
 // that logs each invocation's arguments and then execs the real CLI in
-// realDir; App.ExeDir = calls.bin makes every operation use it.
+// realDir; Runner.ExeDir = calls.bin makes every operation use it.
 func countingPulumi(t *testing.T, realDir string) *pulumiCalls {
 	t.Helper()
 	c := &pulumiCalls{bin: filepath.Join(t.TempDir(), "bin")}
 	c.log = filepath.Join(filepath.Dir(c.bin), "calls.log")
-	writeFile(t, filepath.Join(c.bin, "pulumi"), fmt.Sprintf("#!/bin/sh\nprintf '%%s\\n' \"$*\" >> '%s'\nexec '%s' \"$@\"\n",
+	enginetest.WriteFile(t, filepath.Join(c.bin, "pulumi"), fmt.Sprintf("#!/bin/sh\nprintf '%%s\\n' \"$*\" >> '%s'\nexec '%s' \"$@\"\n",
 		c.log, filepath.Join(realDir, "pulumi")))
 	if err := os.Chmod(filepath.Join(c.bin, "pulumi"), 0o755); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package cli
+package engine
 
 import (
 	"bytes"
@@ -66,24 +66,25 @@ func TestClassify(t *testing.T) {
 		code     int
 		expect   bool
 		changes  map[string]int
-		wantCode int
+		wantKind Kind
 		wantMsg  string
+		wantIs   error
 	}{
 		{reason: "a config error from the program", program: errors.New("tenantfleet:cloud is required: one of aws"),
-			wantCode: ExitUsage, wantMsg: "stack dev: tenantfleet:cloud is required"},
-		{reason: "another program error", program: errors.New("boom"), wantCode: ExitFailed, wantMsg: "up of stack dev failed: boom"},
+			wantKind: KindUsage, wantMsg: "stack dev: tenantfleet:cloud is required"},
+		{reason: "another program error", program: errors.New("boom"), wantKind: KindFailed, wantMsg: "up of stack dev failed: boom"},
 		{reason: "locked", stderr: "error: the stack is currently locked by 1 lock(s).", code: 255,
-			wantCode: ExitFailed, wantMsg: "stack dev is locked by another operation"},
+			wantKind: KindFailed, wantMsg: "stack dev is locked by another operation", wantIs: ErrLocked},
 		{reason: "changes with --expect-no-changes", stderr: "error: no changes were expected but changes were proposed", code: 7,
-			expect: true, changes: map[string]int{"create": 2}, wantCode: ExitChanges, wantMsg: "found changes (create 2)"},
+			expect: true, changes: map[string]int{"create": 2}, wantKind: KindChanges, wantMsg: "found changes (create 2)"},
 		{reason: "exit code 7 without --expect-no-changes is just a failure", stderr: "error: x", code: 7,
-			wantCode: ExitFailed, wantMsg: "up of stack dev failed:\n  x"},
+			wantKind: KindFailed, wantMsg: "up of stack dev failed:\n  x"},
 		{reason: "a wrong passphrase", stderr: "error: getting stack configuration: incorrect passphrase", code: 255,
-			wantCode: ExitUsage, wantMsg: "incorrect passphrase"},
+			wantKind: KindUsage, wantMsg: "incorrect passphrase"},
 		{reason: "stack config type check", stderr: "error: validating stack config: must be of type 'integer'", code: 255,
-			wantCode: ExitUsage, wantMsg: "validating stack config"},
+			wantKind: KindUsage, wantMsg: "validating stack config"},
 		{reason: "an engine failure", stderr: "Updating\nerror: creating db: refused\n", code: 255,
-			wantCode: ExitFailed, wantMsg: "up of stack dev failed:\n  creating db: refused"},
+			wantKind: KindFailed, wantMsg: "up of stack dev failed:\n  creating db: refused"},
 	}
 	for _, c := range cases {
 		engine := &engineCommand{}
@@ -92,8 +93,11 @@ func TestClassify(t *testing.T) {
 			env: &engineEnv{stateDir: "/state"}}
 		r.program.set(c.program)
 		err := r.classify(context.Background(), errors.New("auto: failed\ncode: 255\nstderr: "+c.stderr), c.changes, diagnostics{})
-		if exitCode(err) != c.wantCode || !strings.Contains(err.Error(), c.wantMsg) {
-			t.Errorf("%s: classify = exit %d %q, want exit %d containing %q", c.reason, exitCode(err), err, c.wantCode, c.wantMsg)
+		if KindOf(err) != c.wantKind || !strings.Contains(err.Error(), c.wantMsg) {
+			t.Errorf("%s: classify = %v %q, want %v containing %q", c.reason, KindOf(err), err, c.wantKind, c.wantMsg)
+		}
+		if got := errors.Is(err, ErrLocked); got != (c.wantIs == ErrLocked) {
+			t.Errorf("%s: errors.Is(err, ErrLocked) = %v", c.reason, got)
 		}
 	}
 
@@ -110,7 +114,7 @@ func TestClassify(t *testing.T) {
 		all:      []string{"no plugin aws", "update failed"},
 		resource: []string{"default_6_83_2: no plugin aws", "default_6_83_2: no plugin aws"},
 	})
-	if want := "up of stack dev failed:\n  default_6_83_2: no plugin aws"; exitCode(err) != ExitFailed || err.Error() != want {
+	if want := "up of stack dev failed:\n  default_6_83_2: no plugin aws"; KindOf(err) != KindFailed || err.Error() != want {
 		t.Errorf("resource errors: %q, want %q", err, want)
 	}
 	r.program.set(nil)
@@ -119,7 +123,7 @@ func TestClassify(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	r = &stackRun{op: OpDestroy, opts: StackOptions{Stack: "dev"}, engine: &engineCommand{}, env: &engineEnv{}}
-	if err := r.classify(ctx, errors.New("x"), nil, diagnostics{}); exitCode(err) != ExitFailed || !strings.Contains(err.Error(), "interrupted") {
+	if err := r.classify(ctx, errors.New("x"), nil, diagnostics{}); KindOf(err) != KindFailed || !strings.Contains(err.Error(), "interrupted") {
 		t.Errorf("interrupted: %v", err)
 	}
 }
@@ -161,16 +165,16 @@ func TestProgress(t *testing.T) {
 		t.Errorf("progress output:\n%s\nwant:\n%s", out.String(), want)
 	}
 	changes, errs := p.result()
-	if changes["create"] != 2 || changes["same"] != 1 || !hasChanges(changes) {
+	if changes["create"] != 2 || changes["same"] != 1 || !HasChanges(changes) {
 		t.Errorf("changes = %v", changes)
 	}
 	if strings.Join(errs.all, "|") != "refused|update failed" || strings.Join(errs.resource, "|") != "acme-db: refused" {
 		t.Errorf("errors = %+v", errs)
 	}
-	if got := formatChanges(changes); got != "create 2, same 1" {
-		t.Errorf("formatChanges = %q", got)
+	if got := FormatChanges(changes); got != "create 2, same 1" {
+		t.Errorf("FormatChanges = %q", got)
 	}
-	if hasChanges(map[string]int{"same": 4}) {
-		t.Error(`hasChanges({"same": 4}) = true`)
+	if HasChanges(map[string]int{"same": 4}) {
+		t.Error(`HasChanges({"same": 4}) = true`)
 	}
 }

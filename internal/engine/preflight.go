@@ -1,4 +1,4 @@
-package cli
+package engine
 
 import (
 	"context"
@@ -15,30 +15,31 @@ type Preflight struct {
 	Pulumi, Version string
 	// Backend is the state backend's URL, and BackendSource where it came from.
 	Backend, BackendSource string
-	// LocalPlugin is the local cloud's provider plugin ("" when not needed).
-	LocalPlugin string
+	// Plugins are the paths of the provider plugins asked for, in order.
+	Plugins []string
 }
 
 // Preflight checks, before a long-running process takes work, everything a
 // stack operation needs from the machine: the pulumi CLI (found and of a
 // version the Automation API accepts), the state backend (reachable, and for
-// file:// writable) with its secrets passphrase, and, when the local cloud
-// is used, its provider plugin. The error names what is missing and how to
-// get it.
-func (a *App) Preflight(ctx context.Context, backend string, localCloud bool) (Preflight, error) {
+// file:// writable) with its secrets passphrase, and the provider plugins
+// named (binaries the engine cannot install, such as the local cloud's:
+// providers.Cloud.Plugin), next to tenantfleet or on $PATH. The error names
+// what is missing and how to get it.
+func (rn *Runner) Preflight(ctx context.Context, backend string, plugins ...string) (Preflight, error) {
 	var p Preflight
 	cwd, _ := os.Getwd()
-	pulumiPath, err := findPulumi(a.ExeDir, cwd)
+	pulumiPath, err := findPulumi(rn.ExeDir, cwd)
 	if err != nil {
 		return p, err
 	}
-	engine, err := a.newEngineCommand(pulumiPath)
+	engine, err := rn.newEngineCommand(pulumiPath)
 	if err != nil {
 		return p, err
 	}
 	p.Pulumi, p.Version = pulumiPath, engine.Version().String()
 
-	env, err := resolveEngineEnv(backend, a.ExeDir, cwd, filepath.Dir(pulumiPath))
+	env, err := resolveEngineEnv(backend, rn.ExeDir, cwd, filepath.Dir(pulumiPath))
 	if err != nil {
 		return p, failedErrorf("%v", err)
 	}
@@ -74,17 +75,17 @@ func (a *App) Preflight(ctx context.Context, backend string, localCloud bool) (P
 			strings.TrimSpace(engineErrorLines(StripColor(stderr))))
 	}
 
-	if localCloud {
-		path := filepath.Join(a.ExeDir, pluginBinary)
+	for _, plugin := range plugins {
+		path := filepath.Join(rn.ExeDir, plugin)
 		if !isExecutable(path) {
-			found, err := exec.LookPath(pluginBinary)
+			found, err := exec.LookPath(plugin)
 			if err != nil {
-				return p, usageErrorf("the local cloud's provider plugin %s is neither next to tenantfleet (%s) nor on $PATH; "+
-					"run `make build`", pluginBinary, a.ExeDir)
+				return p, usageErrorf("the provider plugin %s is neither next to tenantfleet (%s) nor on $PATH; "+
+					"run `make build`", plugin, rn.ExeDir)
 			}
 			path = found
 		}
-		p.LocalPlugin = path
+		p.Plugins = append(p.Plugins, path)
 	}
 	return p, nil
 }
@@ -92,8 +93,8 @@ func (a *App) Preflight(ctx context.Context, backend string, localCloud bool) (P
 // String describes the preflight's findings in one line.
 func (p Preflight) String() string {
 	s := fmt.Sprintf("pulumi %s (%s), backend %s (from %s)", p.Version, p.Pulumi, p.Backend, p.BackendSource)
-	if p.LocalPlugin != "" {
-		s += ", local cloud plugin " + p.LocalPlugin
+	for _, plugin := range p.Plugins {
+		s += ", plugin " + plugin
 	}
 	return s
 }

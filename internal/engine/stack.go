@@ -1,4 +1,4 @@
-package cli
+package engine
 
 import (
 	"context"
@@ -52,7 +52,7 @@ type StackOptions struct {
 	// Backend is the backend URL; "" means $PULUMI_BACKEND_URL, else the
 	// default file:// backend in the state directory.
 	Backend string
-	// ExpectNoChanges makes preview and refresh fail with ExitChanges when
+	// ExpectNoChanges makes preview and refresh fail with KindChanges when
 	// they find changes.
 	ExpectNoChanges bool
 	// ShowSecrets shows secret outputs in plain text instead of "[secret]".
@@ -78,7 +78,7 @@ type StackOptions struct {
 	// Events, when not nil, receives every engine event of the operation.
 	Events func(events.EngineEvent)
 	// Progress receives the one-line-per-step progress; nil means the
-	// App's Stderr.
+	// Runner's Stderr.
 	Progress io.Writer
 	// ClearPendingCreates makes refresh drop the pending creates a killed
 	// engine left in the state (the resources are then created again,
@@ -113,20 +113,21 @@ type Report struct {
 	Deployment json.RawMessage `json:"-"`
 }
 
-// Stack runs op on a stack with program as its inline Pulumi program.
-// The error, when not nil, is an *ExitError; the report is filled either way.
-func (a *App) Stack(ctx context.Context, op Operation, opts StackOptions) (Report, error) {
+// Run runs op on a stack with the Runner's program as its inline Pulumi
+// program. The error, when not nil, is an *Error; the report is filled
+// either way.
+func (rn *Runner) Run(ctx context.Context, op Operation, opts StackOptions) (Report, error) {
 	start := time.Now()
 	report := Report{Stack: opts.Stack, Operation: op, Changes: map[string]int{}, Outputs: map[string]any{}}
-	err := a.runStack(ctx, op, opts, &report)
+	err := rn.runStack(ctx, op, opts, &report)
 	report.DurationSeconds = time.Since(start).Round(time.Millisecond).Seconds()
 	report.Result = "succeeded"
 	if err != nil {
 		report.Result = "failed"
 		report.Error = err.Error()
-		var exitErr *ExitError
-		if !errors.As(err, &exitErr) {
-			err = &ExitError{Code: ExitFailed, Err: err}
+		var engineErr *Error
+		if !errors.As(err, &engineErr) {
+			err = &Error{Kind: KindFailed, Err: err}
 		}
 	}
 	return report, err
@@ -134,8 +135,8 @@ func (a *App) Stack(ctx context.Context, op Operation, opts StackOptions) (Repor
 
 var stackNamePart = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
 
-func (a *App) runStack(ctx context.Context, op Operation, opts StackOptions, report *Report) error {
-	if a.Program == nil {
+func (rn *Runner) runStack(ctx context.Context, op Operation, opts StackOptions, report *Report) error {
+	if rn.Program == nil {
 		return failedErrorf("no Pulumi program configured")
 	}
 	parts := strings.Split(opts.Stack, "/")
@@ -164,16 +165,16 @@ func (a *App) runStack(ctx context.Context, op Operation, opts StackOptions, rep
 		}
 	}
 
-	pulumiPath, err := findPulumi(a.ExeDir, projectDir)
+	pulumiPath, err := findPulumi(rn.ExeDir, projectDir)
 	if err != nil {
 		return err
 	}
-	engine, err := a.newEngineCommand(pulumiPath)
+	engine, err := rn.newEngineCommand(pulumiPath)
 	if err != nil {
 		return err
 	}
 	engine.readBacks = true
-	env, err := resolveEngineEnv(opts.Backend, a.ExeDir, projectDir, filepath.Dir(pulumiPath))
+	env, err := resolveEngineEnv(opts.Backend, rn.ExeDir, projectDir, filepath.Dir(pulumiPath))
 	if err != nil {
 		return failedErrorf("%v", err)
 	}
@@ -183,7 +184,7 @@ func (a *App) runStack(ctx context.Context, op Operation, opts StackOptions, rep
 	slog.Debug("engine", "pulumi", pulumiPath, "backend", env.backendURL, "backendFrom", env.backendSource,
 		"pulumiHome", env.vars[envPulumiHome], "path", env.vars["PATH"])
 
-	run := &stackRun{app: a, op: op, opts: opts, projectDir: projectDir, engine: engine, env: env, report: report}
+	run := &stackRun{runner: rn, op: op, opts: opts, projectDir: projectDir, engine: engine, env: env, report: report}
 	return run.do(ctx)
 }
 
@@ -250,13 +251,9 @@ func checkYAML(stack, path string) error {
 	return nil
 }
 
-// ErrStackExists is wrapped by the error of an up or preview with
-// StackOptions.NewStack on a stack that exists: nothing was run.
-var ErrStackExists = errors.New("the stack exists already")
-
 // stackRun is one stack operation in progress.
 type stackRun struct {
-	app        *App
+	runner     *Runner
 	op         Operation
 	opts       StackOptions
 	projectDir string
@@ -341,10 +338,10 @@ func (r *stackRun) do(ctx context.Context) error {
 	if err != nil {
 		return r.classify(ctx, err, changes, diags)
 	}
-	if r.op == OpPreview && r.opts.ExpectNoChanges && hasChanges(changes) {
+	if r.op == OpPreview && r.opts.ExpectNoChanges && HasChanges(changes) {
 		// The engine should have failed already; never let changes pass.
-		return &ExitError{Code: ExitChanges, Err: fmt.Errorf("preview of stack %s found changes (%s) and --expect-no-changes was given",
-			r.opts.Stack, formatChanges(changes))}
+		return &Error{Kind: KindChanges, Err: fmt.Errorf("preview of stack %s found changes (%s) and --expect-no-changes was given",
+			r.opts.Stack, FormatChanges(changes))}
 	}
 
 	switch r.op {
@@ -371,7 +368,7 @@ func (r *stackRun) do(ctx context.Context) error {
 func (r *stackRun) operate(ctx context.Context, stack auto.Stack) (map[string]int, diagnostics, error) {
 	progressOut := r.opts.Progress
 	if progressOut == nil {
-		progressOut = r.app.Stderr
+		progressOut = r.runner.Stderr
 	}
 	r.progress = newProgress(progressOut, r.opts.Verbose, r.op == OpPreview)
 	r.progress.forward = r.opts.Events
@@ -381,7 +378,7 @@ func (r *stackRun) operate(ctx context.Context, stack auto.Stack) (map[string]in
 	go r.progress.consume(ch, drained)
 	var progressStreams []io.Writer
 	if r.opts.Verbose {
-		progressStreams = []io.Writer{r.app.Stderr}
+		progressStreams = []io.Writer{r.runner.Stderr}
 	}
 
 	var err error
@@ -445,7 +442,7 @@ func (r *stackRun) operate(ctx context.Context, stack auto.Stack) (map[string]in
 func (r *stackRun) openStack(ctx context.Context) (auto.Stack, error) {
 	ws, err := auto.NewLocalWorkspace(ctx,
 		auto.WorkDir(r.projectDir),
-		auto.Program(r.program.wrap(r.app.Program)),
+		auto.Program(r.program.wrap(r.runner.Program)),
 		auto.Pulumi(r.engine),
 		auto.EnvVars(r.env.vars),
 	)
@@ -485,8 +482,8 @@ func (r *stackRun) stackMissing() bool {
 // missingStack is the error of an operation that needs the stack when it
 // does not exist.
 func (r *stackRun) missingStack() error {
-	return usageErrorf("stack %s does not exist in backend %s (from %s); `tenantfleet up --stack %s` creates it",
-		r.opts.Stack, r.env.backendURL, r.env.backendSource, r.opts.Stack)
+	return &Error{Kind: KindUsage, is: ErrStackNotFound, Err: fmt.Errorf("stack %s does not exist in backend %s (from %s); `tenantfleet up --stack %s` creates it",
+		r.opts.Stack, r.env.backendURL, r.env.backendSource, r.opts.Stack)}
 }
 
 var stackExists = regexp.MustCompile(`stack '[^']*' already exists`)
@@ -504,7 +501,7 @@ func (r *stackRun) createStack(ctx context.Context, callerSaidNew bool) error {
 	}
 	if stackExists.MatchString(StripColor(stderr)) {
 		if callerSaidNew {
-			return &ExitError{Code: ExitFailed, Err: fmt.Errorf("stack %s: %w", r.opts.Stack, ErrStackExists)}
+			return &Error{Kind: KindFailed, Err: fmt.Errorf("stack %s: %w", r.opts.Stack, ErrStackExists), is: ErrStackExists}
 		}
 		return nil
 	}

@@ -4,88 +4,37 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+	"github.com/tenantfleet/tenantfleet/internal/engine"
+	"github.com/tenantfleet/tenantfleet/internal/engine/enginetest"
 )
 
-// These tests run the real engine (./bin/pulumi, built by `make cli`) on a
-// tiny inline program that needs no provider plugin: stack exports only,
+// These tests run the real engine (./bin/pulumi, built by `make cli`) on
+// enginetest.Program, a tiny inline program that needs no provider plugin,
 // through App.Run exactly as the tenantfleet binary does, with a temporary
 // project directory, XDG_STATE_HOME and so file:// backend and passphrase.
 
-const (
-	secretValue       = "s3cret-top-level"
-	nestedSecretValue = "s3cret-nested"
-)
-
-// testProgram exports a plain value, a secret and a map holding a secret.
-// tenantfleet:fail makes it fail as stacks.Program fails on bad config;
-// tftest:boom makes it fail in another way.
-func testProgram(ctx *pulumi.Context) error {
-	if v := config.Get(ctx, "tenantfleet:fail"); v != "" {
-		return errors.New("invalid stack configuration:\n  tenantfleet:fail: " + v)
-	}
-	if v := config.Get(ctx, "tftest:boom"); v != "" {
-		return errors.New("boom: " + v)
-	}
-	if config.GetBool(ctx, "tftest:hang") {
-		hangOnce.Do(func() { close(hanging) })
-		select {
-		case <-ctx.Context().Done():
-		case <-time.After(time.Minute):
-		}
-		return errors.New("hung")
-	}
-	ctx.Export("greeting", pulumi.String("hello"))
-	ctx.Export("password", pulumi.ToSecret(pulumi.String(secretValue)))
-	ctx.Export("nested", pulumi.Map{
-		"url":   pulumi.String("http://127.0.0.1:8080"),
-		"token": pulumi.ToSecret(pulumi.String(nestedSecretValue)),
-	})
-	return nil
-}
-
-// hanging is closed when the program starts hanging (tftest:hang).
-var (
-	hanging  = make(chan struct{})
-	hangOnce sync.Once
-)
-
 type harness struct {
-	t          *testing.T
-	exeDir     string
-	projectDir string
-	stateDir   string
+	t *testing.T
+	enginetest.Env
 }
 
-// newHarness isolates the engine: a project directory with a minimal
-// Pulumi.yaml, XDG_STATE_HOME in a temporary directory, and none of the
-// user's Pulumi settings.
+// newHarness isolates the engine (enginetest.Isolate).
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	exeDir, err := filepath.Abs(filepath.Join("..", "..", "bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !isExecutable(filepath.Join(exeDir, "pulumi")) {
-		t.Skipf("skipping engine tests: %s/pulumi is absent (run `make cli` to build it)", exeDir)
-	}
-	for _, k := range []string{envPassphrase, envPassphraseFile, envBackendURL, envPulumiHome, "PULUMI_ACCESS_TOKEN"} {
-		unsetEnv(t, k)
-	}
-	state := t.TempDir()
-	t.Setenv(envXDGStateHome, state)
-	project := t.TempDir()
-	writeFile(t, filepath.Join(project, "Pulumi.yaml"), "name: tftest\nruntime: go\n")
-	return &harness{t: t, exeDir: exeDir, projectDir: project, stateDir: filepath.Join(state, "tenantfleet")}
+	return &harness{t: t, Env: enginetest.Isolate(t)}
+}
+
+// newApp returns the tenantfleet command running enginetest.Program.
+func (h *harness) newApp(stdout, stderr io.Writer) *App {
+	runner := &engine.Runner{Program: enginetest.Program, Stderr: stderr, ExeDir: h.ExeDir}
+	return &App{Engine: runner, Stdout: stdout, Stderr: stderr}
 }
 
 // run runs tenantfleet with args (and --project-dir) and returns its exit
@@ -93,13 +42,13 @@ func newHarness(t *testing.T) *harness {
 func (h *harness) run(args ...string) (int, string, string) {
 	h.t.Helper()
 	var stdout, stderr bytes.Buffer
-	app := &App{Program: testProgram, Stdout: &stdout, Stderr: &stderr, ExeDir: h.exeDir}
+	app := h.newApp(&stdout, &stderr)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	code := app.Run(ctx, append(args, "--project-dir", h.projectDir))
+	code := app.Run(ctx, append(args, "--project-dir", h.ProjectDir))
 	h.t.Logf("tenantfleet %s: exit %d\n--- stdout:\n%s--- stderr:\n%s", strings.Join(args, " "), code, &stdout, &stderr)
 	for _, out := range []string{stdout.String(), stderr.String()} {
-		if strings.Contains(out, secretValue) || strings.Contains(out, nestedSecretValue) {
+		if strings.Contains(out, enginetest.SecretValue) || strings.Contains(out, enginetest.NestedSecretValue) {
 			if !strings.Contains(strings.Join(args, " "), "--show-secrets") {
 				h.t.Errorf("tenantfleet %v printed a secret:\n%s", args, out)
 			}
@@ -118,9 +67,9 @@ func (h *harness) want(wantCode int, args ...string) (string, string) {
 	return stdout, stderr
 }
 
-func (h *harness) report(stdout string) Report {
+func (h *harness) report(stdout string) engine.Report {
 	h.t.Helper()
-	var r Report
+	var r engine.Report
 	dec := json.NewDecoder(strings.NewReader(stdout))
 	if err := dec.Decode(&r); err != nil {
 		h.t.Fatalf("stdout is not one JSON document: %v\n%s", err, stdout)
@@ -133,12 +82,12 @@ func (h *harness) report(stdout string) Report {
 
 func TestStackLifecycle(t *testing.T) {
 	h := newHarness(t)
-	writeFile(t, filepath.Join(h.projectDir, "Pulumi.dev.yaml"), "config: {}\n")
+	enginetest.WriteFile(t, filepath.Join(h.ProjectDir, "Pulumi.dev.yaml"), "config: {}\n")
 
 	// A stack without Pulumi.<stack>.yaml is a usage error naming the file,
 	// found before the engine starts.
 	_, stderr := h.want(ExitUsage, "up", "--stack", "nope")
-	if want := filepath.Join(h.projectDir, "Pulumi.nope.yaml"); !strings.Contains(stderr, want) {
+	if want := filepath.Join(h.ProjectDir, "Pulumi.nope.yaml"); !strings.Contains(stderr, want) {
 		t.Errorf("missing stack file error does not name %s:\n%s", want, stderr)
 	}
 
@@ -146,12 +95,12 @@ func TestStackLifecycle(t *testing.T) {
 	// pending changes exit 3, and --json still prints the report alone.
 	stdout, _ := h.want(ExitChanges, "preview", "--stack", "dev", "--expect-no-changes", "--json")
 	r := h.report(stdout)
-	if r.Result != "failed" || r.Operation != OpPreview || r.Stack != "dev" || r.Changes["create"] != 1 {
+	if r.Result != "failed" || r.Operation != engine.OpPreview || r.Stack != "dev" || r.Changes["create"] != 1 {
 		t.Errorf("preview report = %+v, want failed preview of dev with create 1", r)
 	}
 
 	// The passphrase was generated once, 0600.
-	passphrase := filepath.Join(h.stateDir, "passphrase")
+	passphrase := filepath.Join(h.StateDir, "passphrase")
 	info, err := os.Stat(passphrase)
 	if err != nil {
 		t.Fatalf("passphrase file: %v", err)
@@ -192,7 +141,7 @@ func TestStackLifecycle(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &outs); err != nil {
 		t.Fatalf("outputs --json: %v\n%s", err, stdout)
 	}
-	if outs["password"] != secretValue {
+	if outs["password"] != enginetest.SecretValue {
 		t.Errorf("outputs --show-secrets password = %v, want the plain value", outs["password"])
 	}
 	if info, _ := os.Stat(passphrase); info.Mode().Perm() != 0o600 {
@@ -205,8 +154,8 @@ func TestStackLifecycle(t *testing.T) {
 	h.want(ExitOK, "refresh", "--stack", "dev", "--expect-no-changes")
 
 	// A lock left by another operation: a clear message, exit 1.
-	lockDir := filepath.Join(h.stateDir, "state", ".pulumi", "locks", "organization", "tftest", "dev")
-	writeFile(t, filepath.Join(lockDir, "other.json"),
+	lockDir := filepath.Join(h.StateDir, "state", ".pulumi", "locks", "organization", "tftest", "dev")
+	enginetest.WriteFile(t, filepath.Join(lockDir, "other.json"),
 		`{"pid": 4242, "username": "someone", "hostname": "elsewhere", "timestamp": "2026-11-25T00:00:00Z"}`)
 	_, stderr = h.want(ExitFailed, "up", "--stack", "dev")
 	if !strings.Contains(stderr, "stack dev is locked by another operation") {
@@ -222,14 +171,14 @@ func TestStackLifecycle(t *testing.T) {
 		t.Errorf("destroy changes = %v, want delete 1", r.Changes)
 	}
 	stdout, _ = h.want(ExitOK, "destroy", "--stack", "dev", "--json")
-	if r := h.report(stdout); hasChanges(r.Changes) || r.Result != "succeeded" {
+	if r := h.report(stdout); engine.HasChanges(r.Changes) || r.Result != "succeeded" {
 		t.Errorf("second destroy report = %+v, want succeeded without changes", r)
 	}
 
 	// --remove removes the stack but keeps its configuration file; then the
 	// stack is gone (outputs: usage error) and destroy is still a no-op.
 	h.want(ExitOK, "destroy", "--stack", "dev", "--remove")
-	if _, err := os.Stat(filepath.Join(h.projectDir, "Pulumi.dev.yaml")); err != nil {
+	if _, err := os.Stat(filepath.Join(h.ProjectDir, "Pulumi.dev.yaml")); err != nil {
 		t.Errorf("destroy --remove deleted Pulumi.dev.yaml: %v", err)
 	}
 	_, stderr = h.want(ExitUsage, "outputs", "--stack", "dev")
@@ -244,8 +193,8 @@ func TestStackLifecycle(t *testing.T) {
 
 func TestProgramErrors(t *testing.T) {
 	h := newHarness(t)
-	writeFile(t, filepath.Join(h.projectDir, "Pulumi.badcfg.yaml"), "config:\n  tenantfleet:fail: no such tier\n")
-	writeFile(t, filepath.Join(h.projectDir, "Pulumi.boom.yaml"), "config:\n  tftest:boom: kaput\n")
+	enginetest.WriteFile(t, filepath.Join(h.ProjectDir, "Pulumi.badcfg.yaml"), "config:\n  tenantfleet:fail: no such tier\n")
+	enginetest.WriteFile(t, filepath.Join(h.ProjectDir, "Pulumi.boom.yaml"), "config:\n  tftest:boom: kaput\n")
 
 	// A configuration error from the program: exit 2, its own message,
 	// without the engine's wrapping.
@@ -268,20 +217,20 @@ func TestProgramErrors(t *testing.T) {
 // gracefully: exit 1, saying so, and the stack is not left locked.
 func TestInterrupt(t *testing.T) {
 	h := newHarness(t)
-	writeFile(t, filepath.Join(h.projectDir, "Pulumi.hang.yaml"), "config:\n  tftest:hang: true\n")
+	enginetest.WriteFile(t, filepath.Join(h.ProjectDir, "Pulumi.hang.yaml"), "config:\n  tftest:hang: true\n")
 	var stdout, stderr bytes.Buffer
-	app := &App{Program: testProgram, Stdout: &stdout, Stderr: &stderr, ExeDir: h.exeDir}
+	app := h.newApp(&stdout, &stderr)
 	ctx, cancel := context.WithCancel(context.Background())
 	var start time.Time
 	go func() {
 		select {
-		case <-hanging:
+		case <-enginetest.Hanging():
 		case <-time.After(time.Minute):
 		}
 		start = time.Now()
 		cancel()
 	}()
-	code := app.Run(ctx, []string{"up", "--stack", "hang", "--project-dir", h.projectDir})
+	code := app.Run(ctx, []string{"up", "--stack", "hang", "--project-dir", h.ProjectDir})
 	t.Logf("exit %d %s after the interrupt\n%s%s", code, time.Since(start), &stdout, &stderr)
 	if code != ExitFailed || !strings.Contains(stderr.String(), "interrupted") {
 		t.Errorf("interrupted up: exit %d, want %d and a message saying so:\n%s", code, ExitFailed, &stderr)
@@ -289,28 +238,9 @@ func TestInterrupt(t *testing.T) {
 	if time.Since(start) > 30*time.Second {
 		t.Errorf("interrupted up took %s to stop", time.Since(start))
 	}
-	lockDir := filepath.Join(h.stateDir, "state", ".pulumi", "locks", "organization", "tftest", "hang")
+	lockDir := filepath.Join(h.StateDir, "state", ".pulumi", "locks", "organization", "tftest", "hang")
 	if locks, _ := os.ReadDir(lockDir); len(locks) > 0 {
 		t.Errorf("interrupted up left %d lock(s) in %s", len(locks), lockDir)
 	}
 	h.want(ExitOK, "destroy", "--stack", "hang")
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// unsetEnv unsets k for the test and restores it afterwards.
-func unsetEnv(t *testing.T, k string) {
-	t.Helper()
-	t.Setenv(k, "")
-	if err := os.Unsetenv(k); err != nil {
-		t.Fatal(err)
-	}
 }

@@ -1,4 +1,4 @@
-package cli
+package engine
 
 import (
 	"fmt"
@@ -253,8 +253,8 @@ func (p *progress) result() (map[string]int, diagnostics) {
 	return changes, diagnostics{all: slices.Clone(p.diags.all), resource: slices.Clone(p.diags.resource)}
 }
 
-// hasChanges reports whether counts has any step that is not "same".
-func hasChanges(counts map[string]int) bool {
+// HasChanges reports whether counts has any step that is not "same".
+func HasChanges(counts map[string]int) bool {
 	for op, n := range counts {
 		if op != string(apitype.OpSame) && n > 0 {
 			return true
@@ -263,8 +263,8 @@ func hasChanges(counts map[string]int) bool {
 	return false
 }
 
-// formatChanges renders counts as "create 3, same 2" in a stable order.
-func formatChanges(counts map[string]int) string {
+// FormatChanges renders counts as "create 3, same 2" in a stable order.
+func FormatChanges(counts map[string]int) string {
 	if len(counts) == 0 {
 		return "no changes"
 	}

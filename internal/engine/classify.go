@@ -1,4 +1,4 @@
-package cli
+package engine
 
 import (
 	"context"
@@ -44,23 +44,23 @@ var engineUsageErrors = []string{
 // (pkg/cmd/pulumi/cmd/exit_codes.go ExitNoChanges).
 const pulumiExitNoChanges = 7
 
-// classify turns a failed operation into an *ExitError with a clean message:
+// classify turns a failed operation into an *Error with a clean message:
 //
-//   - interrupted: ExitFailed;
+//   - interrupted: KindFailed;
 //   - the program returned a configuration error (isConfigError): its own
-//     message, ExitUsage;
-//   - a resource failed: ExitFailed with the engine's errors about resources
+//     message, KindUsage;
+//   - a resource failed: KindFailed with the engine's errors about resources
 //     (the program's error, if any, is then only their consequence, such as
 //     a cancelled registration);
-//   - the program returned another error: its own message, ExitFailed;
-//   - the stack is locked by another operation: ExitFailed, saying so;
-//   - --expect-no-changes and the engine found changes: ExitChanges;
-//   - engine configuration or passphrase errors: ExitUsage;
-//   - anything else: ExitFailed with the engine's error diagnostics, or the
+//   - the program returned another error: its own message, KindFailed;
+//   - the stack is locked by another operation: KindFailed, ErrLocked;
+//   - --expect-no-changes and the engine found changes: KindChanges;
+//   - engine configuration or passphrase errors: KindUsage;
+//   - anything else: KindFailed with the engine's error diagnostics, or the
 //     "error:" lines of its output, instead of auto's dump of the whole output.
 func (r *stackRun) classify(ctx context.Context, err error, changes map[string]int, diags diagnostics) error {
-	var exitErr *ExitError
-	if errors.As(err, &exitErr) {
+	var engineErr *Error
+	if errors.As(err, &engineErr) {
 		return err
 	}
 	what := fmt.Sprintf("%s of stack %s", r.op, r.opts.Stack)
@@ -77,23 +77,23 @@ func (r *stackRun) classify(ctx context.Context, err error, changes map[string]i
 	}
 	progErr := r.program.get()
 	if progErr != nil && isConfigError(progErr) {
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("stack %s: %w", r.opts.Stack, progErr)}
+		return &Error{Kind: KindUsage, Err: fmt.Errorf("stack %s: %w", r.opts.Stack, progErr)}
 	}
 	if len(diags.resource) > 0 {
 		return failedErrorf("%s failed:\n  %s", what, indentContinuation(strings.Join(dedupe(diags.resource), "\n")))
 	}
 	if progErr != nil {
-		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%s failed: %w", what, progErr)}
+		return &Error{Kind: KindFailed, Err: fmt.Errorf("%s failed: %w", what, progErr)}
 	}
 	if strings.Contains(stderr, "the stack is currently locked by") ||
 		strings.Contains(stderr, "Another update is currently in progress") {
-		return failedErrorf("stack %s is locked by another operation; wait for it to finish and retry "+
-			"(if it crashed, delete its lock file)%s", r.opts.Stack, lockLines(stderr))
+		return &Error{Kind: KindFailed, is: ErrLocked, Err: fmt.Errorf("stack %s is locked by another operation; wait for it to finish and retry "+
+			"(if it crashed, delete its lock file)%s", r.opts.Stack, lockLines(stderr))}
 	}
-	if r.opts.ExpectNoChanges && (last.code == pulumiExitNoChanges || hasChanges(changes) ||
+	if r.opts.ExpectNoChanges && (last.code == pulumiExitNoChanges || HasChanges(changes) ||
 		strings.Contains(stderr, "no changes were expected")) {
-		return &ExitError{Code: ExitChanges, Err: fmt.Errorf("%s found changes (%s) and --expect-no-changes was given",
-			what, formatChanges(changes))}
+		return &Error{Kind: KindChanges, Err: fmt.Errorf("%s found changes (%s) and --expect-no-changes was given",
+			what, FormatChanges(changes))}
 	}
 	for _, s := range engineUsageErrors {
 		if strings.Contains(autoSays, s) {
