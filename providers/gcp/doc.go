@@ -1,38 +1,51 @@
-// Package gcp provisions tenantfleet components on Google Cloud with the
-// pulumi-gcp provider: Cloud SQL for PostgreSQL, Cloud Run (web app and
+// Package gcp is tenantfleet's Google Cloud adapter, on the pulumi-gcp
+// provider: Cloud SQL for PostgreSQL, Cloud Run (the web app and the
 // worker), Pub/Sub work queues with dead-letter topics, and Pub/Sub fanouts,
-// in one project and region (tenantfleet:gcp {project, region}, defaulting to
-// gcp:project and gcp:region).
+// in one project and region (tenantfleet:gcp {project, region}, defaulting
+// to gcp:project and gcp:region).
 //
-// # What is created
+// # Per stack
 //
-// Per stack (the Platform component): a custom-mode VPC network with one
-// subnet in the region, from which Cloud Run's Direct VPC egress gives every
-// instance an address, and private services access (a reserved /16 with
-// purpose VPC_PEERING and the Service Networking connection) through which
-// every Cloud SQL instance gets its private address.
+// The Platform component, 4 resources: a custom-mode VPC network with one
+// subnet in the region (10.90.0.0/20), from which Cloud Run's Direct VPC
+// egress gives every instance an address, and private services access (a
+// reserved 10.100.0.0/16 with purpose VPC_PEERING and the Service Networking
+// connection) through which every Cloud SQL instance gets its private
+// address.
 //
-// Per tenant:
-//   - database: a Cloud SQL instance (edition and machine from sizes.go),
+// # Per tenant
+//
+// 24 resources:
+//   - database: a Cloud SQL instance (edition and machine from sizes.go:
+//     small Enterprise db-g1-small, medium Enterprise db-custom-2-7680, large
+//     Enterprise Plus db-perf-optimized-N-4 with a standby in another zone),
 //     a database and a user named after the tenant, the password from
 //     pulumi-random and a Secret Manager secret (replicated in the region
 //     only) with the version holding it;
 //   - queue: a topic (what producers publish to, Queue.ID) and a pull
 //     subscription on it (QUEUE_URL, projects/P/subscriptions/S), a
-//     dead-letter topic and a pull subscription on it (DEAD_LETTER_QUEUE_URL);
-//   - web: a service account and a public Cloud Run service;
-//   - worker: a service account and an internal Cloud Run service.
+//     dead-letter topic and a pull subscription on it
+//     (DEAD_LETTER_QUEUE_URL), and the Pub/Sub service agent's publisher
+//     member on the dead-letter topic and subscriber member on the
+//     subscription;
+//   - web: a service account, its IAM members (see Decisions), a public
+//     Cloud Run service and its run.invoker member for allUsers;
+//   - worker: a service account, its IAM members and an internal Cloud Run
+//     service.
 //
-// Per fanout: a topic (topicId, projects/P/topics/T). Per subscriber with a
-// queue of its own: a pull subscription on the fanout topic (its queue, with
-// the subscriber's settings and filter) and a dead-letter topic with its
-// subscription. Per subscriber naming a tenant: an Eventarc trigger on the
-// fanout topic, a relay workflow and a service account for each.
+// # Per fanout
 //
-// # IAM
+// A topic (topicId, projects/P/topics/T). Per subscriber with a queue of its
+// own (5 resources): a pull subscription on the fanout topic (its queue, with
+// the subscriber's settings and filter), a dead-letter topic with its
+// subscription, and the service agent's two members. Per subscriber naming a
+// tenant (8 resources): an Eventarc trigger on the fanout topic, a relay
+// workflow, a service account for each, and their IAM members.
 //
-// Only resource-level, additive members (never a policy or binding, which
-// would remove other members):
+// # Decisions
+//
+// IAM: only resource-level, additive members, never a policy or binding,
+// which would remove other members:
 //   - each workload's own service account gets roles/secretmanager.secretAccessor
 //     on its tenant's password secret, roles/pubsub.subscriber on its
 //     tenant's queue subscription, and (web only, as on AWS and Azure)
@@ -56,8 +69,6 @@
 //     tokens for the trigger's account (needed in projects created before
 //     April 2021).
 //
-// # Decisions
-//
 // Database network: private IP only (ipv4Enabled false, no authorized
 // networks, sslMode ENCRYPTED_ONLY), chosen over a public IP behind the
 // Cloud SQL connector because then no public address exists at all. Cloud
@@ -75,12 +86,13 @@
 // the size alone afterwards (a disk cannot shrink). Cloud SQL reserves a
 // deleted instance's name for about a week; names carry a hash of stack and
 // tenant, so a tenant removed and re-added within the week fails until then.
-// The database and user are named after the tenant, PostgreSQL keywords
-// such as user or order included (the names existing stacks have); a
-// tenant id that would make a role name starting with pg_ gets a hashed user
-// name (naming.GCP). Ids naming a database or role every instance has
-// (naming.CloudSQLPostgresDatabases and CloudSQLPostgresRoles: postgres,
-// cloudsqladmin, ...) are refused, as they always were.
+//
+// Database names: the database and user are named after the tenant,
+// PostgreSQL keywords such as user or order included (the names existing
+// stacks have); a tenant id that would make a role name starting with pg_
+// gets a hashed user name (naming.GCP). Ids naming a database or role every
+// instance has (naming.CloudSQLPostgresDatabases and CloudSQLPostgresRoles:
+// postgres, cloudsqladmin, ...) are refused, as they always were.
 //
 // Worker: a Cloud Run service, not a Cloud Run Job. A queue consumer runs for
 // ever; a Job runs tasks to completion (and would have to be scheduled or
@@ -111,6 +123,17 @@
 // gcloud pubsub subscriptions seek --time. Subscriptions never expire (Pub/Sub
 // otherwise deletes one after 31 days without a subscriber).
 //
+// Queue URLs: QUEUE_URL and DEAD_LETTER_QUEUE_URL are subscription names, not
+// URLs; consumers pull from them with the Pub/Sub client libraries, and
+// producers publish to the topic (Queue.ID).
+//
+// Fanout into a subscriber's own queue: the queue is a subscription on the
+// fanout topic, not a queue a subscription forwards into (as on AWS and
+// Azure): Queue returns its name and Subscribe creates it, and its Queue.ID
+// is that subscription. A filter is a native Pub/Sub filter
+// (attributes.a = "v1" OR ..., at most 256 bytes); since Pub/Sub filters are
+// immutable, a filter change replaces the subscription, dropping its backlog.
+//
 // Fanout into a tenant's queue: Pub/Sub cannot forward one topic into
 // another, and a tenant's worker reads one subscription for its work and its
 // events. An Eventarc trigger on the fanout topic starts a workflow per
@@ -123,25 +146,34 @@
 // execution history, and the message is not retried. Once in the tenant's
 // topic, the tenant queue's own delivery attempts and dead-letter topic apply.
 //
-// # Differences from the other clouds
+// Project APIs: required APIs are not enabled by the program (enabling an
+// API is a project-wide change, and disabling it on destroy would break
+// others): compute, servicenetworking, sqladmin, run, pubsub, secretmanager,
+// eventarc, workflows, iam and cloudresourcemanager must be enabled first
+// (see Pulumi.gcp.yaml).
 //
-//   - QUEUE_URL and DEAD_LETTER_QUEUE_URL are subscription names, not URLs;
-//     consumers pull from them with the Pub/Sub client libraries.
-//   - A fanout subscriber's own queue is a subscription on the fanout topic,
-//     not a queue a subscription forwards into (AWS, Azure): Queue returns
-//     its name and Subscribe creates it. Its Queue.ID is that subscription.
-//   - A filter change replaces a subscription (Pub/Sub filters are
-//     immutable), dropping its backlog.
-//   - Workloads on less than 1 vCPU run (and are billed) on 1 vCPU.
-//   - Required APIs are not enabled by the program (enabling an API is a
-//     project-wide change, and disabling it on destroy would break others):
-//     compute, servicenetworking, sqladmin, run, pubsub, secretmanager,
-//     eventarc, workflows, iam and cloudresourcemanager must be enabled
-//     first (see Pulumi.gcp.yaml).
-//   - Destroying the platform needs one manual step: Cloud SQL holds its
-//     private services addresses for a while after an instance is deleted,
-//     so the Service Networking connection is abandoned on delete, and the
-//     VPC peering it leaves blocks the network's deletion until it is removed
-//     (gcloud compute networks peerings delete servicenetworking-googleapis-com
-//     --network=<network>).
+// Destroy: destroying the platform needs one manual step. Cloud SQL holds its
+// private services addresses for a while after an instance is deleted, so
+// the Service Networking connection is abandoned on delete, and the VPC
+// peering it leaves blocks the network's deletion until it is removed
+// (gcloud compute networks peerings delete servicenetworking-googleapis-com
+// --network=<network>).
+//
+// # Unverified
+//
+// Nothing here has been applied to a real Google Cloud project (no
+// credentials exist where tenantfleet is built): the adapter is checked
+// against pulumi-gcp v7.38.0's Go types and by the conformance suite's
+// assertions on the inputs it registers, under mocks. A first real
+// deployment should confirm:
+//   - the relay workflow: its source is checked only against the syntax the
+//     Workflows reference documents (workflowSyntax), not by the Workflows
+//     service, and Eventarc's retry and 24-hour retention are as documented;
+//   - the token-creator member for the Pub/Sub service agent, documented as
+//     needed only in projects created before April 2021;
+//   - the abandoned Service Networking connection and the manual peering
+//     removal on destroy, and the week Cloud SQL reserves a deleted
+//     instance's name, both from Google's documentation;
+//   - the provider rules in rules.go, read from terraform-provider-google
+//     and the API references they cite.
 package gcp
