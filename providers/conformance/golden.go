@@ -2,12 +2,12 @@ package conformance
 
 import (
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // Update rewrites golden graphs instead of comparing them: go test -update.
@@ -36,23 +36,7 @@ func Golden(t *testing.T, g *Graph, dir string) {
 		t.Fatalf("read golden graph (run go test -update to create it): %v", err)
 	}
 	if string(want) != got {
-		t.Errorf("resource graph differs from %s (-want +got); run go test -update if intended:\n%s", path, lineDiff(string(want), got))
+		t.Errorf("resource graph differs from %s (-want +got); run go test -update if intended:\n%s", path,
+			cmp.Diff(strings.Split(string(want), "\n"), strings.Split(got, "\n")))
 	}
-}
-
-// lineDiff lists lines only in want (-) and only in got (+).
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for _, l := range w {
-		if !slices.Contains(g, l) {
-			fmt.Fprintf(&b, "- %s\n", l)
-		}
-	}
-	for _, l := range g {
-		if !slices.Contains(w, l) {
-			fmt.Fprintf(&b, "+ %s\n", l)
-		}
-	}
-	return b.String()
 }

@@ -1,10 +1,7 @@
 package conformance
 
 import (
-	"fmt"
-	"os"
-	"sort"
-	"strings"
+	"maps"
 	"sync"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -53,47 +50,24 @@ func run(p *Profile, dryRun bool, program func(ctx *pulumi.Context, cloud compon
 func runOn(p *Profile, stack string, cfg map[string]string, dryRun bool, program func(ctx *pulumi.Context, cloud components.Adapter, o *outcome) error) (*Graph, *outcome, error) {
 	g := &Graph{profile: p, project: Project, stack: stack}
 	o := &outcome{units: map[string]*components.TenantUnit{}, strings: map[string]string{}, stringMap: map[string]map[string]string{}}
-	restore := setConfig(cfg)
-	defer restore()
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		cloud, err := p.New(ctx)
 		if err != nil {
 			return err
 		}
 		return program(ctx, cloud, o)
-	}, pulumi.WithMocks(Project, stack, g), func(info *pulumi.RunInfo) { info.DryRun = dryRun })
+	}, pulumi.WithMocks(Project, stack, g), func(info *pulumi.RunInfo) {
+		// The stack config goes in the run's own info, not through
+		// PULUMI_CONFIG as the engine passes it: a process-wide variable
+		// would keep runs (and tests) from running side by side.
+		info.DryRun = dryRun
+		info.Config = maps.Clone(cfg)
+	})
 	if err == nil {
 		// A program that failed part-way leaves captured outputs unresolved.
 		o.wg.Wait()
 	}
 	return g, o, err
-}
-
-// setConfig sets the program's stack config the way the engine passes it.
-func setConfig(cfg map[string]string) func() {
-	old, had := os.LookupEnv(pulumi.EnvConfig)
-	var b strings.Builder
-	b.WriteString("{")
-	keys := make([]string, 0, len(cfg))
-	for k := range cfg {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteString(",")
-		}
-		fmt.Fprintf(&b, "%q:%q", k, cfg[k])
-	}
-	b.WriteString("}")
-	os.Setenv(pulumi.EnvConfig, b.String())
-	return func() {
-		if had {
-			os.Setenv(pulumi.EnvConfig, old)
-		} else {
-			os.Unsetenv(pulumi.EnvConfig)
-		}
-	}
 }
 
 // mustAdapter builds an adapter outside a program, for validation only.
