@@ -233,6 +233,14 @@ func (f *fleet) exportState(t testing.TB, stack string) []byte {
 	return out
 }
 
+// on returns the fleet reporting to tb: a phase's subtest (t.Run) uses it,
+// so that a failure stops that phase, not its parent from another goroutine.
+func (f *fleet) on(tb testing.TB) *fleet {
+	g := *f
+	g.tb = tb
+	return &g
+}
+
 func (f *fleet) runtime() *localcloud.Client { return localcloud.NewClient(f.dataDir) }
 
 // eventually polls check until it returns nil or the deadline passes.
