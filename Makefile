@@ -1,10 +1,11 @@
 # tenantfleet — `make help` lists the targets.
 PULUMI_VERSION := v3.232.0
+GOLANGCI_LINT_VERSION := v2.15.0
 # Adapters with a golden resource graph under providers/<name>/testdata.
 ADAPTERS := aws azure digitalocean gcp local
 
 .DEFAULT_GOAL := help
-.PHONY: help demo down setup build cli test vet fmt-check golden bench
+.PHONY: help demo down setup build cli lint-tool lint test vet fmt-check golden bench
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,7 +28,15 @@ build: ## Build bin/tenantfleet, the local provider plugin, DigitalOcean's fanou
 cli: ## Build the pinned Pulumi CLI into ./bin/pulumi (no-op when already built)
 	@scripts/build-pulumi-cli.sh
 
-test: setup vet fmt-check ## Set up and run the whole test suite, end-to-end test included (what CI runs)
+lint-tool: ## Build the pinned golangci-lint into ./bin/golangci-lint (no-op when already built)
+	@scripts/build-golangci-lint.sh
+
+# golangci-lint's analysis cache lives inside Go's build cache, so whatever
+# keeps the one (CI caches what Go caches) keeps the other.
+lint: lint-tool ## Run golangci-lint (.golangci.yaml) on every package
+	GOLANGCI_LINT_CACHE="$$(go env GOCACHE)/golangci-lint" ./bin/golangci-lint run ./...
+
+test: setup vet fmt-check lint ## Set up and run the whole test suite, end-to-end test included (what CI runs)
 	@test "$$(./bin/pulumi version)" = "$(PULUMI_VERSION)" || { echo "bin/pulumi is not $(PULUMI_VERSION)"; exit 1; }
 	go test -timeout 45m ./...
 

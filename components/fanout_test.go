@@ -67,6 +67,8 @@ func recordingCloud(c *fanoutCalls) components.FanoutCloudFns {
 // the one naming a tenant, each subscription handed the adapter states of
 // its topic and queue, and the queue URLs as outputs.
 func TestMessagingFanoutOnAFanoutCloud(t *testing.T) {
+	t.Parallel()
+
 	calls := &fanoutCalls{}
 	tenantQueue := &components.Queue{URL: str("queue://acme/work"), DeadLetterURL: str("queue://acme/work/dlq"), State: "queue acme"}
 	m := &monitor{}
@@ -121,6 +123,8 @@ func TestMessagingFanoutOnAFanoutCloud(t *testing.T) {
 // named under the fanout's fields, and a spec the cloud refuses registers
 // nothing.
 func TestMessagingFanoutErrorsNameTheField(t *testing.T) {
+	t.Parallel()
+
 	filterRefused := &components.FieldError{Field: "filter", Reason: "is not supported"}
 	cases := []struct {
 		name      string
@@ -144,6 +148,8 @@ func TestMessagingFanoutErrorsNameTheField(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
 			m := &monitor{}
 			err := m.run(func(ctx *pulumi.Context) error {
 				_, err := components.NewMessagingFanout(ctx, "events", &components.MessagingFanoutArgs{

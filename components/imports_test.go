@@ -9,6 +9,8 @@ import (
 // TestNoCloudSDK proves components/ never imports a cloud SDK, directly or
 // through any dependency: the components must stay cloud-neutral.
 func TestNoCloudSDK(t *testing.T) {
+	t.Parallel()
+
 	out, err := exec.Command("go", "list", "-deps", "-test", "github.com/tenantfleet/tenantfleet/components/...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)

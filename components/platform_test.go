@@ -30,6 +30,8 @@ func (c platformCloud) FinishPlatform(ctx *pulumi.Context, p *components.Platfor
 // Finish, which runs the cloud's finisher, whose children go under the
 // platform, and only then registers the outputs, once.
 func TestPlatformOutputsFollowItsLastChild(t *testing.T) {
+	t.Parallel()
+
 	cases := []struct {
 		name         string
 		finishes     int
@@ -44,6 +46,8 @@ func TestPlatformOutputsFollowItsLastChild(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
 			finished := 0
 			cloud := platformCloud{fakeCloud: fakeCloud{caps: components.Capabilities{Workloads: components.SeparateWorkloads}}, finished: &finished}
 			m := &monitor{}

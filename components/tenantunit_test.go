@@ -14,6 +14,8 @@ import (
 // methods of the stated shape only, and refuses an adapter that lacks them
 // before registering anything.
 func TestTenantUnitWorkloadShapes(t *testing.T) {
+	t.Parallel()
+
 	separate := func(shape components.WorkloadShape, calls *[]string) components.Adapter {
 		return separateCloud{fakeCloud: fakeCloud{caps: components.Capabilities{Workloads: shape}}, calls: calls}
 	}
@@ -40,6 +42,8 @@ func TestTenantUnitWorkloadShapes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
 			var calls []string
 			m := &monitor{}
 			err := m.run(func(ctx *pulumi.Context) error {
@@ -65,6 +69,8 @@ func TestTenantUnitWorkloadShapes(t *testing.T) {
 // TestSharedPlacementFollowsCapabilities: database.placement shared is
 // accepted only on a cloud whose Capabilities say SharedDatabases.
 func TestSharedPlacementFollowsCapabilities(t *testing.T) {
+	t.Parallel()
+
 	spec := validTenant()
 	spec.Database.Placement = components.PlacementShared
 	for _, shared := range []bool{false, true} {

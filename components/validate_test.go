@@ -17,6 +17,8 @@ func validTenant() components.TenantSpec {
 }
 
 func TestTenantValidation(t *testing.T) {
+	t.Parallel()
+
 	cases := []struct {
 		name   string
 		mutate func(*components.TenantSpec)
@@ -49,6 +51,8 @@ func TestTenantValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
 			spec := validTenant()
 			tc.mutate(&spec)
 			err := spec.Validate()
@@ -70,6 +74,8 @@ func TestTenantValidation(t *testing.T) {
 }
 
 func TestDefaultsAreValidAndStable(t *testing.T) {
+	t.Parallel()
+
 	s := validTenant()
 	if !s.Database.DeletionProtected() {
 		t.Error("deletion protection must default to on")
@@ -85,6 +91,8 @@ func TestDefaultsAreValidAndStable(t *testing.T) {
 }
 
 func TestFanoutValidation(t *testing.T) {
+	t.Parallel()
+
 	cases := []struct {
 		name  string
 		spec  components.FanoutSpec
@@ -99,6 +107,8 @@ func TestFanoutValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
 			err := tc.spec.Validate([]string{"acme"})
 			switch {
 			case tc.field == "" && err != nil:
@@ -111,6 +121,8 @@ func TestFanoutValidation(t *testing.T) {
 }
 
 func TestPrefixPlacesErrorsInTheDocument(t *testing.T) {
+	t.Parallel()
+
 	spec := validTenant()
 	spec.ID, spec.Web.Port = "Bad", 0
 	err := components.Prefix("tenantfleet:tenants[3].", spec.Validate())

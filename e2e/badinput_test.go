@@ -92,6 +92,8 @@ var badStacks = []badStack{
 
 // TestBadInputIsRefusedWhole runs `up` on each bad stack through the real
 // CLI, engine and local cloud, on one fleet.
+//
+//nolint:paralleltest // end-to-end: runs the real engine, PostgreSQL and NATS; serial so the 2-core CI keeps its timing margins.
 func TestBadInputIsRefusedWhole(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: runs the real engine and local cloud (drop -short to run it)")
@@ -176,7 +178,7 @@ func stderrOf(err error) string {
 // holds no process and none of the stack's tenant databases.
 func (f *fleet) assertNothingOnLocalCloud(t *testing.T, stack string, tenants []string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	rt := f.runtime()
 	st, err := rt.Status(ctx)

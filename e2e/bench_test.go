@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -73,7 +72,7 @@ func BenchmarkUp(b *testing.B) {
 			b.ReportMetric(wall.Seconds()/float64(b.N), "up-s")
 			b.ReportMetric(float64(peakKB)/1024, "peak-up-MB")
 
-			status, err := f.runtime().Status(context.Background())
+			status, err := f.runtime().Status(b.Context())
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -95,7 +94,7 @@ func procKB(pid int, field string) int64 {
 	if err != nil {
 		return 0
 	}
-	defer file.Close()
+	defer func() { _ = file.Close() }() // read-only: a close error loses nothing
 	sc := bufio.NewScanner(file)
 	for sc.Scan() {
 		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {

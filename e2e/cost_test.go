@@ -14,6 +14,8 @@ import (
 // TestCostOfALocalStack prices a real engine preview of a local stack: every
 // resource costs $0 and says it is local or free, the JSON report follows
 // its schema, and --fail-delta makes a CI gate (exit 4).
+//
+//nolint:paralleltest // end-to-end: runs the real engine, PostgreSQL and NATS; serial so the 2-core CI keeps its timing margins.
 func TestCostOfALocalStack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: runs the real engine (drop -short to run it)")

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,7 +48,7 @@ func tenantEvents(webURL string) ([]event, error) {
 	}
 	var events []event
 	if err := json.Unmarshal([]byte(body), &events); err != nil {
-		return nil, fmt.Errorf("GET /api/events: %v: %s", err, body)
+		return nil, fmt.Errorf("GET /api/events: %w: %s", err, body)
 	}
 	return events, nil
 }
@@ -66,11 +65,13 @@ func countBody(events []event, body string) int {
 
 // TestLocalCloudEndToEnd drives the dev-shaped stack through its whole life
 // on the local cloud with the real engine.
+//
+//nolint:paralleltest // end-to-end: runs the real engine, PostgreSQL and NATS; serial so the 2-core CI keeps its timing margins.
 func TestLocalCloudEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: runs the real engine, PostgreSQL and NATS (drop -short to run it)")
 	}
-	ctx := context.Background()
+	ctx := t.Context()
 	f := newFleet(t, map[string]string{"e2e": e2eStack})
 	// What the phases learn and later ones use.
 	var (
@@ -119,10 +120,10 @@ func TestLocalCloudEndToEnd(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s cannot open its own database: %v", tenant.DatabaseUser, err)
 			}
-			conn.Close(ctx)
+			_ = conn.Close(ctx) // only opening it was the question
 		}
 		if conn, err := connectDB(ctx, globex.DatabaseEndpoint, globex.DatabaseName, acme.DatabaseUser, acme.DatabaseCredentials); err == nil {
-			conn.Close(ctx)
+			_ = conn.Close(ctx) // the test fails on the open already
 			t.Fatal("acme's role opened globex's database")
 		}
 	}) {
@@ -202,7 +203,7 @@ func TestLocalCloudEndToEnd(t *testing.T) {
 		if err != nil || resp.StatusCode != http.StatusAccepted {
 			t.Fatalf("enqueue a failing message: %v %v", resp, err)
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close() // only the status was wanted
 		eventually(t, 90*time.Second, "the failing message is dead-lettered", func() error {
 			n, err := streamMessages(ctx, acme.DeadLetterQueueURL)
 			if err == nil && n != 1 {
@@ -292,7 +293,7 @@ func TestLocalCloudEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatalf("acme's database is not back after up: %v", err)
 		}
-		conn.Close(ctx)
+		_ = conn.Close(ctx) // only opening it was the question
 		f.must(0, "preview", "--stack", "e2e", "--expect-no-changes")
 	}) {
 		return

@@ -23,6 +23,8 @@ import (
 //
 // What remains per operation, and why, is documented on stackRun.do in
 // internal/engine/stack.go.
+//
+//nolint:paralleltest // end-to-end: runs the real engine, PostgreSQL and NATS; serial so the 2-core CI keeps its timing margins.
 func TestEngineStartsPerOperation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: runs the real engine, PostgreSQL and NATS (drop -short to run it)")

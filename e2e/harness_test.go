@@ -63,8 +63,10 @@ func newFleetFrom(tb testing.TB, src string, stacks map[string]string) *fleet {
 		tb.Fatalf("%s is missing: run `make cli` (make test does)", pulumiBin)
 	}
 	// The local cloud runs PostgreSQL as the postgres user when root: every
-	// directory on the way to the data directory must be traversable.
-	base, err := os.MkdirTemp("", "tenantfleet-e2e-")
+	// directory on the way to the data directory must be traversable. Not
+	// tb.TempDir: its parent directory is 0700, and it is removed even when
+	// the test fails, where the cleanup below keeps base for inspection.
+	base, err := os.MkdirTemp("", "tenantfleet-e2e-") //nolint:usetesting // tb.TempDir does not fit: see above
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -266,7 +268,7 @@ func getStatus(u string) (int, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read to the end below: a close error loses nothing
 	b, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), err
 }
@@ -347,12 +349,12 @@ type engineLog struct {
 func (f *fleet) countEngineStarts(tb testing.TB) *engineLog {
 	tb.Helper()
 	link := filepath.Join(f.bin, "pulumi")
-	real, err := filepath.EvalSymlinks(link)
+	target, err := filepath.EvalSymlinks(link)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	l := &engineLog{path: filepath.Join(filepath.Dir(f.bin), "pulumi-calls.log")}
-	script := fmt.Sprintf("#!/bin/sh\nprintf '%%s\\n' \"$*\" >> '%s'\nexec '%s' \"$@\"\n", l.path, real)
+	script := fmt.Sprintf("#!/bin/sh\nprintf '%%s\\n' \"$*\" >> '%s'\nexec '%s' \"$@\"\n", l.path, target)
 	if err := os.Remove(link); err != nil {
 		tb.Fatal(err)
 	}
@@ -374,9 +376,6 @@ func (l *engineLog) next(tb testing.TB) []string {
 	l.seen = len(all)
 	return out
 }
-
-// count is the number of commands started so far.
-func (l *engineLog) count(tb testing.TB) int { return len(l.lines(tb)) }
 
 func (l *engineLog) lines(tb testing.TB) []string {
 	tb.Helper()

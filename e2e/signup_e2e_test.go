@@ -28,6 +28,8 @@ import (
 // (engine included) resumes and clears only its own stale lock, a graceful
 // stop interrupts nothing, DELETE leaves nothing, and no generated password
 // reaches a response, an event or a log.
+//
+//nolint:paralleltest // end-to-end: runs the real engine, PostgreSQL and NATS; serial so the 2-core CI keeps its timing margins.
 func TestSignupService(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: runs the real engine, PostgreSQL and NATS (drop -short to run it)")
@@ -237,7 +239,7 @@ func TestSignupService(t *testing.T) {
 	// The file backend wrote no attribute sidecar: an engine killed while
 	// rewriting one (the killed-mid-update phase above) leaves it empty and
 	// the stack unreadable ("failed to load checkpoint: EOF").
-	_ = filepath.WalkDir(filepath.Join(f.stateDir(), "state"), func(path string, d fs.DirEntry, err error) error {
+	_ = filepath.WalkDir(filepath.Join(f.stateDir(), "state"), func(path string, _ fs.DirEntry, err error) error {
 		if err == nil && strings.HasSuffix(path, ".attrs") {
 			t.Errorf("the file backend wrote the sidecar %s", path)
 		}
@@ -295,6 +297,8 @@ func (f *fleet) assertNothingOfStack(t *testing.T, stack string, tenants ...stri
 // signups sent to either are all provisioned, both replicas work, a third
 // process claiming a running replica's id is refused, and when one replica
 // is killed mid-update the other finishes its tenant.
+//
+//nolint:paralleltest // end-to-end: runs the real engine, PostgreSQL and NATS; serial so the 2-core CI keeps its timing margins.
 func TestSignupReplicasShareThePostgreSQLJobs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: runs the real engine, PostgreSQL and NATS (drop -short to run it)")
@@ -347,7 +351,7 @@ func TestSignupReplicasShareThePostgreSQLJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(t.Context())
+	defer func() { _ = conn.Close(t.Context()) }() // only read from: a close error loses nothing
 	var workers []string
 	rows, err := conn.Query(t.Context(), `SELECT DISTINCT unnest(attempted_by) FROM river_job ORDER BY 1`)
 	if err != nil {

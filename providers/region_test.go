@@ -3,6 +3,8 @@ package providers
 import "testing"
 
 func TestRegionKeysRoundTrip(t *testing.T) {
+	t.Parallel()
+
 	for cloud, c := range All() {
 		cfg := map[string]any{"tenantfleet:gcp": map[string]any{"project": "p"}}
 		set := SetRegion(cfg, cloud, "r-1")

@@ -27,6 +27,8 @@ func TestRegistry(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
 			// Each cloud's adapter runs against the cloud's own offline model.
 			var model pulumi.MockResourceMonitor = providers.Cloud{}.Offline
 			c, lookupErr := providers.Lookup(tc.name)
@@ -96,7 +98,11 @@ func missingParts(c providers.Cloud) []string {
 // regions (or says why it has none), its types' package, an offline model,
 // and an offline plan or the reason it has none. internal/cost checks that
 // each is priced and that its offline plan runs.
+//
+//nolint:paralleltest // the subtests run in turn: they share prefixes, where the second cloud with a type prefix finds the first.
 func TestEveryCloudHasEveryPart(t *testing.T) {
+	t.Parallel()
+
 	prefixes := map[string]string{}
 	for name, c := range providers.All() {
 		t.Run(name, func(t *testing.T) {

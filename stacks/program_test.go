@@ -85,6 +85,8 @@ func stackConfig(t *testing.T, path string) map[string]string {
 
 // TestStackFilesPreviewAndUpdate keeps the checked-in stack files working:
 // each is loaded as the CLI would and run in preview and update.
+//
+//nolint:paralleltest // run passes the config through PULUMI_CONFIG with t.Setenv, as the engine does.
 func TestStackFilesPreviewAndUpdate(t *testing.T) {
 	cases := []struct {
 		file                     string
@@ -122,6 +124,7 @@ func TestStackFilesPreviewAndUpdate(t *testing.T) {
 	}
 }
 
+//nolint:paralleltest // run passes the config through PULUMI_CONFIG with t.Setenv, as the engine does.
 func TestBadConfigNamesTheKeyAndRegistersNothing(t *testing.T) {
 	base := stackConfig(t, "../Pulumi.aws.yaml")
 	local := stackConfig(t, "../Pulumi.dev.yaml")
@@ -191,10 +194,10 @@ func TestBadConfigNamesTheKeyAndRegistersNothing(t *testing.T) {
 	}
 }
 
-// replace edits the JSON of one config key, failing if old is absent.
-func replace(cfg map[string]string, key, old, new string) {
-	if !strings.Contains(cfg[key], old) {
-		panic(key + " does not contain " + old + ": " + cfg[key])
+// replace edits the JSON of one config key, failing if from is absent.
+func replace(cfg map[string]string, key, from, to string) {
+	if !strings.Contains(cfg[key], from) {
+		panic(key + " does not contain " + from + ": " + cfg[key])
 	}
-	cfg[key] = strings.Replace(cfg[key], old, new, 1)
+	cfg[key] = strings.Replace(cfg[key], from, to, 1)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -10,12 +9,14 @@ import (
 )
 
 func TestMissingEnvNamesEveryVariable(t *testing.T) {
+	t.Parallel()
+
 	all := []string{
 		envWorkload, envTenantID, envCloud, envStack,
 		envDatabaseHost, envDatabasePort, envDatabaseName, envDatabaseUser, envDatabasePassword, envDatabaseSSLMode,
 		envQueueURL, envDeadLetterURL,
 	}
-	err := run(context.Background(), nil, envMap(nil), quietLog())
+	err := run(t.Context(), nil, envMap(nil), quietLog())
 	if err == nil {
 		t.Fatal("no error with an empty environment")
 	}
@@ -49,6 +50,8 @@ func TestMissingEnvNamesEveryVariable(t *testing.T) {
 }
 
 func TestLoadConfig(t *testing.T) {
+	t.Parallel()
+
 	c, err := loadConfig(roleWeb, envMap(fullEnv()))
 	if err != nil {
 		t.Fatal(err)
@@ -70,6 +73,8 @@ func TestLoadConfig(t *testing.T) {
 }
 
 func TestRoleSelection(t *testing.T) {
+	t.Parallel()
+
 	env := fullEnv()
 	for _, tc := range []struct {
 		args    []string
@@ -94,6 +99,8 @@ func TestRoleSelection(t *testing.T) {
 }
 
 func TestConnStringRoundTripsAndPasswordNeverInErrors(t *testing.T) {
+	t.Parallel()
+
 	c, err := loadConfig(roleWorker, envMap(fullEnv()))
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +122,7 @@ func TestConnStringRoundTripsAndPasswordNeverInErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = s.Ping(context.Background())
+	err = s.Ping(t.Context())
 	if err == nil {
 		t.Fatal("ping succeeded on port 1")
 	}
@@ -128,10 +135,12 @@ func TestConnStringRoundTripsAndPasswordNeverInErrors(t *testing.T) {
 }
 
 func TestWorkerOnOtherCloudsFailsClearly(t *testing.T) {
+	t.Parallel()
+
 	env := fullEnv()
 	env[envCloud] = "aws"
 	env[envQueueURL] = "https://sqs.eu-west-1.amazonaws.com/123/acme"
-	err := run(context.Background(), []string{"worker"}, envMap(env), quietLog())
+	err := run(t.Context(), []string{"worker"}, envMap(env), quietLog())
 	if err == nil || err.Error() != "queue client for aws is not part of this example yet" {
 		t.Errorf("got %v", err)
 	}

@@ -10,6 +10,8 @@ import (
 // The app repeats the contract's names instead of importing tenantfleet (an
 // app image should not pull in the Pulumi SDK); this keeps the two in step.
 func TestAppReadsTheWholeContract(t *testing.T) {
+	t.Parallel()
+
 	app := []string{
 		envTenantID, envCloud, envStack, envWorkload,
 		envDatabaseHost, envDatabasePort, envDatabaseName, envDatabaseUser, envDatabasePassword, envDatabaseSSLMode,

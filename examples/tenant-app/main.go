@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, log *sl
 		if err != nil {
 			return err
 		}
-		defer q.Close()
+		defer closeQueue(q, log)
 		return runWorker(ctx, q, store, log, defaultWorkerOptions())
 	case roleWeb:
 		app := &webApp{info: appInfo{TenantID: cfg.TenantID, Cloud: cfg.Cloud, Stack: cfg.Stack}, store: store, log: log}
@@ -73,12 +73,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, log *sl
 			log.Warn("no queue client: POST /api/enqueue answers 501", "err", err)
 			app.queueErr = err
 		} else {
-			defer q.Close()
+			defer closeQueue(q, log)
 			app.queue = q
 		}
 		return serveWeb(ctx, ":"+strconv.Itoa(cfg.Port), app, log)
 	default:
 		return fmt.Errorf("unknown workload %q", cfg.Role)
+	}
+}
+
+// closeQueue closes the queue client as the app exits; a failure is logged,
+// as nothing is left to return it to.
+func closeQueue(q Queue, log *slog.Logger) {
+	if err := q.Close(); err != nil {
+		log.Warn("close the queue client", "err", err)
 	}
 }
 

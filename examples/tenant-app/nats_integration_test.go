@@ -38,7 +38,7 @@ func startJetStream(t *testing.T) *server.Server {
 // durable pull consumer "worker". It returns the queue's QUEUE_URL.
 func createLocalQueue(t *testing.T, js jetstream.JetStream, srv *server.Server, name string, maxDeliver int) string {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	subject := "queue." + name
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
 		Name: name, Subjects: []string{subject}, Retention: jetstream.WorkQueuePolicy,
@@ -63,8 +63,8 @@ type countingQueue struct {
 	deliveries map[string][]int
 }
 
-func (c *countingQueue) Receive(ctx context.Context, max int, wait time.Duration) ([]Message, error) {
-	msgs, err := c.Queue.Receive(ctx, max, wait)
+func (c *countingQueue) Receive(ctx context.Context, limit int, wait time.Duration) ([]Message, error) {
+	msgs, err := c.Queue.Receive(ctx, limit, wait)
 	c.mu.Lock()
 	for _, m := range msgs {
 		c.deliveries[string(m.Body)] = append(c.deliveries[string(m.Body)], m.Deliveries)
@@ -94,6 +94,8 @@ func (c *countingQueue) counts(body string) (acks, naks int, deliveries []int) {
 }
 
 func TestWorkerAgainstEmbeddedJetStream(t *testing.T) {
+	t.Parallel()
+
 	const maxDeliver = 3
 	srv := startJetStream(t)
 	nc, err := nats.Connect(srv.ClientURL())
@@ -114,9 +116,9 @@ func TestWorkerAgainstEmbeddedJetStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sub.Unsubscribe()
+	defer func() { _ = sub.Unsubscribe() }() // the server goes away with the test
 
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 
 	// The web app's side: publish only (does not bind the consumer).
@@ -124,7 +126,7 @@ func TestWorkerAgainstEmbeddedJetStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pub.Close()
+	defer func() { _ = pub.Close() }()
 	if _, err := pub.Publish(ctx, []byte("hello"), map[string]string{"Trace": "t-1"}); err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +139,7 @@ func TestWorkerAgainstEmbeddedJetStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer wq.Close()
+	defer func() { _ = wq.Close() }()
 	q := &countingQueue{Queue: wq, acks: map[string]int{}, naks: map[string]int{}, deliveries: map[string][]int{}}
 	store := &memStore{}
 	done := make(chan error, 1)
@@ -203,6 +205,8 @@ func TestWorkerAgainstEmbeddedJetStream(t *testing.T) {
 }
 
 func TestNATSQueueBindsButNeverCreatesTheConsumer(t *testing.T) {
+	t.Parallel()
+
 	srv := startJetStream(t)
 	nc, err := nats.Connect(srv.ClientURL())
 	if err != nil {
@@ -213,12 +217,12 @@ func TestNATSQueueBindsButNeverCreatesTheConsumer(t *testing.T) {
 	queueURL := createLocalQueue(t, js, srv, "acme", 5)
 	badURL := queueURL[:len(queueURL)-len("worker")] + "nobody"
 
-	ctx := context.Background()
+	ctx := t.Context()
 	q, err := openQueue(ctx, "local", badURL, true, quietLog())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer q.Close()
+	defer func() { _ = q.Close() }()
 	_, err = q.Receive(ctx, 1, 100*time.Millisecond)
 	if !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		t.Errorf("receive with a missing consumer: %v", err)

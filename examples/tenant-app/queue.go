@@ -28,9 +28,9 @@ type Message struct {
 // Queue is the tiny queue client the app needs. One implementation per cloud;
 // TENANTFLEET_CLOUD picks it.
 type Queue interface {
-	// Receive waits up to wait for at most max messages; it returns early,
+	// Receive waits up to wait for at most limit messages; it returns early,
 	// with what it has, when ctx ends.
-	Receive(ctx context.Context, max int, wait time.Duration) ([]Message, error)
+	Receive(ctx context.Context, limit int, wait time.Duration) ([]Message, error)
 	// Ack removes the message from the queue.
 	Ack(ctx context.Context, m Message) error
 	// Nak hands the message back for redelivery after delay. The cloud
@@ -190,15 +190,15 @@ func (q *natsQueue) consumer(ctx context.Context) (jetstream.Consumer, error) {
 	return c, nil
 }
 
-func (q *natsQueue) Receive(ctx context.Context, max int, wait time.Duration) ([]Message, error) {
+func (q *natsQueue) Receive(ctx context.Context, limit int, wait time.Duration) ([]Message, error) {
 	c, err := q.consumer(ctx)
 	if err != nil {
 		return nil, err
 	}
-	// What is there now, up to max, without waiting; else wait for the
+	// What is there now, up to limit, without waiting; else wait for the
 	// first message only, so each one is handled as soon as it arrives (a
 	// pull for a full batch stays open until the batch fills or expires).
-	msgs, err := q.collect(ctx, func() (jetstream.MessageBatch, error) { return c.FetchNoWait(max) })
+	msgs, err := q.collect(ctx, func() (jetstream.MessageBatch, error) { return c.FetchNoWait(limit) })
 	if len(msgs) > 0 || err != nil || ctx.Err() != nil {
 		return msgs, err
 	}

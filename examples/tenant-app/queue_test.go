@@ -1,12 +1,13 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
 )
 
 func TestParseNATSQueueURL(t *testing.T) {
+	t.Parallel()
+
 	got, err := parseNATSQueueURL("nats://127.0.0.1:4222?stream=acme&subject=queue.acme&consumer=worker")
 	if err != nil {
 		t.Fatal(err)
@@ -53,18 +54,22 @@ func TestParseNATSQueueURL(t *testing.T) {
 }
 
 func TestOpenQueueOtherClouds(t *testing.T) {
+	t.Parallel()
+
 	for _, cloud := range []string{"aws", "azure", "gcp", "digitalocean"} {
-		_, err := openQueue(context.Background(), cloud, "whatever", true, quietLog())
+		_, err := openQueue(t.Context(), cloud, "whatever", true, quietLog())
 		if err == nil || err.Error() != "queue client for "+cloud+" is not part of this example yet" {
 			t.Errorf("%s: %v", cloud, err)
 		}
 	}
-	if _, err := openQueue(context.Background(), "local", "nats://x", true, quietLog()); err == nil {
+	if _, err := openQueue(t.Context(), "local", "nats://x", true, quietLog()); err == nil {
 		t.Error("local with a bad URL: no error")
 	}
 }
 
 func TestHeaderValueIsCaseInsensitive(t *testing.T) {
+	t.Parallel()
+
 	h := map[string][]string{"tenantfleet-fail": {"always"}}
 	if headerValue(h, failHeader) != "always" {
 		t.Error("lower-case header not found")

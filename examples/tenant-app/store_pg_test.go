@@ -15,6 +15,8 @@ import (
 // and the contract's DATABASE_* variables point at it. It works in a schema
 // of its own, dropped at the end.
 func TestPGStore(t *testing.T) {
+	t.Parallel()
+
 	if os.Getenv("TENANT_APP_TEST_DATABASE") != "1" {
 		t.Skip("set TENANT_APP_TEST_DATABASE=1 and DATABASE_* to run against PostgreSQL")
 	}
@@ -27,7 +29,7 @@ func TestPGStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 
 	schema := fmt.Sprintf("tenant_app_test_%d", time.Now().UnixNano())
@@ -35,11 +37,11 @@ func TestPGStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close(context.Background())
+	defer func() { _ = admin.Close(t.Context()) }()
 	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+	defer func() { _, _ = admin.Exec(t.Context(), "DROP SCHEMA "+schema+" CASCADE") }() // best effort
 
 	newStore := func() *pgStore {
 		s, err := newPGStore(c.DB, "tenant-app-test", 2)
@@ -53,7 +55,7 @@ func TestPGStore(t *testing.T) {
 	stores := []*pgStore{newStore(), newStore(), newStore(), newStore()}
 	var wg sync.WaitGroup
 	for _, s := range stores {
-		defer s.Close(context.Background())
+		defer s.Close(t.Context())
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -27,9 +26,11 @@ func do(h http.Handler, method, target, body string, hdr ...string) *httptest.Re
 }
 
 func TestIndexEscapesEventBodies(t *testing.T) {
+	t.Parallel()
+
 	app, s, _ := newTestApp()
 	app.info.TenantID = `<b>acme</b>`
-	ctx := context.Background()
+	ctx := t.Context()
 	_, _ = s.Insert(ctx, "queue.acme", `<script>alert("x")</script>`, map[string]string{"k": `<img src=x onerror=alert(1)>`})
 	for i := range 30 {
 		_, _ = s.Insert(ctx, "queue.acme", "msg-"+string(rune('A'+i)), nil)
@@ -64,6 +65,8 @@ func TestIndexEscapesEventBodies(t *testing.T) {
 }
 
 func TestIndexShowsDatabaseError(t *testing.T) {
+	t.Parallel()
+
 	app, s, _ := newTestApp()
 	s.setErr(errors.New("connection refused <x>"))
 	w := do(app.routes(), "GET", "/", "")
@@ -76,6 +79,8 @@ func TestIndexShowsDatabaseError(t *testing.T) {
 }
 
 func TestHealthAndReadiness(t *testing.T) {
+	t.Parallel()
+
 	app, s, _ := newTestApp()
 	h := app.routes()
 	if w := do(h, "GET", "/healthz", ""); w.Code != 200 || w.Body.String() != "ok\n" {
@@ -99,6 +104,8 @@ func TestHealthAndReadiness(t *testing.T) {
 }
 
 func TestAPIEvents(t *testing.T) {
+	t.Parallel()
+
 	app, s, _ := newTestApp()
 	h := app.routes()
 	w := do(h, "GET", "/api/events", "")
@@ -106,7 +113,7 @@ func TestAPIEvents(t *testing.T) {
 		t.Errorf("empty /api/events = %d %q", w.Code, w.Body)
 	}
 	for range 120 {
-		_, _ = s.Insert(context.Background(), "queue.acme", "m", map[string]string{"a": "b"})
+		_, _ = s.Insert(t.Context(), "queue.acme", "m", map[string]string{"a": "b"})
 	}
 	w = do(h, "GET", "/api/events", "")
 	var evs []Event
@@ -119,6 +126,8 @@ func TestAPIEvents(t *testing.T) {
 }
 
 func TestEnqueue(t *testing.T) {
+	t.Parallel()
+
 	app, _, q := newTestApp()
 	h := app.routes()
 	if w := do(h, "POST", "/api/enqueue", "hello"); w.Code != 202 || !strings.Contains(w.Body.String(), `"id": "42"`) {

@@ -9,6 +9,8 @@ import (
 )
 
 func TestAckNakDecision(t *testing.T) {
+	t.Parallel()
+
 	for _, tc := range []struct {
 		headers map[string][]string
 		nak     bool
@@ -27,7 +29,9 @@ func TestAckNakDecision(t *testing.T) {
 }
 
 func TestHandleMessage(t *testing.T) {
-	ctx := context.Background()
+	t.Parallel()
+
+	ctx := t.Context()
 	s, q := &memStore{}, &fakeQueue{}
 
 	ok := Message{ID: "1", Subject: "queue.acme", Body: []byte("hello\x00\xff"), Headers: map[string][]string{"Trace": {"a", "b"}}, Deliveries: 1}
@@ -67,12 +71,16 @@ func TestHandleMessage(t *testing.T) {
 }
 
 func TestPGText(t *testing.T) {
+	t.Parallel()
+
 	if got := pgText("a\x00b\xffc"); got != "a\uFFFDb\uFFFDc" {
 		t.Errorf("pgText = %q", got)
 	}
 }
 
 func TestStoreRetryDelay(t *testing.T) {
+	t.Parallel()
+
 	for n, want := range map[int]time.Duration{0: 5 * time.Second, 1: 5 * time.Second, 2: 10 * time.Second, 3: 20 * time.Second, 10: 2 * time.Minute, 1000: 2 * time.Minute} {
 		if got := storeRetryDelay(n); got != want {
 			t.Errorf("storeRetryDelay(%d) = %v, want %v", n, got, want)
@@ -81,10 +89,12 @@ func TestStoreRetryDelay(t *testing.T) {
 }
 
 func TestRunWorkerStopsReceivingWhileDatabaseIsDown(t *testing.T) {
+	t.Parallel()
+
 	s := &memStore{}
 	s.setErr(errors.New("db down"))
 	q := &fakeQueue{batches: [][]Message{{{ID: "a"}, {ID: "b"}, {ID: "c"}}, {{ID: "d"}}}}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error)
 	o := workerOptions{Batch: 10, Wait: 10 * time.Millisecond, Handle: time.Second, Backoff: 10 * time.Millisecond}
 	go func() { done <- runWorker(ctx, q, s, quietLog(), o) }()

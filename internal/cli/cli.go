@@ -80,14 +80,14 @@ func interrupts(w io.Writer) (context.Context, <-chan struct{}, func()) {
 	go func() {
 		select {
 		case sig := <-sigs:
-			fmt.Fprintf(w, "\n%s received: stopping gracefully (send it again to stop at once)\n", sig)
+			notef(w, "\n%s received: stopping gracefully (send it again to stop at once)\n", sig)
 			cancel()
 		case <-quit:
 			return
 		}
 		select {
 		case <-sigs:
-			fmt.Fprintln(w, "stopping at once")
+			notef(w, "stopping at once\n")
 			close(force)
 		case <-quit:
 		}
@@ -108,12 +108,20 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	root.SetErr(a.Stderr)
 	err := root.ExecuteContext(ctx)
 	if err != nil {
-		fmt.Fprintf(a.Stderr, "tenantfleet: %v\n", err)
+		notef(a.Stderr, "tenantfleet: %v\n", err)
 		if !isCommandError(err) {
-			fmt.Fprintln(a.Stderr, "Run 'tenantfleet --help' for usage.")
+			notef(a.Stderr, "Run 'tenantfleet --help' for usage.\n")
 		}
 	}
 	return exitCode(err)
+}
+
+// notef writes a message for the person at the terminal (an error, a note,
+// a progress line) to w, the command's stderr. A failed write is dropped on
+// purpose: stderr is where it would be reported, and the command's result
+// (its exit code and stdout) does not depend on it.
+func notef(w io.Writer, format string, args ...any) {
+	_, _ = fmt.Fprintf(w, format, args...)
 }
 
 func (a *App) rootCommand() *cobra.Command {
@@ -147,7 +155,7 @@ Exit codes: 0 success; 1 the operation failed; 2 usage or configuration error;
   tenantfleet serve --listen 127.0.0.1:8080`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+		PersistentPreRun: func(_ *cobra.Command, _ []string) {
 			level := slog.LevelInfo
 			if a.verbose {
 				level = slog.LevelDebug

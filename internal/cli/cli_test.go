@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"strings"
 	"testing"
 
@@ -14,6 +13,7 @@ import (
 
 // Every command has a real description and examples in its --help.
 func TestHelp(t *testing.T) {
+	t.Parallel()
 	app := &App{}
 	var walk func(cmd *cobra.Command)
 	walk = func(cmd *cobra.Command) {
@@ -31,7 +31,7 @@ func TestHelp(t *testing.T) {
 
 	var stdout bytes.Buffer
 	app = &App{Stdout: &stdout, Stderr: &stdout}
-	if code := app.Run(context.Background(), []string{"preview", "--help"}); code != ExitOK {
+	if code := app.Run(t.Context(), []string{"preview", "--help"}); code != ExitOK {
 		t.Errorf("preview --help: exit %d", code)
 	}
 	for _, want := range []string{"--expect-no-changes", "--stack", "--project-dir", "--backend", "--json", "Examples:"} {
@@ -41,6 +41,7 @@ func TestHelp(t *testing.T) {
 	}
 }
 
+//nolint:paralleltest // App.Run sets the process-wide slog default (the root command's PersistentPreRun).
 func TestUsageErrors(t *testing.T) {
 	cases := []struct {
 		reason string
@@ -57,7 +58,7 @@ func TestUsageErrors(t *testing.T) {
 	for _, c := range cases {
 		var out bytes.Buffer
 		app := &App{Engine: &engine.Runner{Program: enginetest.Program, Stderr: &out}, Stdout: &out, Stderr: &out}
-		if code := app.Run(context.Background(), c.args); code != ExitUsage || !strings.Contains(out.String(), c.want) {
+		if code := app.Run(t.Context(), c.args); code != ExitUsage || !strings.Contains(out.String(), c.want) {
 			t.Errorf("%s: tenantfleet %v: exit %d, want %d with %q:\n%s", c.reason, c.args, code, ExitUsage, c.want, out.String())
 		}
 	}

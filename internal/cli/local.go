@@ -216,7 +216,7 @@ func (a *App) localStart(ctx context.Context, f localFlags) error {
 	if wasRunning {
 		verb = "already running"
 	}
-	fmt.Fprintf(a.Stderr, "local cloud %s\n", verb)
+	notef(a.Stderr, "local cloud %s\n", verb)
 	return writeStatus(a.Stdout, dataDir, st)
 }
 
@@ -230,7 +230,7 @@ func (a *App) localStop(ctx context.Context, f localFlags) error {
 	st, err := client.Status(statusCtx)
 	cancel()
 	if errors.Is(err, localcloud.ErrNotRunning) {
-		fmt.Fprintf(a.Stderr, "local cloud is not running (data dir %s)\n", dataDir)
+		notef(a.Stderr, "local cloud is not running (data dir %s)\n", dataDir)
 		return nil
 	}
 	if err != nil {
@@ -243,7 +243,7 @@ func (a *App) localStop(ctx context.Context, f localFlags) error {
 	if err := client.Shutdown(ctx); err != nil && !errors.Is(err, localcloud.ErrNotRunning) {
 		return failedErrorf("stop the local cloud (data dir %s, pid %d): %v", dataDir, st.PID, err)
 	}
-	fmt.Fprintf(a.Stderr, "local cloud stopped (data dir %s, was pid %d)\n", dataDir, st.PID)
+	notef(a.Stderr, "local cloud stopped (data dir %s, was pid %d)\n", dataDir, st.PID)
 	return nil
 }
 
@@ -284,37 +284,66 @@ func writeStatus(w io.Writer, dataDir string, st localcloud.Status) error {
 	if st.DataDir != "" {
 		dataDir = st.DataDir
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "local cloud\trunning (pid %d)\n", st.PID)
-	fmt.Fprintf(tw, "data dir\t%s\n", dataDir)
-	fmt.Fprintf(tw, "postgres\t%s\n", upDown(st.Postgres.Running, "127.0.0.1:"+strconv.Itoa(st.Postgres.Port)))
-	fmt.Fprintf(tw, "nats\t%s\n", upDown(st.NATS.Running, st.NATS.URL))
-	if err := tw.Flush(); err != nil {
-		return err
-	}
+	// The tables write through out, which keeps the first write error: a
+	// Flush fails only with it.
+	out := &errWriter{w: w}
+	tab := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	tw := &errWriter{w: tab}
+	tw.printf("local cloud\trunning (pid %d)\n", st.PID)
+	tw.printf("data dir\t%s\n", dataDir)
+	tw.printf("postgres\t%s\n", upDown(st.Postgres.Running, "127.0.0.1:"+strconv.Itoa(st.Postgres.Port)))
+	tw.printf("nats\t%s\n", upDown(st.NATS.Running, st.NATS.URL))
+	_ = tab.Flush() // a failure is in out.err
 	for _, warning := range st.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", warning)
+		out.printf("warning: %s\n", warning)
 	}
 	if len(st.Processes) == 0 {
-		_, err := fmt.Fprintln(w, "processes: none")
-		return err
-	}
-	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROCESS\tSTATE\tPID\tURL\tRESTARTS\tLOG")
-	for _, p := range st.Processes {
-		state, pid, url := "stopped", "-", "-"
-		if p.Running {
-			state, pid = "running", strconv.Itoa(p.PID)
+		out.printf("processes: none\n")
+	} else {
+		out.printf("\n")
+		tab = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		tw = &errWriter{w: tab}
+		tw.printf("PROCESS\tSTATE\tPID\tURL\tRESTARTS\tLOG\n")
+		for _, p := range st.Processes {
+			state, pid, url := "stopped", "-", "-"
+			if p.Running {
+				state, pid = "running", strconv.Itoa(p.PID)
+			}
+			if p.URL != "" {
+				url = p.URL
+			} else if p.Port != 0 {
+				url = "127.0.0.1:" + strconv.Itoa(p.Port)
+			}
+			tw.printf("%s\t%s\t%s\t%s\t%d\t%s\n", p.Name, state, pid, url, p.Restarts, p.LogPath)
 		}
-		if p.URL != "" {
-			url = p.URL
-		} else if p.Port != 0 {
-			url = "127.0.0.1:" + strconv.Itoa(p.Port)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", p.Name, state, pid, url, p.Restarts, p.LogPath)
+		_ = tab.Flush() // a failure is in out.err
 	}
-	return tw.Flush()
+	if out.err != nil {
+		return failedErrorf("write the status: %v", out.err)
+	}
+	return nil
+}
+
+// errWriter writes to w until a write fails and then keeps that first error,
+// so a report is printed line by line and its error checked once at the end:
+// a report cut short (a closed pipe, a full disk) is an error, not a success.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+// printf writes through e; a failure is kept in e.err for the caller to return.
+func (e *errWriter) printf(format string, args ...any) {
+	_, _ = fmt.Fprintf(e, format, args...)
 }
 
 func upDown(running bool, where string) string {

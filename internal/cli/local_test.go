@@ -27,7 +27,7 @@ type fakeRuntime struct {
 	err       error // Status fails with it when set
 }
 
-func (f *fakeRuntime) Status(ctx context.Context) (localcloud.Status, error) {
+func (f *fakeRuntime) Status(_ context.Context) (localcloud.Status, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
@@ -39,7 +39,7 @@ func (f *fakeRuntime) Status(ctx context.Context) (localcloud.Status, error) {
 	return f.status, nil
 }
 
-func (f *fakeRuntime) Shutdown(ctx context.Context) error {
+func (f *fakeRuntime) Shutdown(_ context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.shutdowns++
@@ -62,7 +62,7 @@ func newLocalApp(rt *fakeRuntime) (*App, *bytes.Buffer, *bytes.Buffer) {
 		Stdout:      &stdout,
 		Stderr:      &stderr,
 		LocalClient: func(string) LocalRuntime { return rt },
-		LocalConnect: func(ctx context.Context, dataDir string) (localcloud.API, error) {
+		LocalConnect: func(_ context.Context, _ string) (localcloud.API, error) {
 			rt.mu.Lock()
 			rt.connects++
 			rt.running = true
@@ -85,19 +85,20 @@ func sampleStatus(dataDir string) localcloud.Status {
 	return st
 }
 
+//nolint:paralleltest // App.Run sets the process-wide slog default (the root command's PersistentPreRun).
 func TestLocalStatus(t *testing.T) {
 	dataDir := t.TempDir()
 	rt := &fakeRuntime{}
 	app, stdout, stderr := newLocalApp(rt)
 
-	if code := app.Run(context.Background(), []string{"local", "status", "--data-dir", dataDir}); code != ExitFailed {
+	if code := app.Run(t.Context(), []string{"local", "status", "--data-dir", dataDir}); code != ExitFailed {
 		t.Errorf("status when not running: exit %d, want %d", code, ExitFailed)
 	}
 	if !strings.Contains(stderr.String(), "local cloud is not running (data dir "+dataDir+")") {
 		t.Errorf("status when not running:\n%s", stderr)
 	}
 	stdout.Reset()
-	if code := app.Run(context.Background(), []string{"local", "status", "--data-dir", dataDir, "--json"}); code != ExitFailed {
+	if code := app.Run(t.Context(), []string{"local", "status", "--data-dir", dataDir, "--json"}); code != ExitFailed {
 		t.Errorf("status --json when not running: exit %d", code)
 	}
 	var doc map[string]any
@@ -107,7 +108,7 @@ func TestLocalStatus(t *testing.T) {
 
 	rt.running, rt.status = true, sampleStatus(dataDir)
 	stdout.Reset()
-	if code := app.Run(context.Background(), []string{"local", "status", "--data-dir", dataDir}); code != ExitOK {
+	if code := app.Run(t.Context(), []string{"local", "status", "--data-dir", dataDir}); code != ExitOK {
 		t.Fatalf("status: exit %d\n%s", code, stderr)
 	}
 	for _, want := range []string{"running (pid 4321)", "127.0.0.1:54329", "nats://127.0.0.1:4333",
@@ -118,7 +119,7 @@ func TestLocalStatus(t *testing.T) {
 		}
 	}
 	stdout.Reset()
-	if code := app.Run(context.Background(), []string{"local", "status", "--data-dir", dataDir, "--json"}); code != ExitOK {
+	if code := app.Run(t.Context(), []string{"local", "status", "--data-dir", dataDir, "--json"}); code != ExitOK {
 		t.Fatalf("status --json: exit %d", code)
 	}
 	var got struct {
@@ -132,13 +133,15 @@ func TestLocalStatus(t *testing.T) {
 
 // A runtime that answers with an error is not "not running": exit 1 for
 // status and for stop, which must not claim success.
+//
+//nolint:paralleltest // App.Run sets the process-wide slog default (the root command's PersistentPreRun).
 func TestLocalNotAnswering(t *testing.T) {
 	dataDir := t.TempDir()
 	rt := &fakeRuntime{err: errors.New("localcloud: GET /v1/status: context deadline exceeded")}
 	app, _, stderr := newLocalApp(rt)
 	for _, cmd := range []string{"status", "stop"} {
 		stderr.Reset()
-		if code := app.Run(context.Background(), []string{"local", cmd, "--data-dir", dataDir}); code != ExitFailed ||
+		if code := app.Run(t.Context(), []string{"local", cmd, "--data-dir", dataDir}); code != ExitFailed ||
 			!strings.Contains(stderr.String(), "does not answer") {
 			t.Errorf("local %s: exit %d, want %d saying it does not answer:\n%s", cmd, code, ExitFailed, stderr)
 		}
@@ -155,7 +158,7 @@ func TestLocalStartStop(t *testing.T) {
 	t.Setenv(envLocalImagesDir, "")
 
 	// stop when not running: nothing to do, success.
-	if code := app.Run(context.Background(), []string{"local", "stop", "--data-dir", dataDir}); code != ExitOK || rt.shutdowns != 0 {
+	if code := app.Run(t.Context(), []string{"local", "stop", "--data-dir", dataDir}); code != ExitOK || rt.shutdowns != 0 {
 		t.Errorf("stop when not running: exit %d, %d shutdowns", code, rt.shutdowns)
 	}
 	if !strings.Contains(stderr.String(), "not running") {
@@ -164,7 +167,7 @@ func TestLocalStartStop(t *testing.T) {
 
 	// start: connects (starting it), passes --images-dir on, prints the status.
 	images := filepath.Join(t.TempDir(), "images")
-	if code := app.Run(context.Background(), []string{"local", "start", "--data-dir", dataDir, "--images-dir", images}); code != ExitOK {
+	if code := app.Run(t.Context(), []string{"local", "start", "--data-dir", dataDir, "--images-dir", images}); code != ExitOK {
 		t.Fatalf("start: exit %d\n%s", code, stderr)
 	}
 	if rt.connects != 1 || !strings.Contains(stderr.String(), "local cloud started") || !strings.Contains(stdout.String(), "running (pid 4321)") {
@@ -174,14 +177,14 @@ func TestLocalStartStop(t *testing.T) {
 		t.Errorf("start --images-dir: %s = %q, want %q for the runtime it starts", envLocalImagesDir, got, images)
 	}
 	stderr.Reset()
-	if code := app.Run(context.Background(), []string{"local", "start", "--data-dir", dataDir}); code != ExitOK ||
+	if code := app.Run(t.Context(), []string{"local", "start", "--data-dir", dataDir}); code != ExitOK ||
 		!strings.Contains(stderr.String(), "already running") {
 		t.Errorf("start when running: exit %d\n%s", code, stderr)
 	}
 
 	// stop: shuts it down and waits until it no longer answers.
 	stderr.Reset()
-	if code := app.Run(context.Background(), []string{"local", "stop", "--data-dir", dataDir}); code != ExitOK {
+	if code := app.Run(t.Context(), []string{"local", "stop", "--data-dir", dataDir}); code != ExitOK {
 		t.Fatalf("stop: exit %d\n%s", code, stderr)
 	}
 	if rt.shutdowns != 1 || !strings.Contains(stderr.String(), "local cloud stopped") {
@@ -200,7 +203,7 @@ func TestLocalRun(t *testing.T) {
 		<-ctx.Done()
 		return ctx.Err()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(100*time.Millisecond, cancel)
 	if code := app.Run(ctx, []string{"local", "run", "--data-dir", dataDir}); code != ExitOK {
 		t.Errorf("run stopped by a signal: exit %d, want 0\n%s", code, stderr)
@@ -212,11 +215,11 @@ func TestLocalRun(t *testing.T) {
 		t.Errorf("the runtime's logger does not write to stderr:\n%s", stderr)
 	}
 
-	app.LocalRun = func(ctx context.Context, opts localcloud.Options) error {
+	app.LocalRun = func(_ context.Context, _ localcloud.Options) error {
 		return errors.New("another runtime serves this data directory")
 	}
 	stderr.Reset()
-	if code := app.Run(context.Background(), []string{"local", "run", "--data-dir", dataDir}); code != ExitFailed ||
+	if code := app.Run(t.Context(), []string{"local", "run", "--data-dir", dataDir}); code != ExitFailed ||
 		!strings.Contains(stderr.String(), "another runtime serves this data directory") {
 		t.Errorf("run failing: exit %d\n%s", code, stderr)
 	}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -65,7 +64,7 @@ local fanout.`,
 			if f.json {
 				return writeJSON(a.Stdout, map[string]any{"stack": f.stack, "topic": topic, "sequence": seq})
 			}
-			fmt.Fprintf(a.Stderr, "published %d bytes to %s (sequence %d)\n", len(data), topicName(topic), seq)
+			notef(a.Stderr, "published %d bytes to %s (sequence %d)\n", len(data), topicName(topic), seq)
 			return nil
 		},
 	}

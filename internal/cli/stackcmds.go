@@ -175,18 +175,20 @@ func (a *App) runStackCommand(cmd *cobra.Command, op engine.Operation, f stackFl
 		return err
 	}
 	if report.Note != "" {
-		fmt.Fprintln(a.Stderr, report.Note)
+		notef(a.Stderr, "%s\n", report.Note)
 	}
 	if op == engine.OpOutputs {
 		if len(report.Outputs) == 0 {
-			fmt.Fprintf(a.Stderr, "stack %s has no outputs\n", opts.Stack)
+			notef(a.Stderr, "stack %s has no outputs\n", opts.Stack)
 			return nil
 		}
 		return writeOutputs(a.Stdout, report.Outputs, "")
 	}
-	fmt.Fprintf(a.Stderr, "%s of stack %s succeeded in %.1fs: %s\n", op, opts.Stack, report.DurationSeconds, engine.FormatChanges(report.Changes))
+	notef(a.Stderr, "%s of stack %s succeeded in %.1fs: %s\n", op, opts.Stack, report.DurationSeconds, engine.FormatChanges(report.Changes))
 	if (op == engine.OpUp || op == engine.OpRefresh) && len(report.Outputs) > 0 {
-		fmt.Fprintln(a.Stdout, "Outputs:")
+		if _, err := fmt.Fprintln(a.Stdout, "Outputs:"); err != nil {
+			return failedErrorf("write the outputs: %v", err)
+		}
 		return writeOutputs(a.Stdout, report.Outputs, "  ")
 	}
 	return nil

@@ -80,6 +80,7 @@ func (h *harness) report(stdout string) engine.Report {
 	return r
 }
 
+//nolint:paralleltest // newHarness sets XDG_STATE_HOME and unsets the PULUMI_* variables with t.Setenv (enginetest.Isolate).
 func TestStackLifecycle(t *testing.T) {
 	h := newHarness(t)
 	enginetest.WriteFile(t, filepath.Join(h.ProjectDir, "Pulumi.dev.yaml"), "config: {}\n")
@@ -191,6 +192,7 @@ func TestStackLifecycle(t *testing.T) {
 	}
 }
 
+//nolint:paralleltest // newHarness sets XDG_STATE_HOME and unsets the PULUMI_* variables with t.Setenv (enginetest.Isolate).
 func TestProgramErrors(t *testing.T) {
 	h := newHarness(t)
 	enginetest.WriteFile(t, filepath.Join(h.ProjectDir, "Pulumi.badcfg.yaml"), "config:\n  tenantfleet:fail: no such tier\n")
@@ -215,12 +217,14 @@ func TestProgramErrors(t *testing.T) {
 
 // An interrupt (ctx cancelled, as on SIGINT) asks the engine to cancel
 // gracefully: exit 1, saying so, and the stack is not left locked.
+//
+//nolint:paralleltest // newHarness sets XDG_STATE_HOME and unsets the PULUMI_* variables with t.Setenv (enginetest.Isolate).
 func TestInterrupt(t *testing.T) {
 	h := newHarness(t)
 	enginetest.WriteFile(t, filepath.Join(h.ProjectDir, "Pulumi.hang.yaml"), "config:\n  tftest:hang: true\n")
 	var stdout, stderr bytes.Buffer
 	app := h.newApp(&stdout, &stderr)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	var start time.Time
 	go func() {
 		select {

@@ -15,12 +15,16 @@ import (
 // says why it has none. providers' own test checks the rest of each
 // cloud's descriptor.
 func TestEveryCloudIsPricedAndPlanned(t *testing.T) {
+	t.Parallel()
+
 	cat, err := pricing.LoadCatalog("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for name, c := range providers.All() {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+
 			p, err := pricing.Lookup(name)
 			if err != nil {
 				t.Fatalf("pricing: %v", err)

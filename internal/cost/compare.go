@@ -176,28 +176,30 @@ func RenderComparison(w io.Writer, c *Comparison, format string) error {
 	}
 	lines = append(lines, total, usage)
 
+	out := &errWriter{w: w}
 	if md {
-		fmt.Fprintf(w, "### Stack %s on each cloud (USD a month, %d hours)\n\n", c.Stack, c.HoursPerMonth)
-		fmt.Fprintln(w, "| "+strings.Join(heads, " | ")+" |")
-		fmt.Fprintln(w, "| --- |"+strings.Repeat(" ---: |", len(heads)-1))
+		out.printf("### Stack %s on each cloud (USD a month, %d hours)\n\n", c.Stack, c.HoursPerMonth)
+		out.println("| " + strings.Join(heads, " | ") + " |")
+		out.println("| --- |" + strings.Repeat(" ---: |", len(heads)-1))
 		for _, l := range lines {
-			fmt.Fprintln(w, "| "+strings.Join(l, " | ")+" |")
+			out.println("| " + strings.Join(l, " | ") + " |")
 		}
 	} else {
-		fmt.Fprintf(w, "Stack %s on each cloud: USD a month, %d hours a month; prices from the embedded catalog.\n\n", c.Stack, c.HoursPerMonth)
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, strings.Join(heads, "\t")+"\t")
+		out.printf("Stack %s on each cloud: USD a month, %d hours a month; prices from the embedded catalog.\n\n", c.Stack, c.HoursPerMonth)
+		tab := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+		tw := &errWriter{w: tab}
+		tw.println(strings.Join(heads, "\t") + "\t")
 		for _, l := range lines {
-			fmt.Fprintln(tw, strings.Join(l, "\t")+"\t")
+			tw.println(strings.Join(l, "\t") + "\t")
 		}
-		if err := tw.Flush(); err != nil {
+		if err := tab.Flush(); err != nil {
 			return err
 		}
 	}
 	for _, cp := range c.Clouds {
 		if cp.Error != "" {
-			fmt.Fprintf(w, "\n%s: the fleet is not valid there: %s\n", cp.Cloud, cp.Error)
+			out.printf("\n%s: the fleet is not valid there: %s\n", cp.Cloud, cp.Error)
 		}
 	}
-	return nil
+	return out.err
 }

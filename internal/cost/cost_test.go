@@ -79,9 +79,9 @@ func states(t *testing.T, cloud, stack string, cfg map[string]any) map[string]*a
 	return out
 }
 
-// digest is the `pulumi preview --json` document of going from old to new
+// digest is the `pulumi preview --json` document of going from oldState to newState
 // (either may be nil), built with Pulumi's own display types.
-func digest(cloud string, config map[string]any, old, new map[string]*apitype.ResourceV3) []byte {
+func digest(_ string, config map[string]any, oldState, newState map[string]*apitype.ResourceV3) []byte {
 	d := display.PreviewDigest{Config: map[string]string{}, ChangeSummary: display.ResourceChanges{}}
 	for k, v := range config {
 		if s, ok := v.(string); ok {
@@ -93,7 +93,7 @@ func digest(cloud string, config map[string]any, old, new map[string]*apitype.Re
 	}
 	var urns []string
 	seen := map[string]bool{}
-	for _, m := range []map[string]*apitype.ResourceV3{old, new} {
+	for _, m := range []map[string]*apitype.ResourceV3{oldState, newState} {
 		for urn := range m {
 			if !seen[urn] {
 				seen[urn] = true
@@ -109,7 +109,7 @@ func digest(cloud string, config map[string]any, old, new map[string]*apitype.Re
 		}
 	}
 	for _, urn := range urns {
-		o, n := old[urn], new[urn]
+		o, n := oldState[urn], newState[urn]
 		step := &display.PreviewStep{URN: resource.URN(urn), OldState: o, NewState: n}
 		switch {
 		case o == nil:
@@ -175,13 +175,17 @@ func group(r *Report, kind, name string) *Group {
 // TestAddingATenantCostsOneTenant: on every cloud, the delta of adding a
 // tenant is that tenant's cost, and removing it gives the same delta negated.
 func TestAddingATenantCostsOneTenant(t *testing.T) {
+	t.Parallel()
+
 	for _, cloud := range PlanClouds() {
 		t.Run(cloud, func(t *testing.T) {
+			t.Parallel()
+
 			before := fleetConfig(cloud, map[string]string{"acme": "small"}, false)
 			after := fleetConfig(cloud, map[string]string{"acme": "small", "globex": "medium"}, false)
-			old, new := states(t, cloud, "prod", before), states(t, cloud, "prod", after)
+			oldState, newState := states(t, cloud, "prod", before), states(t, cloud, "prod", after)
 
-			add := price(t, digest(cloud, after, old, new), nil)
+			add := price(t, digest(cloud, after, oldState, newState), nil)
 			globex := group(add, "tenant", "globex")
 			if globex == nil || globex.After <= 0 {
 				t.Fatalf("no cost for the new tenant globex: %+v", add.Groups)
@@ -193,7 +197,7 @@ func TestAddingATenantCostsOneTenant(t *testing.T) {
 				t.Errorf("acme is unchanged and must cost the same before and after: %+v", acme)
 			}
 
-			remove := price(t, digest(cloud, before, new, old), nil)
+			remove := price(t, digest(cloud, before, newState, oldState), nil)
 			if remove.Totals.Delta != -globex.After {
 				t.Errorf("removing globex: delta %v, want %v", remove.Totals.Delta, -globex.After)
 			}
@@ -207,6 +211,8 @@ func TestAddingATenantCostsOneTenant(t *testing.T) {
 // TestGoldenOutputs: a preview that creates a tenant, resizes another's
 // database and deletes a third, priced and rendered in each format.
 func TestGoldenOutputs(t *testing.T) {
+	t.Parallel()
+
 	before := fleetConfig("aws", map[string]string{"acme": "small", "initech": "small"}, true)
 	after := fleetConfig("aws", map[string]string{"acme": "medium", "globex": "small"}, true)
 	raw := digest("aws", after, states(t, "aws", "prod", before), states(t, "aws", "prod", after))
@@ -249,6 +255,8 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func TestUsageFileSetsUsageParts(t *testing.T) {
+	t.Parallel()
+
 	cfg := fleetConfig("aws", map[string]string{"acme": "small"}, false)
 	raw := digest("aws", cfg, nil, states(t, "aws", "prod", cfg))
 	without := price(t, raw, nil)
@@ -270,6 +278,7 @@ func TestUsageFileSetsUsageParts(t *testing.T) {
 	}
 }
 
+//nolint:paralleltest // localtest.Images sets TENANTFLEET_LOCAL_* with t.Setenv.
 func TestLocalCloudCostsNothingAndSaysSo(t *testing.T) {
 	localtest.Images(t, "tenant-app/dev/entrypoint")
 	steps := []Step{
@@ -294,6 +303,8 @@ func TestLocalCloudCostsNothingAndSaysSo(t *testing.T) {
 }
 
 func TestBadInputIsRefusedClearly(t *testing.T) {
+	t.Parallel()
+
 	for name, raw := range map[string]string{
 		"not json":   "preview failed: no credentials",
 		"array":      `[{"op":"create"}]`,
@@ -331,6 +342,8 @@ func TestBadInputIsRefusedClearly(t *testing.T) {
 }
 
 func TestCompareClouds(t *testing.T) {
+	t.Parallel()
+
 	cat, _ := pricing.LoadCatalog("")
 	fleet := fleetConfig("aws", map[string]string{"acme": "small", "globex": "large"}, true)
 	cmp, err := Compare(t.Context(), "prod", fleet, PlanClouds(), map[string]string{"aws": "eu-west-1"}, cat, nil)
@@ -366,6 +379,8 @@ func TestCompareClouds(t *testing.T) {
 // stack's total; a replacement's three steps are one resource priced old
 // and new, never twice.
 func TestImportAndReplaceSteps(t *testing.T) {
+	t.Parallel()
+
 	cfg := fleetConfig("aws", map[string]string{"acme": "small"}, false)
 	big := fleetConfig("aws", map[string]string{"acme": "large"}, false)
 	small, large := states(t, "aws", "prod", cfg), states(t, "aws", "prod", big)

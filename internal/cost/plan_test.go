@@ -24,6 +24,8 @@ func stackFile(t *testing.T, path string) map[string]any {
 }
 
 func TestRecordRegistersTheWholeStack(t *testing.T) {
+	t.Parallel()
+
 	for cloud, file := range map[string]string{"aws": "../../Pulumi.aws.yaml", "azure": "../../Pulumi.azure.yaml",
 		"gcp": "../../Pulumi.gcp.yaml", "digitalocean": "../../Pulumi.digitalocean.yaml"} {
 		res, err := Record(t.Context(), cloud, cloud, stackFile(t, file))

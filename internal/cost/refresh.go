@@ -44,7 +44,7 @@ catalogs are updated by hand from the price pages.`,
 		Example: `  tenantfleet cost refresh-catalog --cloud aws --out /tmp/catalog
   tenantfleet cost --stack aws --catalog-dir /tmp/catalog`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := pricing.Lookup(cloud)
 			if err != nil || c.PriceList == nil {
 				return usage(fmt.Errorf("--cloud: %q has no public price list to refresh from; choose %s", cloud, strings.Join(refreshable(), " or ")))
@@ -77,8 +77,8 @@ catalogs are updated by hand from the price pages.`,
 			if err := os.WriteFile(path, raw, 0o644); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (version %s)\n", path, fresh.Version)
-			return nil
+			_, err = fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (version %s)\n", path, fresh.Version)
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&cloud, "cloud", "", strings.Join(refreshable(), " or "))

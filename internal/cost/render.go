@@ -29,6 +29,27 @@ func Render(w io.Writer, r *Report, format string) error {
 	return fmt.Errorf("--format: %q is not one of %s", format, strings.Join(Formats, ", "))
 }
 
+// errWriter writes to w until a write fails and keeps that first error, so a
+// renderer prints line after line and returns err once at the end: a report
+// cut short (a closed pipe, a full disk) is an error, not a silent success.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+// printf and println write through e; a failure is kept in e.err.
+func (e *errWriter) printf(format string, args ...any) { _, _ = fmt.Fprintf(e, format, args...) }
+func (e *errWriter) println(args ...any)               { _, _ = fmt.Fprintln(e, args...) }
+
 // money formats a monthly amount: $1,234.56.
 func money(v float64) string {
 	neg := v < 0
@@ -107,43 +128,45 @@ func header(r *Report) string {
 // components (quantity, unit, monthly cost), the group's total, and the
 // stack's totals before, after and the delta.
 func renderTable(w io.Writer, r *Report) error {
-	fmt.Fprintln(w, header(r))
-	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tMONTHLY QTY\tUNIT\tMONTHLY COST\t")
+	out := &errWriter{w: w}
+	out.println(header(r))
+	out.println()
+	tab := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	tw := &errWriter{w: tab}
+	tw.println("NAME\tMONTHLY QTY\tUNIT\tMONTHLY COST\t")
 	for _, g := range r.Groups {
-		fmt.Fprintf(tw, "%s\t\t\t%s\t%s\n", groupTitle(g), money(g.After), deltaNote(g.Before, g.After))
+		tw.printf("%s\t\t\t%s\t%s\n", groupTitle(g), money(g.After), deltaNote(g.Before, g.After))
 		priced := pricedResources(g.Resources)
 		for i, res := range priced {
 			branch, pipe := "├─", "│ "
 			if i == len(priced)-1 {
 				branch, pipe = "└─", "  "
 			}
-			fmt.Fprintf(tw, "%s %s (%s, %s)\t\t\t%s\t%s\n", branch, res.Name, res.Type, res.Op, resourceCost(res), deltaNote(res.Before, res.After))
+			tw.printf("%s %s (%s, %s)\t\t\t%s\t%s\n", branch, res.Name, res.Type, res.Op, resourceCost(res), deltaNote(res.Before, res.After))
 			for j, c := range res.Components {
 				sub := "├─"
 				if j == len(res.Components)-1 {
 					sub = "└─"
 				}
-				fmt.Fprintf(tw, "%s %s %s\t%s\t%s\t%s\t\n", pipe, sub, c.Name, quantity(c), c.Unit, componentCost(c))
+				tw.printf("%s %s %s\t%s\t%s\t%s\t\n", pipe, sub, c.Name, quantity(c), c.Unit, componentCost(c))
 			}
 		}
 		if n := len(g.Resources) - len(priced); n > 0 {
-			fmt.Fprintf(tw, "   %d free resource%s (%s)\t\t\t\t\n", n, plural(n), freeNote(g.Resources))
+			tw.printf("   %d free resource%s (%s)\t\t\t\t\n", n, plural(n), freeNote(g.Resources))
 		}
 	}
-	fmt.Fprintln(tw, "\t\t\t\t")
-	fmt.Fprintf(tw, "TOTAL BEFORE\t\t\t%s\t\n", money(r.Totals.Before))
-	fmt.Fprintf(tw, "TOTAL AFTER\t\t\t%s\t\n", money(r.Totals.After))
-	fmt.Fprintf(tw, "DELTA\t\t\t%s\t\n", signed(r.Totals.Delta))
-	if err := tw.Flush(); err != nil {
+	tw.println("\t\t\t\t")
+	tw.printf("TOTAL BEFORE\t\t\t%s\t\n", money(r.Totals.Before))
+	tw.printf("TOTAL AFTER\t\t\t%s\t\n", money(r.Totals.After))
+	tw.printf("DELTA\t\t\t%s\t\n", signed(r.Totals.Delta))
+	if err := tab.Flush(); err != nil {
 		return err
 	}
 	if r.Totals.UsageDependent > 0 {
-		fmt.Fprintf(w, "\n%d resource%s also cost%s what they are used for (\"depends on usage\"): not in the totals; "+
+		out.printf("\n%d resource%s also cost%s what they are used for (\"depends on usage\"): not in the totals; "+
 			"give expected usage with --usage-file.\n", r.Totals.UsageDependent, plural(r.Totals.UsageDependent), verbS(r.Totals.UsageDependent))
 	}
-	return nil
+	return out.err
 }
 
 func resourceCost(res ResourceCost) string {
@@ -218,26 +241,27 @@ func verbS(n int) string {
 // renderMarkdown writes a pull-request comment: the totals, a table per
 // group and, folded, the components.
 func renderMarkdown(w io.Writer, r *Report) error {
-	fmt.Fprintf(w, "### Cost of this change: %s a month\n\n", signed(r.Totals.Delta))
-	fmt.Fprintf(w, "%s\n\n", header(r))
-	fmt.Fprintln(w, "| | before | after | delta |")
-	fmt.Fprintln(w, "| --- | ---: | ---: | ---: |")
+	out := &errWriter{w: w}
+	out.printf("### Cost of this change: %s a month\n\n", signed(r.Totals.Delta))
+	out.printf("%s\n\n", header(r))
+	out.println("| | before | after | delta |")
+	out.println("| --- | ---: | ---: | ---: |")
 	for _, g := range r.Groups {
-		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", groupTitle(g), money(g.Before), money(g.After), signed(g.Delta))
+		out.printf("| %s | %s | %s | %s |\n", groupTitle(g), money(g.Before), money(g.After), signed(g.Delta))
 	}
-	fmt.Fprintf(w, "| **total** | **%s** | **%s** | **%s** |\n\n", money(r.Totals.Before), money(r.Totals.After), signed(r.Totals.Delta))
+	out.printf("| **total** | **%s** | **%s** | **%s** |\n\n", money(r.Totals.Before), money(r.Totals.After), signed(r.Totals.Delta))
 	if r.Totals.UsageDependent > 0 {
-		fmt.Fprintf(w, "%d resource%s also cost%s what they are used for, not in the totals (give expected usage with `--usage-file`).\n\n",
+		out.printf("%d resource%s also cost%s what they are used for, not in the totals (give expected usage with `--usage-file`).\n\n",
 			r.Totals.UsageDependent, plural(r.Totals.UsageDependent), verbS(r.Totals.UsageDependent))
 	}
-	fmt.Fprintln(w, "<details><summary>Resources</summary>")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| resource | step | component | monthly qty | unit | monthly cost |")
-	fmt.Fprintln(w, "| --- | --- | --- | ---: | --- | ---: |")
+	out.println("<details><summary>Resources</summary>")
+	out.println()
+	out.println("| resource | step | component | monthly qty | unit | monthly cost |")
+	out.println("| --- | --- | --- | ---: | --- | ---: |")
 	for _, g := range r.Groups {
 		for _, res := range pricedResources(g.Resources) {
 			if len(res.Components) == 0 {
-				fmt.Fprintf(w, "| `%s` | %s | %s | | | %s |\n", res.Name, res.Op, mdEscape(res.Note), resourceCost(res))
+				out.printf("| `%s` | %s | %s | | | %s |\n", res.Name, res.Op, mdEscape(res.Note), resourceCost(res))
 				continue
 			}
 			for i, c := range res.Components {
@@ -245,13 +269,13 @@ func renderMarkdown(w io.Writer, r *Report) error {
 				if i == 0 {
 					name, op = "`"+res.Name+"`", res.Op
 				}
-				fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", name, op, mdEscape(c.Name), quantity(c), c.Unit, componentCost(c))
+				out.printf("| %s | %s | %s | %s | %s | %s |\n", name, op, mdEscape(c.Name), quantity(c), c.Unit, componentCost(c))
 			}
 		}
 	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "</details>")
-	return nil
+	out.println()
+	out.println("</details>")
+	return out.err
 }
 
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", "\\|") }

@@ -58,7 +58,7 @@ func ReadPreviewFile(path string) (*PreviewFile, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--preview-file: %w", err)
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }() // read-only: a close error loses nothing
 		r = f
 	}
 	raw, err := io.ReadAll(io.LimitReader(r, 1<<30))
@@ -77,7 +77,7 @@ func ParsePreview(name string, raw []byte) (*PreviewFile, error) {
 	var digest display.PreviewDigest
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(&digest); err != nil {
-		return nil, fmt.Errorf("--preview-file %s: not a `pulumi preview --json` document: %v", name, err)
+		return nil, fmt.Errorf("--preview-file %s: not a `pulumi preview --json` document: %w", name, err)
 	}
 	if digest.Steps == nil && digest.ChangeSummary == nil {
 		return nil, fmt.Errorf("--preview-file %s: no steps and no changeSummary: not a `pulumi preview --json` document", name)

@@ -12,6 +12,7 @@ import (
 )
 
 func TestIsConfigError(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		reason string
 		err    error
@@ -32,6 +33,7 @@ func TestIsConfigError(t *testing.T) {
 }
 
 func TestEngineErrorLines(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		reason, stderr, want string
 	}{
@@ -50,6 +52,7 @@ func TestEngineErrorLines(t *testing.T) {
 }
 
 func TestLockLines(t *testing.T) {
+	t.Parallel()
 	stderr := "error: the stack is currently locked by 1 lock(s). Either wait.\n" +
 		"  file:///s/.pulumi/locks/organization/p/dev/x.json?no_tmp_dir=true: created by me@host (pid 1) at 2026-01-01T00:00:00Z\n"
 	want := "\n  /s/.pulumi/locks/organization/p/dev/x.json: created by me@host (pid 1) at 2026-01-01T00:00:00Z"
@@ -59,6 +62,7 @@ func TestLockLines(t *testing.T) {
 }
 
 func TestClassify(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		reason   string
 		program  error
@@ -92,25 +96,25 @@ func TestClassify(t *testing.T) {
 		r := &stackRun{op: OpUp, opts: StackOptions{Stack: "dev", ExpectNoChanges: c.expect}, engine: engine,
 			env: &engineEnv{stateDir: "/state"}}
 		r.program.set(c.program)
-		err := r.classify(context.Background(), errors.New("auto: failed\ncode: 255\nstderr: "+c.stderr), c.changes, diagnostics{})
+		err := r.classify(t.Context(), errors.New("auto: failed\ncode: 255\nstderr: "+c.stderr), c.changes, diagnostics{})
 		if KindOf(err) != c.wantKind || !strings.Contains(err.Error(), c.wantMsg) {
 			t.Errorf("%s: classify = %v %q, want %v containing %q", c.reason, KindOf(err), err, c.wantKind, c.wantMsg)
 		}
-		if got := errors.Is(err, ErrLocked); got != (c.wantIs == ErrLocked) {
+		if got := errors.Is(err, ErrLocked); got != errors.Is(c.wantIs, ErrLocked) {
 			t.Errorf("%s: errors.Is(err, ErrLocked) = %v", c.reason, got)
 		}
 	}
 
 	// The engine's stack errors, without its generic closing line.
 	r := &stackRun{op: OpUp, opts: StackOptions{Stack: "dev"}, engine: &engineCommand{}, env: &engineEnv{}}
-	err := r.classify(context.Background(), errors.New("x"), nil, diagnostics{all: []string{"no quota", "update failed", "no quota"}})
+	err := r.classify(t.Context(), errors.New("x"), nil, diagnostics{all: []string{"no quota", "update failed", "no quota"}})
 	if want := "up of stack dev failed:\n  no quota"; err == nil || err.Error() != want {
 		t.Errorf("stack errors: %q, want %q", err, want)
 	}
 
 	// Resource errors explain a program error that is their consequence.
 	r.program.set(errors.New(`tenant unit "acme": register outputs: context canceled`))
-	err = r.classify(context.Background(), errors.New("x"), nil, diagnostics{
+	err = r.classify(t.Context(), errors.New("x"), nil, diagnostics{
 		all:      []string{"no plugin aws", "update failed"},
 		resource: []string{"default_6_83_2: no plugin aws", "default_6_83_2: no plugin aws"},
 	})
@@ -120,7 +124,7 @@ func TestClassify(t *testing.T) {
 	r.program.set(nil)
 
 	// Interrupted wins over everything.
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	r = &stackRun{op: OpDestroy, opts: StackOptions{Stack: "dev"}, engine: &engineCommand{}, env: &engineEnv{}}
 	if err := r.classify(ctx, errors.New("x"), nil, diagnostics{}); KindOf(err) != KindFailed || !strings.Contains(err.Error(), "interrupted") {
@@ -129,6 +133,7 @@ func TestClassify(t *testing.T) {
 }
 
 func TestProgress(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	p := newProgress(&out, false, true)
 	urn := "urn:pulumi:dev::tenantfleet::tenantfleet:index:TenantUnit$tenantfleet-local:index:Database::acme-db"

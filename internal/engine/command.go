@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -181,7 +182,7 @@ func (c *engineCommand) run(ctx context.Context,
 	if err := cmd.Start(); err != nil {
 		return "", "", -2, err
 	}
-	if observe, ok := ctx.Value(engineObserverKey{}).(EngineObserver); ok {
+	if observe, ok := ctx.Value(engineObserverKey{}).(Observer); ok {
 		observe.Started(cmd.Process.Pid)
 		defer observe.Ended(cmd.Process.Pid)
 	}
@@ -235,19 +236,26 @@ func newOutputFiles() (*outputFiles, error) {
 	}
 	errf, err := os.CreateTemp("", "tenantfleet-engine-")
 	if err != nil {
-		out.Close()
-		os.Remove(out.Name())
+		_ = out.Close()           // empty; the create error is the one to report
+		_ = os.Remove(out.Name()) // best effort: it holds nothing yet
 		return nil, fmt.Errorf("create the engine's output file: %w", err)
 	}
-	// Unlinked at once: nothing is left behind, whatever happens.
-	os.Remove(out.Name())
-	os.Remove(errf.Name())
+	// Unlinked at once: nothing is left behind, whatever happens. The open
+	// descriptors keep the files readable; one that cannot be unlinked would
+	// be left in the temporary directory with the engine's output, so say so.
+	for _, f := range []*os.File{out, errf} {
+		if err := os.Remove(f.Name()); err != nil {
+			slog.Warn("could not unlink the engine's output file; remove it once the operation ends", "file", f.Name(), "err", err)
+		}
+	}
 	return &outputFiles{stdout: out, stderr: errf}, nil
 }
 
+// close closes the files once their output has been read: they are
+// unlinked and were only read since, so a close error loses nothing.
 func (f *outputFiles) close() {
-	f.stdout.Close()
-	f.stderr.Close()
+	_ = f.stdout.Close()
+	_ = f.stderr.Close()
 }
 
 func readFile(f *os.File, into *bytes.Buffer) {
@@ -256,9 +264,9 @@ func readFile(f *os.File, into *bytes.Buffer) {
 	}
 }
 
-// EngineObserver is told of every engine process a stack operation starts
-// and of its end (see WithEngineObserver).
-type EngineObserver interface {
+// Observer is told of every engine process a stack operation starts and of
+// its end (see WithEngineObserver).
+type Observer interface {
 	Started(pid int)
 	Ended(pid int)
 }
@@ -269,7 +277,7 @@ type engineObserverKey struct{}
 // their engine processes to o: the signup service records them so that,
 // after a crash, it can tell a lock its own dead engine left from anyone
 // else's.
-func WithEngineObserver(ctx context.Context, o EngineObserver) context.Context {
+func WithEngineObserver(ctx context.Context, o Observer) context.Context {
 	return context.WithValue(ctx, engineObserverKey{}, o)
 }
 

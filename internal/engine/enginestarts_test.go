@@ -21,6 +21,8 @@ import (
 // one App (a counting wrapper in front of bin/pulumi), on the test program,
 // and checks the outputs taken from the operations' events against what
 // the CLI reads back. A change that starts the CLI more often fails here.
+//
+//nolint:paralleltest // enginetest.Isolate sets XDG_STATE_HOME and unsets the PULUMI_* variables with t.Setenv.
 func TestEngineStarts(t *testing.T) {
 	h := enginetest.Isolate(t)
 	enginetest.WriteFile(t, filepath.Join(h.ProjectDir, "Pulumi.dev.yaml"), "config: {}\n")
@@ -34,7 +36,7 @@ func TestEngineStarts(t *testing.T) {
 			opts.Stack = "dev"
 		}
 		opts.ProjectDir = h.ProjectDir
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 		defer cancel()
 		report, err := runner.Run(ctx, op, opts)
 		if got := calls.next(t); !slices.Equal(got, starts) {
@@ -182,6 +184,7 @@ func (c *pulumiCalls) next(t *testing.T) []string {
 // TestMaskSecrets: secrets as the engine's events carry them become
 // "[secret]" wherever they are, as `pulumi stack output --json` prints them.
 func TestMaskSecrets(t *testing.T) {
+	t.Parallel()
 	secret := map[string]any{"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "ciphertext": "[secret]"}
 	asset := map[string]any{"4dabf18193072939515e22adb298388d": "c44067f5952c0a294b673a41bacd8c17", "text": "x"}
 	cases := []struct {
@@ -205,6 +208,7 @@ func TestMaskSecrets(t *testing.T) {
 // TestStackOutputsEvent: only the root stack's outputs are kept, the last
 // reported.
 func TestStackOutputsEvent(t *testing.T) {
+	t.Parallel()
 	p := newProgress(io.Discard, true, false)
 	if _, ok := p.stackOutputs(); ok {
 		t.Fatal("outputs before any event")
@@ -228,6 +232,7 @@ func TestStackOutputsEvent(t *testing.T) {
 // TestAutoReadBack: only auto's read-backs after an operation are answered
 // without the CLI.
 func TestAutoReadBack(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		args []string
 		want string

@@ -259,7 +259,14 @@ func createPassphraseFile(path string) error {
 	if err != nil {
 		return fmt.Errorf("create the secrets passphrase file: %w", err)
 	}
-	defer os.Remove(tmp.Name())
+	defer func() {
+		// Linked to path below, or not wanted after a failure: either way
+		// this name goes, and a copy of the passphrase left behind is worth
+		// a warning.
+		if err := os.Remove(tmp.Name()); err != nil {
+			slog.Warn("could not remove a temporary copy of the secrets passphrase; remove it by hand", "file", tmp.Name(), "err", err)
+		}
+	}()
 	_, err = tmp.WriteString(base64.RawURLEncoding.EncodeToString(raw) + "\n")
 	if cerr := tmp.Close(); err == nil {
 		err = cerr

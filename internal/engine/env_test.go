@@ -79,6 +79,7 @@ func TestResolveEngineEnv(t *testing.T) {
 // engine killed while rewriting one left it empty, and the stack unreadable:
 // "failed to load checkpoint: EOF"), unless the URL says otherwise.
 func TestCrashSafeBackend(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ in, want, why string }{
 		{"file:///srv/state", "file:///srv/state?metadata=skip", "the default and any file backend"},
 		{"file://~/state", "file://~/state?metadata=skip", "Pulumi expands ~ itself"},
@@ -142,6 +143,7 @@ func TestEngineEnvImagesDir(t *testing.T) {
 	}
 }
 
+//nolint:paralleltest // each case sets the PULUMI_CONFIG_PASSPHRASE* variables with t.Setenv.
 func TestUserPassphraseSet(t *testing.T) {
 	cases := []struct {
 		reason     string
@@ -173,6 +175,7 @@ func TestUserPassphraseSet(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 func TestEnsurePassphraseFile(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "sub", "passphrase")
 	if err := ensurePassphraseFile(path); err != nil {
 		t.Fatal(err)
@@ -224,6 +227,7 @@ func TestEnsurePassphraseFile(t *testing.T) {
 
 // Concurrent first runs agree on one passphrase and none sees a partial file.
 func TestEnsurePassphraseFileConcurrently(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "passphrase")
 	errs := make(chan error, 8)
 	for range 8 {
@@ -241,6 +245,7 @@ func TestEnsurePassphraseFileConcurrently(t *testing.T) {
 }
 
 func TestFindProjectDir(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	enginetest.WriteFile(t, filepath.Join(root, "Pulumi.yaml"), "name: x\nruntime: go\n")
 	deep := filepath.Join(root, "a", "b")
@@ -285,6 +290,7 @@ func TestFindPulumi(t *testing.T) {
 }
 
 func TestCheckStackConfig(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	enginetest.WriteFile(t, filepath.Join(dir, "Pulumi.yaml"), "name: x\nruntime: go\nstackConfigDir: stacks\n")
 	enginetest.WriteFile(t, filepath.Join(dir, "stacks", "Pulumi.dev.yaml"), "config: {}\n")

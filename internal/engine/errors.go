@@ -11,16 +11,17 @@ import (
 type Kind int
 
 const (
-	// KindFailed: the operation failed (an engine, provider or program
-	// error, a locked stack, an interrupt); the same request may succeed
-	// later.
+	// KindFailed means the operation failed (an engine, provider or
+	// program error, a locked stack, an interrupt); the same request may
+	// succeed later.
 	KindFailed Kind = iota + 1
-	// KindUsage: the request or the environment is wrong (a bad stack name,
-	// no Pulumi.yaml, a stack that does not exist, an invalid stack
+	// KindUsage means the request or the environment is wrong (a bad stack
+	// name, no Pulumi.yaml, a stack that does not exist, an invalid stack
 	// configuration, no pulumi CLI, a wrong passphrase); it fails the same
 	// way until that changes.
 	KindUsage
-	// KindChanges: preview or refresh with ExpectNoChanges found changes.
+	// KindChanges means preview or refresh with ExpectNoChanges found
+	// changes.
 	KindChanges
 )
 

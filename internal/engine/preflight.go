@@ -56,8 +56,10 @@ func (rn *Runner) Preflight(ctx context.Context, backend string, plugins ...stri
 		if err != nil {
 			return p, usageErrorf("state backend %s (from %s) is not writable: %v", env.backendURL, env.backendSource, err)
 		}
-		probe.Close()
-		os.Remove(probe.Name())
+		// Only creating it was the question: the empty probe's close error
+		// says nothing about the backend, and removing it is best effort.
+		_ = probe.Close()
+		_ = os.Remove(probe.Name())
 	}
 	// whoami logs in to the backend: it fails on a bad URL, missing
 	// credentials or an unreachable bucket.
@@ -65,7 +67,7 @@ func (rn *Runner) Preflight(ctx context.Context, backend string, plugins ...stri
 	if err != nil {
 		return p, failedErrorf("%v", err)
 	}
-	defer os.RemoveAll(scratch)
+	defer func() { _ = os.RemoveAll(scratch) }() // best effort: only whoami ran in it
 	var envList []string
 	for k, v := range env.vars {
 		envList = append(envList, k+"="+v)

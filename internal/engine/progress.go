@@ -98,9 +98,17 @@ func (p *progress) handle(ev events.EngineEvent) {
 			p.changes[string(op)] = n
 		}
 		if ev.SummaryEvent.MaybeCorrupt && !p.quiet {
-			fmt.Fprintln(p.w, "warning: one or more resources may be in an inconsistent state; run `tenantfleet refresh`")
+			p.printf("warning: one or more resources may be in an inconsistent state; run `tenantfleet refresh`\n")
 		}
 	}
+}
+
+// printf writes a progress line to w. A failed write is dropped on purpose:
+// the lines are commentary for a person (stderr), the operation's result is
+// its report, and the engine's events must be consumed whatever happens to
+// the terminal.
+func (p *progress) printf(format string, args ...any) {
+	_, _ = fmt.Fprintf(p.w, format, args...)
 }
 
 func (p *progress) step(m apitype.StepEventMetadata, failure string) {
@@ -136,7 +144,7 @@ func (p *progress) step(m apitype.StepEventMetadata, failure string) {
 	if failure != "" {
 		line = "! " + line[2:] + "  " + failure
 	}
-	fmt.Fprintln(p.w, line)
+	p.printf("%s\n", line)
 }
 
 func (p *progress) diagnostic(d apitype.DiagnosticEvent) {
@@ -157,7 +165,7 @@ func (p *progress) diagnostic(d apitype.DiagnosticEvent) {
 		if !isStack && name != "" {
 			p.diags.resource = append(p.diags.resource, name+": "+msg)
 			if !p.quiet {
-				fmt.Fprintf(p.w, "error: %s: %s\n", name, indentContinuation(msg))
+				p.printf("error: %s: %s\n", name, indentContinuation(msg))
 			}
 		}
 	case "warning":
@@ -168,9 +176,9 @@ func (p *progress) diagnostic(d apitype.DiagnosticEvent) {
 		}
 		if !p.quiet {
 			if name != "" && !isStack {
-				fmt.Fprintf(p.w, "warning: %s: %s\n", name, indentContinuation(msg))
+				p.printf("warning: %s: %s\n", name, indentContinuation(msg))
 			} else {
-				fmt.Fprintf(p.w, "warning: %s\n", indentContinuation(msg))
+				p.printf("warning: %s\n", indentContinuation(msg))
 			}
 		}
 	}

@@ -148,7 +148,7 @@ func (rn *Runner) runStack(ctx context.Context, op Operation, opts StackOptions,
 		if err != nil {
 			return failedErrorf("%v", err)
 		}
-		defer os.RemoveAll(dir)
+		defer removeWorkspace(dir)
 		opts.ProjectDir = dir
 	}
 	projectDir, err := filepath.Abs(opts.ProjectDir)
@@ -204,10 +204,18 @@ func operationWorkspace(stack string, config map[string]any) (string, error) {
 		err = os.WriteFile(filepath.Join(dir, "Pulumi."+stack+".yaml"), stackFile, 0o600)
 	}
 	if err != nil {
-		os.RemoveAll(dir)
+		removeWorkspace(dir)
 		return "", fmt.Errorf("write the operation's workspace: %w", err)
 	}
 	return dir, nil
+}
+
+// removeWorkspace removes an operation's workspace. Its stack file holds
+// the operation's config, so one left behind is worth a warning.
+func removeWorkspace(dir string) {
+	if err := os.RemoveAll(dir); err != nil {
+		slog.Warn("could not remove the operation's workspace; remove it by hand", "dir", dir, "err", err)
+	}
 }
 
 // checkStackConfig fails with a usage error naming the file when the

@@ -93,14 +93,17 @@ func Command(ctx context.Context, args []string, getenv func(string) string, std
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, Usage)
+			if _, err := fmt.Fprint(stdout, Usage); err != nil {
+				return ExitFailed
+			}
 			return ExitOK
 		}
-		fmt.Fprintf(stderr, "tenantfleet-forwarder: %v\nRun 'tenantfleet-forwarder --help' for usage.\n", err)
+		// The exit code reports the usage error even when stderr cannot.
+		_, _ = fmt.Fprintf(stderr, "tenantfleet-forwarder: %v\nRun 'tenantfleet-forwarder --help' for usage.\n", err)
 		return ExitConfig
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "tenantfleet-forwarder: unexpected argument %q: the configuration comes from the environment\nRun 'tenantfleet-forwarder --help' for usage.\n", fs.Arg(0))
+		_, _ = fmt.Fprintf(stderr, "tenantfleet-forwarder: unexpected argument %q: the configuration comes from the environment\nRun 'tenantfleet-forwarder --help' for usage.\n", fs.Arg(0))
 		return ExitConfig
 	}
 

@@ -113,7 +113,7 @@ func ParseFilter(s string) (*Filter, error) {
 	dec.DisallowUnknownFields()
 	var f *Filter
 	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf(`not a filter policy {"attribute":"<header>","values":["<value>",...]}: %v`, err)
+		return nil, fmt.Errorf(`not a filter policy {"attribute":"<header>","values":["<value>",...]}: %w`, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, errors.New("unexpected data after the JSON object")

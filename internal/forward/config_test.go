@@ -1,12 +1,13 @@
 package forward
 
 import (
-	"context"
 	"strings"
 	"testing"
 )
 
 func TestParseURL(t *testing.T) {
+	t.Parallel()
+
 	got, err := ParseURL("kafka://doadmin@db-kafka.example.com:25073/fanout-orders?group=sub-1")
 	want := Endpoint{User: "doadmin", Broker: "db-kafka.example.com:25073", Topic: "fanout-orders", Group: "sub-1", Mechanism: MechanismScramSHA256, TLS: true}
 	if err != nil || got != want {
@@ -23,6 +24,8 @@ func TestParseURL(t *testing.T) {
 }
 
 func TestLoadConfigErrors(t *testing.T) {
+	t.Parallel()
+
 	const pw = testPassword
 	good := func() map[string]string {
 		return map[string]string{
@@ -63,6 +66,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"a CA that is not PEM", map[string]string{EnvCACert: "not a certificate"}, []string{EnvCACert, "no PEM certificate"}},
 	} {
 		t.Run(tc.reason, func(t *testing.T) {
+			t.Parallel()
+
 			env := good()
 			for k, v := range tc.set {
 				if v == "" {
@@ -84,7 +89,7 @@ func TestLoadConfigErrors(t *testing.T) {
 
 			// The command logs the same error, and not the password.
 			var stdout, stderr syncBuffer
-			if code := Command(context.Background(), nil, getenv(env), &stdout, &stderr); code != ExitConfig {
+			if code := Command(t.Context(), nil, getenv(env), &stdout, &stderr); code != ExitConfig {
 				t.Errorf("exit code %d, want %d", code, ExitConfig)
 			}
 			if !strings.Contains(stderr.String(), tc.want[0]) {
@@ -96,6 +101,8 @@ func TestLoadConfigErrors(t *testing.T) {
 }
 
 func TestLoadConfigFilter(t *testing.T) {
+	t.Parallel()
+
 	cfg, err := LoadConfig(getenv(map[string]string{
 		EnvFrom:     "kafka://u@h:1/fanout?group=g",
 		EnvTo:       "kafka://u@h:1/queue",
@@ -114,6 +121,8 @@ func TestLoadConfigFilter(t *testing.T) {
 }
 
 func TestCommandFlags(t *testing.T) {
+	t.Parallel()
+
 	for _, tc := range []struct {
 		args       []string
 		code       int
@@ -126,7 +135,7 @@ func TestCommandFlags(t *testing.T) {
 		{[]string{"extra"}, ExitConfig, "", "unexpected argument"},
 	} {
 		var stdout, stderr syncBuffer
-		code := Command(context.Background(), tc.args, getenv(nil), &stdout, &stderr)
+		code := Command(t.Context(), tc.args, getenv(nil), &stdout, &stderr)
 		if code != tc.code || !strings.Contains(stdout.String(), tc.stdout) || !strings.Contains(stderr.String(), tc.stderrWant) {
 			t.Errorf("%v: exit %d stdout %q stderr %q; want exit %d, stdout with %q, stderr with %q",
 				tc.args, code, stdout.String(), stderr.String(), tc.code, tc.stdout, tc.stderrWant)

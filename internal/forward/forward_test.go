@@ -34,6 +34,8 @@ func keys(rs []*kgo.Record) map[string]int {
 }
 
 func TestForwardsEveryRecordIntact(t *testing.T) {
+	t.Parallel()
+
 	c := newTestCluster(t, "fanout", "queue")
 	const n = 60
 	var sent []*kgo.Record
@@ -95,6 +97,8 @@ func TestForwardsEveryRecordIntact(t *testing.T) {
 }
 
 func TestFilterKeepsMatchingAndCommitsSkipped(t *testing.T) {
+	t.Parallel()
+
 	c := newTestCluster(t, "fanout", "queue")
 	types := []string{"invoice.paid", "invoice.created", "invoice.failed", "", "customer.created"}
 	const n = 100
@@ -134,6 +138,8 @@ func TestFilterKeepsMatchingAndCommitsSkipped(t *testing.T) {
 }
 
 func TestCleanStopMidStreamLosesAndDuplicatesNothing(t *testing.T) {
+	t.Parallel()
+
 	c := newTestCluster(t, "fanout", "queue")
 	const n = 400
 	produced := make(chan struct{})
@@ -177,6 +183,8 @@ func TestCleanStopMidStreamLosesAndDuplicatesNothing(t *testing.T) {
 }
 
 func TestCrashBeforeCommitRedeliversEverything(t *testing.T) {
+	t.Parallel()
+
 	c := newTestCluster(t, "fanout", "queue")
 	const n = 200
 	for i := range n {
@@ -218,6 +226,8 @@ func TestCrashBeforeCommitRedeliversEverything(t *testing.T) {
 }
 
 func TestTwoSubscriptionsEachGetEveryRecord(t *testing.T) {
+	t.Parallel()
+
 	c := newTestCluster(t, "fanout", "queue-a", "queue-b")
 	const n = 80
 	for i := range n {
@@ -246,6 +256,8 @@ func TestTwoSubscriptionsEachGetEveryRecord(t *testing.T) {
 }
 
 func TestNewSubscriptionStartsAtLatest(t *testing.T) {
+	t.Parallel()
+
 	c := newTestCluster(t, "fanout", "queue")
 	for i := range 20 {
 		c.produce(record("fanout", i, "old"))
@@ -301,6 +313,8 @@ func TestNewSubscriptionStartsAtLatest(t *testing.T) {
 }
 
 func TestWrongPasswordIsRetriedWithoutLeaking(t *testing.T) {
+	t.Parallel()
+
 	// kfake closes the connection on bad credentials where Kafka answers
 	// SASL_AUTHENTICATION_FAILED (which TestPermanentErrors covers), so
 	// here the forwarder can only retry; it must not leak the password.
@@ -322,6 +336,8 @@ func TestWrongPasswordIsRetriedWithoutLeaking(t *testing.T) {
 }
 
 func TestPermanentErrors(t *testing.T) {
+	t.Parallel()
+
 	ep := Endpoint{User: "u", Broker: "b:1", Topic: "t", Mechanism: MechanismScramSHA256, TLS: true}
 	for _, tc := range []struct {
 		err  error
@@ -347,6 +363,8 @@ func TestPermanentErrors(t *testing.T) {
 }
 
 func TestUntrustedCertificateStopsWithConfigError(t *testing.T) {
+	t.Parallel()
+
 	c := newTestCluster(t, "fanout", "queue")
 	env := c.env("fanout", "sub", "queue")
 	delete(env, EnvCACert) // the system roots do not trust kfake's certificate

@@ -192,7 +192,7 @@ func (c *testCluster) readAll(topic string) []*kgo.Record {
 // returns Run's error.
 func startForwarder(t *testing.T, cfg Config, logs *syncBuffer) (stop func() error) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, cfg, slog.New(slog.NewJSONHandler(logs, nil))) }()
 	var once sync.Once

@@ -92,7 +92,7 @@ func ParseURL(raw string) (Endpoint, error) {
 		if errors.As(err, &uerr) {
 			err = uerr.Err
 		}
-		return Endpoint{}, fmt.Errorf("not a URL: %v", err)
+		return Endpoint{}, fmt.Errorf("not a URL: %w", err)
 	}
 	if u.Scheme != "kafka" {
 		return Endpoint{}, fmt.Errorf("scheme %q: want kafka://<user>@<host>:<port>/<topic>", u.Scheme)
@@ -130,7 +130,7 @@ func ParseURL(raw string) (Endpoint, error) {
 
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
-		return Endpoint{}, fmt.Errorf("query: %v", err)
+		return Endpoint{}, fmt.Errorf("query: %w", err)
 	}
 	for key, values := range q {
 		if len(values) != 1 {
@@ -181,7 +181,7 @@ func validTopic(t string) error {
 		return fmt.Errorf("topic %q is not allowed", t)
 	}
 	for _, r := range t {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '.' && r != '_' && r != '-' {
 			return fmt.Errorf("topic %q: Kafka allows only ASCII letters, digits, '.', '_' and '-'", t)
 		}
 	}

@@ -66,7 +66,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		}
 		return fmt.Errorf("localcloud: %s %s: %w", method, path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read-only: a close error loses nothing
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
 	if err != nil {
 		return fmt.Errorf("localcloud: %s %s: read answer: %w", method, path, err)
@@ -123,82 +123,97 @@ func (c *Client) Shutdown(ctx context.Context) error {
 	}
 }
 
+// PutDatabase creates the database spec.Name or converges it to spec.
 func (c *Client) PutDatabase(ctx context.Context, spec DatabaseSpec) (Database, error) {
 	var out Database
 	err := c.do(ctx, http.MethodPut, resourcePath("databases", spec.Name), spec, &out)
 	return out, err
 }
 
+// GetDatabase returns the database name; the error wraps ErrNotFound when it is absent.
 func (c *Client) GetDatabase(ctx context.Context, name string) (Database, error) {
 	var out Database
 	err := c.do(ctx, http.MethodGet, resourcePath("databases", name), nil, &out)
 	return out, err
 }
 
+// DeleteDatabase deletes the database name; an absent one is not an error.
 func (c *Client) DeleteDatabase(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodDelete, resourcePath("databases", name), nil, nil)
 }
 
+// PutQueue creates the queue spec.Name or converges it to spec.
 func (c *Client) PutQueue(ctx context.Context, spec QueueSpec) (Queue, error) {
 	var out Queue
 	err := c.do(ctx, http.MethodPut, resourcePath("queues", spec.Name), spec, &out)
 	return out, err
 }
 
+// GetQueue returns the queue name; the error wraps ErrNotFound when it is absent.
 func (c *Client) GetQueue(ctx context.Context, name string) (Queue, error) {
 	var out Queue
 	err := c.do(ctx, http.MethodGet, resourcePath("queues", name), nil, &out)
 	return out, err
 }
 
+// DeleteQueue deletes the queue name.
 func (c *Client) DeleteQueue(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodDelete, resourcePath("queues", name), nil, nil)
 }
 
+// PutTopic creates the topic spec.Name or converges it to spec.
 func (c *Client) PutTopic(ctx context.Context, spec TopicSpec) (Topic, error) {
 	var out Topic
 	err := c.do(ctx, http.MethodPut, resourcePath("topics", spec.Name), spec, &out)
 	return out, err
 }
 
+// GetTopic returns the topic name; the error wraps ErrNotFound when it is absent.
 func (c *Client) GetTopic(ctx context.Context, name string) (Topic, error) {
 	var out Topic
 	err := c.do(ctx, http.MethodGet, resourcePath("topics", name), nil, &out)
 	return out, err
 }
 
+// DeleteTopic deletes the topic name.
 func (c *Client) DeleteTopic(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodDelete, resourcePath("topics", name), nil, nil)
 }
 
+// PutSubscription creates the subscription spec.Name or converges it to spec.
 func (c *Client) PutSubscription(ctx context.Context, spec SubscriptionSpec) (Subscription, error) {
 	var out Subscription
 	err := c.do(ctx, http.MethodPut, resourcePath("subscriptions", spec.Name), spec, &out)
 	return out, err
 }
 
+// GetSubscription returns the subscription name; the error wraps ErrNotFound when it is absent.
 func (c *Client) GetSubscription(ctx context.Context, name string) (Subscription, error) {
 	var out Subscription
 	err := c.do(ctx, http.MethodGet, resourcePath("subscriptions", name), nil, &out)
 	return out, err
 }
 
+// DeleteSubscription deletes the subscription name.
 func (c *Client) DeleteSubscription(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodDelete, resourcePath("subscriptions", name), nil, nil)
 }
 
+// PutProcess creates the process spec.Name or converges it to spec.
 func (c *Client) PutProcess(ctx context.Context, spec ProcessSpec) (Process, error) {
 	var out Process
 	err := c.do(ctx, http.MethodPut, resourcePath("processes", spec.Name), spec, &out)
 	return out, err
 }
 
+// GetProcess returns the process name; the error wraps ErrNotFound when it is absent.
 func (c *Client) GetProcess(ctx context.Context, name string) (Process, error) {
 	var out Process
 	err := c.do(ctx, http.MethodGet, resourcePath("processes", name), nil, &out)
 	return out, err
 }
 
+// DeleteProcess deletes the process name.
 func (c *Client) DeleteProcess(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodDelete, resourcePath("processes", name), nil, nil)
 }

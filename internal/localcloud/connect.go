@@ -122,7 +122,7 @@ func spawnRuntime(bin, dataDir string) (*starting, error) {
 	cmd.Dir = dataDir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = cmd.Start()
-	logf.Close()
+	_ = logf.Close() // the child has its own descriptor; this one wrote nothing
 	if err != nil {
 		return nil, fmt.Errorf("localcloud: start %s local run: %w", bin, err)
 	}
@@ -170,7 +170,7 @@ func readTail(path string, offset int64, limit int64) string {
 	if err != nil {
 		return fmt.Sprintf("(cannot read %s: %v)", path, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	fi, err := f.Stat()
 	if err != nil {
 		return fmt.Sprintf("(cannot read %s: %v)", path, err)

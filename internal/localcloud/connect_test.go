@@ -26,7 +26,7 @@ func TestConnectWaitsForARuntimeThatIsStarting(t *testing.T) {
 	}
 	defer lock.release()
 	t.Setenv("TENANTFLEET_BIN", testBinary(t))
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 	defer cancel()
 	_, err = Connect(ctx, dataDir)
 	if !errors.Is(err, context.DeadlineExceeded) {
@@ -79,7 +79,8 @@ func TestConcurrentConnectsShareOneRuntime(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	t.Cleanup(func() { _ = NewClient(dataDir).Shutdown(context.Background()) })
+	// t.Context is done by the time cleanups run: shut down without its cancel.
+	t.Cleanup(func() { _ = NewClient(dataDir).Shutdown(context.WithoutCancel(t.Context())) })
 	for _, err := range errs {
 		t.Errorf("Connect: %v", err)
 	}

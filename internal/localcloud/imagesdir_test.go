@@ -73,6 +73,8 @@ func TestRuntimeImagesDir(t *testing.T) {
 
 // TestDefaultImagesDir: a program applies the runtime's rule to the
 // tenantfleet binary Connect would start.
+//
+//nolint:paralleltest // each case sets the environment with t.Setenv (hermeticImages).
 func TestDefaultImagesDir(t *testing.T) {
 	dataDir := t.TempDir()
 	cases := []struct {
@@ -80,7 +82,7 @@ func TestDefaultImagesDir(t *testing.T) {
 		// setup prepares the machine and returns the images directory wanted.
 		setup func(t *testing.T) string
 	}{
-		{"no tenantfleet anywhere: <data dir>/images", func(t *testing.T) string {
+		{"no tenantfleet anywhere: <data dir>/images", func(*testing.T) string {
 			return filepath.Join(dataDir, "images")
 		}},
 		{"$TENANTFLEET_BIN's directory holds images", func(t *testing.T) string {
@@ -96,13 +98,13 @@ func TestDefaultImagesDir(t *testing.T) {
 			return filepath.Join(dataDir, "images")
 		}},
 		{"$TENANTFLEET_BIN is a link: the images next to the binary it names, as the runtime resolves itself", func(t *testing.T) string {
-			real := mkdirs(t, t.TempDir(), "images")
+			target := mkdirs(t, t.TempDir(), "images")
 			link := filepath.Join(t.TempDir(), "tenantfleet")
-			if err := os.Symlink(fakeTenantfleet(t, real), link); err != nil {
+			if err := os.Symlink(fakeTenantfleet(t, target), link); err != nil {
 				t.Fatal(err)
 			}
 			t.Setenv("TENANTFLEET_BIN", link)
-			return filepath.Join(real, "images")
+			return filepath.Join(target, "images")
 		}},
 		{"tenantfleet on PATH with images next to it", func(t *testing.T) string {
 			dir := mkdirs(t, t.TempDir(), "images")
@@ -166,6 +168,8 @@ const imagesHelperEnv = "LOCALCLOUD_TEST_IMAGES_OF"
 // TestImagesDirBesideTheProgram as a copy of the test binary, it prints
 // what ImagesDir says in that process.
 func TestImagesDirHelperProcess(t *testing.T) {
+	t.Parallel()
+
 	dataDir := os.Getenv(imagesHelperEnv)
 	if dataDir == "" {
 		t.Skip("helper process of TestImagesDirBesideTheProgram")
@@ -174,7 +178,9 @@ func TestImagesDirHelperProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.Stdout.WriteString("images=" + dir + "\n")
+	if _, err := os.Stdout.WriteString("images=" + dir + "\n"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestImagesDirBesideTheProgram: the layout a stock `pulumi up` runs, with
@@ -183,6 +189,8 @@ func TestImagesDirHelperProcess(t *testing.T) {
 // where the runtime that the plugin (bin/pulumi-resource-tenantfleet-local)
 // starts from bin/tenantfleet looks for them, not in <data dir>/images.
 func TestImagesDirBesideTheProgram(t *testing.T) {
+	t.Parallel()
+
 	cases := []struct {
 		reason      string
 		tenantfleet bool // bin/tenantfleet exists
@@ -198,6 +206,8 @@ func TestImagesDirBesideTheProgram(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
+			t.Parallel()
+
 			bin, dataDir := filepath.Join(t.TempDir(), "bin"), t.TempDir()
 			mkdirs(t, bin)
 			if tc.images {
@@ -234,7 +244,7 @@ func copyExecutable(t *testing.T, src, dst string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer in.Close()
+	defer func() { _ = in.Close() }() // read-only
 	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
 	if err != nil {
 		t.Fatal(err)

@@ -28,18 +28,18 @@ func lockDataDir(l layout) (*dataDirLock, error) {
 		return nil, fmt.Errorf("open lock %s: %w", l.lockFile(), err)
 	}
 	if err := exclusive(f); err != nil {
-		f.Close()
+		_ = f.Close() // the lock error is the one to report
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, fmt.Errorf("data directory %s is in use by another local cloud runtime (pid %s)", l.dataDir, lockHolder(l))
 		}
 		return nil, fmt.Errorf("lock %s: %w", l.lockFile(), err)
 	}
 	if err := f.Truncate(0); err != nil {
-		f.Close()
+		_ = f.Close() // the write error is the one to report
 		return nil, fmt.Errorf("write lock %s: %w", l.lockFile(), err)
 	}
 	if _, err := f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"+l.imagesDir+"\n"), 0); err != nil {
-		f.Close()
+		_ = f.Close() // the write error is the one to report
 		return nil, fmt.Errorf("write lock %s: %w", l.lockFile(), err)
 	}
 	return &dataDirLock{f: f}, nil
@@ -106,7 +106,7 @@ func lockFree(l layout) bool {
 	if err != nil {
 		return true
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
 		return false
 	}
@@ -116,5 +116,5 @@ func lockFree(l layout) bool {
 
 func (d *dataDirLock) release() {
 	_ = syscall.Flock(int(d.f.Fd()), syscall.LOCK_UN)
-	d.f.Close()
+	_ = d.f.Close() // the PID was written with WriteAt, unbuffered: nothing left to lose
 }

@@ -356,7 +356,7 @@ func (p *postgresServer) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open postgres log: %w", err)
 	}
-	defer logf.Close()
+	defer func() { _ = logf.Close() }() // postgres has its own descriptor; this one wrote nothing
 	offset, _ := logf.Seek(0, 2)
 	cmd := exec.Command(filepath.Join(p.binDir, "postgres"),
 		"-D", p.dataDir(),
@@ -407,7 +407,7 @@ func (p *postgresServer) start(ctx context.Context) error {
 		conn, err := p.connect(pingCtx)
 		cancel()
 		if err == nil {
-			conn.Close(context.Background())
+			_ = conn.Close(context.Background()) // a ping: the answer was all that was wanted
 			if err := p.harden(ctx); err != nil {
 				p.terminate(cmd, exited)
 				return err
@@ -439,7 +439,7 @@ func (p *postgresServer) harden(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.Background())
+	defer func() { _ = conn.Close(context.Background()) }() // the REVOKE's error is the one to report
 	if _, err := conn.Exec(ctx, "REVOKE CONNECT, TEMPORARY ON DATABASE postgres, template1 FROM PUBLIC"); err != nil {
 		return fmt.Errorf("revoke connect on the maintenance databases: %w", err)
 	}
@@ -595,6 +595,6 @@ func (p *postgresServer) admin(ctx context.Context, fn func(conn *pgx.Conn) erro
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.Background())
+	defer func() { _ = conn.Close(context.Background()) }() // fn's error is the one to report
 	return fn(conn)
 }

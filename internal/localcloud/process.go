@@ -19,8 +19,8 @@ import (
 )
 
 const (
-	restartBackoffMin = time.Second
-	restartBackoffMax = 30 * time.Second
+	restartBackoffInitial = time.Second
+	restartBackoffMax     = 30 * time.Second
 	// healthyAfter is how long a process must run for its restart backoff
 	// to start over.
 	healthyAfter = 60 * time.Second
@@ -87,15 +87,15 @@ func (s *supervisor) loop() {
 	markStarted := func() { startedOnce.Do(func() { close(s.started) }) }
 	defer markStarted()
 
-	backoff := restartBackoffMin
+	backoff := restartBackoffInitial
 	for {
 		began := time.Now()
 		err := s.runOnce(markStarted)
-		if err == errStopped {
+		if errors.Is(err, errStopped) {
 			return
 		}
 		if time.Since(began) >= healthyAfter {
-			backoff = restartBackoffMin
+			backoff = restartBackoffInitial
 		}
 		s.note("%v; restarting in %s", err, backoff)
 		s.log.Warn("process exited; restarting", "process", s.name, "err", err, "in", backoff)
@@ -121,7 +121,7 @@ func (s *supervisor) runOnce(markStarted func()) error {
 		markStarted()
 		return err
 	}
-	defer logf.Close()
+	defer func() { _ = logf.Close() }() // the process has its own descriptor; this one wrote nothing
 	if err := cmd.Start(); err != nil {
 		markStarted()
 		return fmt.Errorf("start: %w", err)
@@ -212,14 +212,15 @@ func processEnv(spec ProcessSpec, port int) []string {
 	return out
 }
 
-// note appends a runtime line to the process's log.
+// note appends a runtime line to the process's log, as best it can: a note
+// it cannot write is dropped, as when the log cannot be opened.
 func (s *supervisor) note(format string, args ...any) {
 	f, err := os.OpenFile(s.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return
 	}
-	defer f.Close()
-	fmt.Fprintf(f, "%s tenantfleet-local: %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, args...))
+	defer func() { _ = f.Close() }()
+	_, _ = fmt.Fprintf(f, "%s tenantfleet-local: %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, args...))
 }
 
 // processes manages the supervised processes.

@@ -93,7 +93,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		return fmt.Errorf("localcloud: listen on %s: %w", l.socket(), err)
 	}
 	if err := os.Chmod(l.socket(), 0o600); err != nil {
-		ln.Close()
+		_ = ln.Close() // the chmod error is the one to report
 		rt.stop()
 		return fmt.Errorf("localcloud: chmod %s: %w", l.socket(), err)
 	}

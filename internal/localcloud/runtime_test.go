@@ -26,6 +26,8 @@ import (
 // TestRuntime runs one real runtime (PostgreSQL, NATS, processes) and
 // exercises the API against it, then restarts it in-process and through
 // Connect. The subtests share the runtime and run in order.
+//
+//nolint:paralleltest // the subtests are phases of one runtime's life, in order, and set the environment.
 func TestRuntime(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL and NATS")
@@ -133,7 +135,8 @@ func TestRuntime(t *testing.T) {
 			t.Fatal(err)
 		}
 		client := api.(*Client)
-		t.Cleanup(func() { _ = client.Shutdown(context.Background()) })
+		// t.Context is done by the time cleanups run: shut down without its cancel.
+		t.Cleanup(func() { _ = client.Shutdown(context.WithoutCancel(t.Context())) })
 		st, err := client.Status(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -163,7 +166,7 @@ func TestRuntime(t *testing.T) {
 		}
 		eventually(t, 10*time.Second, "the killed runtime to stop answering", func() error {
 			if _, err := client.Status(ctx); !errors.Is(err, ErrNotRunning) {
-				return fmt.Errorf("status: %v", err)
+				return fmt.Errorf("status: %w", err)
 			}
 			return nil
 		})
@@ -192,7 +195,7 @@ func TestRuntime(t *testing.T) {
 		// Connect's goroutine).
 		eventually(t, 10*time.Second, "the runtime process to exit", func() error {
 			if err := syscall.Kill(st3.PID, 0); !errors.Is(err, syscall.ESRCH) {
-				return fmt.Errorf("runtime %d still exists (kill: %v)", st3.PID, err)
+				return fmt.Errorf("runtime %d still exists (kill: %w)", st3.PID, err)
 			}
 			return nil
 		})
@@ -212,7 +215,7 @@ func TestRuntime(t *testing.T) {
 		if err != nil {
 			t.Fatalf("occupy the saved NATS port %d: %v", natsPort, err)
 		}
-		defer ln.Close()
+		defer func() { _ = ln.Close() }() // only the bind was wanted
 		rt := startRuntime(t, dataDir, imagesDir)
 		st, err := rt.client.Status(ctxTimeout(t, 10*time.Second))
 		if err != nil {
@@ -247,7 +250,7 @@ func checkRestored(t *testing.T, c *Client, web Process, q Queue, round string) 
 		t.Errorf("database after restart: %v", err)
 	}
 	dbConn := tenantConn(t, c, "keepdb", "keep-secret", "keepdb")
-	dbConn.Close(ctx)
+	_ = dbConn.Close(ctx) // connecting was the check
 	gotQ, err := c.GetQueue(ctx, "keepq")
 	if err != nil {
 		t.Fatal(err)
@@ -371,7 +374,7 @@ func testKeywords(t *testing.T, c *Client) {
 		t.Fatal(err)
 	}
 	conn := tenantConn(t, c, "keywords", "kw", "keywords")
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }()
 	var version int
 	if err := conn.QueryRow(ctx, "SELECT current_setting('server_version_num')::int / 10000").Scan(&version); err != nil {
 		t.Fatal(err)
@@ -415,8 +418,8 @@ func testDatabases(t *testing.T, c *Client, dataDir string) {
 	if _, err := conn.Exec(ctx, "CREATE TABLE notes (body text)"); err != nil {
 		t.Errorf("the owner cannot create a table: %v", err)
 	}
-	conn.Close(ctx)
-	tenantConn(t, c, "tenant_b", "pw-'b\\é", "tenant_b").Close(ctx)
+	_ = conn.Close(ctx)
+	_ = tenantConn(t, c, "tenant_b", "pw-'b\\é", "tenant_b").Close(ctx) // connecting was the check
 
 	_, err = connectTenant(t, c, "tenant-a", "pw-a", "tenant_b")
 	wantPGError(t, err, "42501", "tenant-a connecting to tenant_b's database")
@@ -436,7 +439,7 @@ func testDatabases(t *testing.T, c *Client, dataDir string) {
 	if _, err := conn.Exec(ctx, "SELECT count(*) FROM notes"); err != nil {
 		t.Errorf("the table is gone after a re-put: %v", err)
 	}
-	conn.Close(ctx)
+	_ = conn.Close(ctx)
 
 	if got, err := c.GetDatabase(ctx, "tenant-a"); err != nil || got != a {
 		t.Errorf("GetDatabase = %+v, %v", got, err)
@@ -450,7 +453,7 @@ func testDatabases(t *testing.T, c *Client, dataDir string) {
 	if _, err := admin.Exec(ctx, `DROP DATABASE "tenant_b" WITH (FORCE)`); err != nil {
 		t.Fatal(err)
 	}
-	admin.Close(ctx)
+	_ = admin.Close(ctx)
 	if _, err := c.GetDatabase(ctx, "tenant_b"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("GetDatabase of a dropped database = %v, want ErrNotFound", err)
 	}

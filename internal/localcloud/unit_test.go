@@ -15,6 +15,8 @@ import (
 )
 
 func TestImageDir(t *testing.T) {
+	t.Parallel()
+
 	images := t.TempDir()
 	for _, dir := range []string{"app/latest", "app/1.2", "worker/v3"} {
 		if err := os.MkdirAll(filepath.Join(images, dir), 0o755); err != nil {
@@ -40,6 +42,8 @@ func TestImageDir(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
+			t.Parallel()
+
 			got, err := ImageDir(images, tc.image)
 			if tc.want == "" {
 				if err == nil || statusOf(err) != 400 || !strings.Contains(err.Error(), tc.errHas) {
@@ -55,16 +59,27 @@ func TestImageDir(t *testing.T) {
 }
 
 func TestResolveCommand(t *testing.T) {
-	dir := t.TempDir()
-	for path, mode := range map[string]os.FileMode{"entrypoint": 0o755, "app/worker": 0o755, "data.txt": 0o644} {
-		full := filepath.Join(dir, path)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
+	t.Parallel()
+
+	files := map[string]os.FileMode{"entrypoint": 0o755, "app/worker": 0o755, "data.txt": 0o644}
+	// image writes the files but those left out into a new directory.
+	image := func(leaveOut ...string) string {
+		dir := t.TempDir()
+		for path, mode := range files {
+			if slices.Contains(leaveOut, path) {
+				continue
+			}
+			full := filepath.Join(dir, path)
+			if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(full, []byte("#!/bin/sh\n"), mode); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if err := os.WriteFile(full, []byte("#!/bin/sh\n"), mode); err != nil {
-			t.Fatal(err)
-		}
+		return dir
 	}
+	dir := image()
 	cases := []struct {
 		reason   string
 		command  []string
@@ -81,6 +96,8 @@ func TestResolveCommand(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
+			t.Parallel()
+
 			path, args, err := resolveCommand(dir, tc.command)
 			if tc.errField != "" {
 				if err == nil || !strings.HasPrefix(err.Error(), tc.errField+":") {
@@ -102,15 +119,17 @@ func TestResolveCommand(t *testing.T) {
 			}
 		})
 	}
-	if err := os.Remove(filepath.Join(dir, "entrypoint")); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := resolveCommand(dir, nil); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "entrypoint")) {
+	// The same image without its entrypoint (its own directory: the cases
+	// above run in parallel, after this function returns).
+	bare := image("entrypoint")
+	if _, _, err := resolveCommand(bare, nil); err == nil || !strings.Contains(err.Error(), filepath.Join(bare, "entrypoint")) {
 		t.Errorf("without an entrypoint: %v; want an error naming it", err)
 	}
 }
 
 func TestCheckImage(t *testing.T) {
+	t.Parallel()
+
 	images := t.TempDir()
 	for path, mode := range map[string]os.FileMode{"app/1/entrypoint": 0o755, "app/1/bin/worker": 0o755, "bare/1/README": 0o644} {
 		full := filepath.Join(images, path)
@@ -138,6 +157,8 @@ func TestCheckImage(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
+			t.Parallel()
+
 			err := CheckImage(images, tc.image, tc.command)
 			if tc.errField == "" {
 				if err != nil {
@@ -184,11 +205,13 @@ func TestImagesDir(t *testing.T) {
 // TestKeepSavedPort: a saved port another program took is replaced, with
 // a warning that says what is stale and what to run.
 func TestKeepSavedPort(t *testing.T) {
+	t.Parallel()
+
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	t.Cleanup(func() { _ = ln.Close() }) // closed below; again when the test fails first
 	taken := ln.Addr().(*net.TCPAddr).Port
 
 	port, warning, err := keepSavedPort("PostgreSQL", taken)
@@ -200,7 +223,9 @@ func TestKeepSavedPort(t *testing.T) {
 			t.Errorf("the warning does not say %q: %s", want, warning)
 		}
 	}
-	ln.Close()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if again, warning, err := keepSavedPort("PostgreSQL", port); err != nil || again != port || warning != "" {
 		t.Errorf("a free saved port: %d, %q, %v; want it kept silently", again, warning, err)
 	}
@@ -210,6 +235,8 @@ func TestKeepSavedPort(t *testing.T) {
 }
 
 func TestValidateName(t *testing.T) {
+	t.Parallel()
+
 	cases := []struct {
 		name string
 		want string // "" = valid
@@ -281,6 +308,8 @@ func TestDefaultDataDir(t *testing.T) {
 }
 
 func TestStateIsPrivateAndAtomic(t *testing.T) {
+	t.Parallel()
+
 	path := filepath.Join(t.TempDir(), "state.json")
 	s, err := loadState(path)
 	if err != nil {
@@ -319,6 +348,8 @@ func TestStateIsPrivateAndAtomic(t *testing.T) {
 }
 
 func TestPostgresUserReach(t *testing.T) {
+	t.Parallel()
+
 	if os.Geteuid() != 0 {
 		t.Skip("only a root runtime runs PostgreSQL as another user")
 	}
@@ -326,18 +357,17 @@ func TestPostgresUserReach(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
-	dir := filepath.Join(t.TempDir(), "a", "b") // t.TempDir is 0700
+	root := t.TempDir() // 0700, as is the test's directory holding it
+	dir := filepath.Join(root, "a", "b")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if owner.canReach(dir) {
 		t.Errorf("canReach(%s) through a 0700 directory = true", dir)
 	}
-	for d := filepath.Dir(filepath.Dir(dir)); d != filepath.Dir(d); d = filepath.Dir(d) {
-		if strings.HasPrefix(d, os.TempDir()+"/") {
-			if err := os.Chmod(d, 0o711); err != nil {
-				t.Fatal(err)
-			}
+	for _, d := range []string{filepath.Dir(root), root} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
 		}
 	}
 	if !owner.canReach(dir) {
@@ -346,6 +376,8 @@ func TestPostgresUserReach(t *testing.T) {
 }
 
 func TestReadTail(t *testing.T) {
+	t.Parallel()
+
 	path := filepath.Join(t.TempDir(), "log")
 	if err := os.WriteFile(path, []byte("old line\nfirst\nsecond\nthird\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -366,6 +398,8 @@ func TestReadTail(t *testing.T) {
 // under /var/lib/tenantfleet/local; a temporary one's is removed once its
 // data directory is gone.
 func TestRootClusterOutsideAnUnreachableDataDir(t *testing.T) {
+	t.Parallel()
+
 	if os.Geteuid() != 0 {
 		t.Skip("only a root runtime runs PostgreSQL as another user")
 	}
@@ -382,7 +416,7 @@ func TestRootClusterOutsideAnUnreachableDataDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(pg.base) })
+	t.Cleanup(func() { _ = os.RemoveAll(pg.base) }) // best effort
 	if !strings.HasPrefix(pg.base, rootClustersDir+"/pg-") {
 		t.Fatalf("cluster base = %s, want it under %s", pg.base, rootClustersDir)
 	}

@@ -18,7 +18,7 @@ func validateName(field, name string) error {
 		return badRequest(field, "must be at most %d bytes (got %d: %q)", maxNameLen, len(name), name)
 	}
 	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' && r != '_' {
 			return badRequest(field, "must be lowercase letters, digits, - or _ (got %q)", name)
 		}
 	}

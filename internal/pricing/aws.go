@@ -201,7 +201,7 @@ func priceAWSFargateTask(ctx *Context, r Resource) ([]Component, error) {
 		return nil, fmt.Errorf("only Fargate task definitions are priced (requiresCompatibilities has no FARGATE)")
 	}
 	if family := Str(r.Inputs, "runtimePlatform.operatingSystemFamily"); family != "" && family != "LINUX" {
-		return nil, fmt.Errorf("Fargate on %s is not priced (priced: LINUX)", family)
+		return nil, fmt.Errorf("operating system %s on Fargate is not priced (priced: LINUX)", family)
 	}
 	arch := "x86"
 	switch a := Str(r.Inputs, "runtimePlatform.cpuArchitecture"); a {
@@ -209,7 +209,7 @@ func priceAWSFargateTask(ctx *Context, r Resource) ([]Component, error) {
 	case "ARM64":
 		arch = "arm"
 	default:
-		return nil, fmt.Errorf("Fargate CPU architecture %q is not priced (priced: X86_64, ARM64)", a)
+		return nil, fmt.Errorf("CPU architecture %q on Fargate is not priced (priced: X86_64, ARM64)", a)
 	}
 	cpuUnits, err := awsNumberInput(r.Inputs, "cpu")
 	if err != nil {
@@ -367,7 +367,7 @@ func priceAWSECSCluster(ctx *Context, r Resource) ([]Component, error) {
 				awsUsage{"Container Insights performance logs ingested", "logs:ingested-gb", "container_insights_ingested_gb", 1},
 			)
 		default:
-			return nil, fmt.Errorf("Container Insights %q is not priced (priced: enabled, disabled)", v)
+			return nil, fmt.Errorf("containerInsights %q is not priced (priced: enabled, disabled)", v)
 		}
 	}
 	return nil, nil

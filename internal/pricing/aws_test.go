@@ -97,6 +97,8 @@ var (
 )
 
 func TestAWSPricing(t *testing.T) {
+	t.Parallel()
+
 	cat := awsTestCatalog(t)
 	withUsage := &pricing.Usage{
 		Version: 1,
@@ -230,6 +232,8 @@ func TestAWSPricing(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
 			est, err := pricing.NewEstimator(cat, map[string]string{"aws": "us-east-1"}, tc.usage)
 			if err != nil {
 				t.Fatal(err)
@@ -252,9 +256,13 @@ func TestAWSPricing(t *testing.T) {
 }
 
 func TestAWSPricingErrors(t *testing.T) {
+	t.Parallel()
+
 	cat := awsTestCatalog(t)
 
 	t.Run("unknown region", func(t *testing.T) {
+		t.Parallel()
+
 		_, err := pricing.NewEstimator(cat, map[string]string{"aws": "mars-north-1"}, nil)
 		if err == nil || !strings.Contains(err.Error(), `"mars-north-1"`) || !strings.Contains(err.Error(), "us-east-1") {
 			t.Errorf("got %v, want an error naming mars-north-1 and the catalog's regions", err)
@@ -294,6 +302,8 @@ func TestAWSPricingErrors(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
 			est, err := pricing.NewEstimator(cat, map[string]string{"aws": tc.region}, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -311,6 +321,8 @@ func TestAWSPricingErrors(t *testing.T) {
 	}
 
 	t.Run("usage key of another type", func(t *testing.T) {
+		t.Parallel()
+
 		u := &pricing.Usage{Version: 1, Defaults: map[string]map[string]float64{"aws:sqs/queue:Queue": {"lcu_hours": 1}}}
 		_, err := pricing.NewEstimator(cat, map[string]string{"aws": "us-east-1"}, u)
 		if err == nil || !strings.Contains(err.Error(), "lcu_hours") || !strings.Contains(err.Error(), "monthly_requests") {
@@ -322,6 +334,8 @@ func TestAWSPricingErrors(t *testing.T) {
 // TestAWSEmbeddedCatalog: the embedded catalog prices the regions and says
 // where each price comes from.
 func TestAWSEmbeddedCatalog(t *testing.T) {
+	t.Parallel()
+
 	cat, err := pricing.LoadCatalog("")
 	if err != nil {
 		t.Fatal(err)

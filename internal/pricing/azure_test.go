@@ -62,6 +62,8 @@ func containerApp(minReplicas float64, containers ...[2]any) map[string]any {
 }
 
 func TestAzurePricing(t *testing.T) {
+	t.Parallel()
+
 	cat, err := pricing.LoadCatalog("testdata/azure/catalog")
 	if err != nil {
 		t.Fatal(err)
@@ -238,6 +240,8 @@ func TestAzurePricing(t *testing.T) {
 		},
 	} {
 		t.Run(tc.reason, func(t *testing.T) {
+			t.Parallel()
+
 			est := without
 			if tc.usage {
 				est = withUsage
@@ -260,6 +264,8 @@ func TestAzurePricing(t *testing.T) {
 }
 
 func TestAzurePricingErrors(t *testing.T) {
+	t.Parallel()
+
 	cat, err := pricing.LoadCatalog("testdata/azure/catalog")
 	if err != nil {
 		t.Fatal(err)
@@ -287,6 +293,8 @@ func TestAzurePricingErrors(t *testing.T) {
 			map[string]any{"sku": map[string]any{"name": "PerNode"}}, "only PerGB2018"},
 	} {
 		t.Run(tc.reason, func(t *testing.T) {
+			t.Parallel()
+
 			_, err := est.Price(pricing.Resource{URN: azureURN(tc.typ, "x"), Type: tc.typ, Inputs: tc.inputs})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got error %v, want one containing %q", err, tc.want)
@@ -298,6 +306,8 @@ func TestAzurePricingErrors(t *testing.T) {
 // TestAzureCatalogs: the embedded catalog prices the same SKUs in every
 // region, and the test catalog has exactly those SKUs.
 func TestAzureCatalogs(t *testing.T) {
+	t.Parallel()
+
 	embedded, err := pricing.LoadCatalog("")
 	if err != nil {
 		t.Fatal(err)

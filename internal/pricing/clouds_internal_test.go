@@ -23,6 +23,8 @@ func unpriced(clouds map[string]*Cloud) []string {
 // types' package, each table prices a registered cloud, and each type in a
 // table belongs to its package.
 func TestPriceTables(t *testing.T) {
+	t.Parallel()
+
 	registered := map[string]string{}
 	for name, c := range providers.All() {
 		registered[c.TypePrefix] = name

@@ -68,12 +68,16 @@ func variants(t *testing.T, cloud string) map[string]map[string]any {
 // neither priced nor declared free or usage-only, or a SKU missing from the
 // catalog, fails.
 func TestEveryTypeAndSKUIsPriced(t *testing.T) {
+	t.Parallel()
+
 	cat, err := pricing.LoadCatalog("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, cloud := range cost.PlanClouds() {
 		t.Run(cloud, func(t *testing.T) {
+			t.Parallel()
+
 			regions := cat.Regions(cloud)
 			if len(regions) == 0 {
 				t.Fatalf("the catalog prices no region of %s", cloud)

@@ -18,6 +18,8 @@ func doCluster(engine, size string, nodes float64, storageMib string) map[string
 // TestDigitalOceanPricing prices hand-built DigitalOcean resources in fra1:
 // monthly prices as node-months and container-months.
 func TestDigitalOceanPricing(t *testing.T) {
+	t.Parallel()
+
 	cat, err := pricing.LoadCatalog("")
 	if err != nil {
 		t.Fatal(err)
@@ -93,6 +95,8 @@ func TestDigitalOceanPricing(t *testing.T) {
 // TestDigitalOceanRefusesWhatItCannotPrice: an engine, size or app part
 // with no price is an error naming it, never $0.
 func TestDigitalOceanRefusesWhatItCannotPrice(t *testing.T) {
+	t.Parallel()
+
 	cat, err := pricing.LoadCatalog("")
 	if err != nil {
 		t.Fatal(err)

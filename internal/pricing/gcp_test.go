@@ -117,6 +117,8 @@ func cloudRun(minInstances float64, cpu, memory string, cpuIdle bool) map[string
 // TestGCPPricing prices hand-built GCP resources in europe-west1, with
 // usage for some and none for others (their usage components unknown).
 func TestGCPPricing(t *testing.T) {
+	t.Parallel()
+
 	cat, err := pricing.LoadCatalog("")
 	if err != nil {
 		t.Fatal(err)
@@ -239,6 +241,8 @@ func TestGCPPricing(t *testing.T) {
 // TestGCPRefusesUnknownTiers: a tier the pricer does not know is an error,
 // never $0.
 func TestGCPRefusesUnknownTiers(t *testing.T) {
+	t.Parallel()
+
 	cat, err := pricing.LoadCatalog("")
 	if err != nil {
 		t.Fatal(err)

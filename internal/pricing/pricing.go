@@ -247,14 +247,16 @@ func (c *Context) Usage(name, sku, key string, per float64) (Component, error) {
 	return comp, nil
 }
 
-// MissingPriceError: the catalog has no price for a SKU the resource needs.
+// MissingPriceError is the error when the catalog has no price for a SKU the
+// resource needs.
 type MissingPriceError struct{ Cloud, Region, SKU string }
 
 func (e *MissingPriceError) Error() string {
 	return fmt.Sprintf("the %s price catalog has no price for %s in region %s", e.Cloud, e.SKU, e.Region)
 }
 
-// UnknownTypeError: a resource type pricing knows nothing of (never silently $0).
+// UnknownTypeError is the error for a resource type pricing knows nothing of
+// (never silently $0).
 type UnknownTypeError struct{ Type string }
 
 func (e *UnknownTypeError) Error() string {
@@ -352,7 +354,7 @@ func LoadUsage(file string) (*Usage, error) {
 	dec := yaml.NewDecoder(strings.NewReader(string(raw)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&u); err != nil {
-		return nil, fmt.Errorf("--usage-file %s: %v", file, err)
+		return nil, fmt.Errorf("--usage-file %s: %w", file, err)
 	}
 	if u.Version != 1 {
 		return nil, fmt.Errorf("--usage-file %s: version: must be 1", file)

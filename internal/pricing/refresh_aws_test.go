@@ -1,7 +1,6 @@
 package pricing
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -49,6 +48,8 @@ var awsOfferServices = map[string]string{"rds": "AmazonRDS", "rds-storage": "Ama
 // matches nothing fails the refresh), the other engines the RDS matcher
 // maps, and eu-west-1's region-prefixed usage types.
 func TestRefreshAWS(t *testing.T) {
+	t.Parallel()
+
 	srv := awsOfferServer(t)
 	cat, err := LoadCatalog("")
 	if err != nil {
@@ -67,7 +68,7 @@ func TestRefreshAWS(t *testing.T) {
 	for _, sku := range []string{"rds:db.t4g.micro:mysql:single-az", "rds:db.t4g.micro:mariadb:single-az"} {
 		current.Regions["us-east-1"][sku] = Price{USD: 99, Unit: "hours", Source: "stale", Retrieved: "2000-01-01"}
 	}
-	got, err := RefreshAWS(context.Background(), srv.Client(), srv.URL+"/", current, "2026-12-01")
+	got, err := RefreshAWS(t.Context(), srv.Client(), srv.URL+"/", current, "2026-12-01")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,6 +141,8 @@ func TestRefreshAWS(t *testing.T) {
 // TestAWSMatchersAreExercised: every fixed matcher is a SKU of the embedded
 // catalog's us-east-1, which TestRefreshAWS refreshes from the fixtures.
 func TestAWSMatchersAreExercised(t *testing.T) {
+	t.Parallel()
+
 	cat, err := LoadCatalog("")
 	if err != nil {
 		t.Fatal(err)
@@ -156,6 +159,8 @@ func TestAWSMatchersAreExercised(t *testing.T) {
 // TS-LoadBalancerUsage, the mutual-TLS trust store hour, at a quarter of the
 // load balancer hour).
 func TestAWSUsageType(t *testing.T) {
+	t.Parallel()
+
 	lb := awsUsageType("LoadBalancerUsage")
 	for _, tc := range []struct {
 		usage, reason string
@@ -179,6 +184,8 @@ func TestAWSUsageType(t *testing.T) {
 }
 
 func TestRefreshAWSErrors(t *testing.T) {
+	t.Parallel()
+
 	srv := awsOfferServer(t)
 	cases := []struct {
 		name, reason string
@@ -208,7 +215,9 @@ func TestRefreshAWSErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := RefreshAWS(context.Background(), srv.Client(), srv.URL, tc.current, "2026-12-01")
+			t.Parallel()
+
+			_, err := RefreshAWS(t.Context(), srv.Client(), srv.URL, tc.current, "2026-12-01")
 			if err == nil {
 				t.Fatalf("%s: got no error", tc.reason)
 			}
@@ -225,11 +234,13 @@ func TestRefreshAWSErrors(t *testing.T) {
 // (here PostgreSQL's and MySQL's db.r7g.xlarge) is an error listing them,
 // never one picked at random.
 func TestAWSDecodeOfferAmbiguous(t *testing.T) {
+	t.Parallel()
+
 	f, err := os.Open("testdata/aws/offers/v1.0/aws/AmazonRDS/current/us-east-1/index.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	spec := awsOfferSpec{service: "AmazonRDS", family: "Database Instance",
 		attrs: map[string]string{"instanceType": "db.r7g.xlarge", "deploymentOption": "Single-AZ"}}
 	_, err = awsDecodeOffer(f, "us-east-1", map[string]awsOfferSpec{"any-engine": spec})
@@ -242,6 +253,8 @@ func TestAWSDecodeOfferAmbiguous(t *testing.T) {
 // TestAWSOfferSpecMatches: products sold outside the region itself are never
 // the region's price, whichever way the offer file says where they are.
 func TestAWSOfferSpecMatches(t *testing.T) {
+	t.Parallel()
+
 	egress := awsFixedOffers["egress:internet-gb"]
 	outbound := func(extra map[string]string) awsOfferProduct {
 		attrs := map[string]string{"transferType": "AWS Outbound", "fromLocation": "US East (N. Virginia)",
@@ -269,6 +282,8 @@ func TestAWSOfferSpecMatches(t *testing.T) {
 }
 
 func TestAWSDecodeOfferShape(t *testing.T) {
+	t.Parallel()
+
 	spec := map[string]awsOfferSpec{"alb:hour": awsFixedOffers["alb:hour"]}
 	for _, tc := range []struct{ name, doc, want string }{
 		{"terms before products", `{"terms":{"OnDemand":{}},"products":{}}`, "products come after terms"},
@@ -279,6 +294,8 @@ func TestAWSDecodeOfferShape(t *testing.T) {
 			"terms":{"OnDemand":{"X":{"X.T":{"priceDimensions":{"X.T.R":{"unit":"Hrs","pricePerUnit":{"USD":"0"}}}}}}}}`, "no paid on-demand USD price"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
 			_, err := awsDecodeOffer(strings.NewReader(tc.doc), "us-east-1", spec)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got %v, want an error containing %q", err, tc.want)
@@ -290,6 +307,8 @@ func TestAWSDecodeOfferShape(t *testing.T) {
 // TestAWSCatalogSKUsHaveOffers: refresh can map every SKU of the embedded
 // catalog to its offer file (so a new SKU cannot be added without one).
 func TestAWSCatalogSKUsHaveOffers(t *testing.T) {
+	t.Parallel()
+
 	cat, err := LoadCatalog("")
 	if err != nil {
 		t.Fatal(err)

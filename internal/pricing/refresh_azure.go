@@ -149,7 +149,7 @@ func azureFetchPage(ctx context.Context, client *http.Client, link string) (*azu
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: %w", link, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read-only: a close error loses nothing
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("GET %s: %s", link, resp.Status)
 	}

@@ -83,6 +83,8 @@ func embeddedAzure(t *testing.T, region string) *CloudCatalog {
 // from the fixtures: each price comes from its own item, converted to the
 // catalog's unit, with the query, date and method recorded.
 func TestRefreshAzure(t *testing.T) {
+	t.Parallel()
+
 	srv := newAzurePriceServer(t)
 	current := embeddedAzure(t, "westeurope")
 	got, err := RefreshAzure(t.Context(), srv.Client(), srv.URL+"/", current, "2027-01-02")
@@ -140,6 +142,8 @@ func TestRefreshAzure(t *testing.T) {
 }
 
 func TestRefreshAzureErrors(t *testing.T) {
+	t.Parallel()
+
 	srv := newAzurePriceServer(t)
 	price := Price{USD: 1, Unit: "hours", Source: "x", Retrieved: "2026-11-25"}
 	catalog := func(region, sku string) *CloudCatalog {
@@ -163,6 +167,8 @@ func TestRefreshAzureErrors(t *testing.T) {
 		{"another cloud's catalog is refused", &CloudCatalog{Cloud: "aws"}, srv.URL, "not Azure's"},
 	} {
 		t.Run(tc.reason, func(t *testing.T) {
+			t.Parallel()
+
 			_, err := RefreshAzure(t.Context(), srv.Client(), tc.baseURL, tc.current, "2027-01-02")
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got error %v, want one containing %q", err, tc.want)
@@ -172,6 +178,8 @@ func TestRefreshAzureErrors(t *testing.T) {
 }
 
 func TestAzureConvertPrice(t *testing.T) {
+	t.Parallel()
+
 	for _, tc := range []struct {
 		price    float64
 		unit, to string
@@ -214,6 +222,8 @@ func TestAzureConvertPrice(t *testing.T) {
 // TestAzureMeterPicks: each meter the current API has is picked from items
 // in its real shape, and the shapes the old matchers missed are named.
 func TestAzureMeterPicks(t *testing.T) {
+	t.Parallel()
+
 	nbsp := "\u00a0"
 	it := func(product, sku, meter, unit string, price, tier float64) azureRetailItem {
 		service := map[bool]string{true: azurePostgres, false: ""}[strings.Contains(product, "PostgreSQL")]
@@ -273,6 +283,8 @@ func TestAzureMeterPicks(t *testing.T) {
 		}, 0.000024},
 	} {
 		t.Run(tc.sku+"/"+tc.reason, func(t *testing.T) {
+			t.Parallel()
+
 			m, err := azureMeterFor(tc.sku)
 			if err != nil {
 				t.Fatal(err)
@@ -297,6 +309,8 @@ func TestAzureMeterPicks(t *testing.T) {
 // TestAzureMeterPickAmbiguous: two items of one meter and tier that the
 // catalog's unit cannot tell apart are an error, never one picked at random.
 func TestAzureMeterPickAmbiguous(t *testing.T) {
+	t.Parallel()
+
 	m, _ := azureMeterFor("servicebus:standard-base")
 	item := func(unit string, price float64) azureRetailItem {
 		return azureRetailItem{ServiceName: "Service Bus", ProductName: "Service Bus", SkuName: "Standard", MeterName: "Standard Base Unit",
@@ -319,6 +333,8 @@ func TestAzureMeterPickAmbiguous(t *testing.T) {
 // meter, and westeurope, which TestRefreshAzure refreshes from the fixtures,
 // has every SKU any region has.
 func TestAzureMatchersAreExercised(t *testing.T) {
+	t.Parallel()
+
 	cat, err := LoadCatalog("")
 	if err != nil {
 		t.Fatal(err)

@@ -164,7 +164,7 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	quiet := false
 	defer func() {
 		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
+			if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 				panic(v)
 			}
 			a.log.Error("panic serving a request", "route", routeName, "request_id", rid, "panic", fmt.Sprint(v))

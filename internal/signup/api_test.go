@@ -81,7 +81,7 @@ func newTestServer(t *testing.T) *testServer {
 		WebhookSecrets: []string{secret},
 		Logger:         slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
-	svc, err := Open(context.Background(), cfg)
+	svc, err := Open(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -173,7 +173,7 @@ func (ts *testServer) do(r request) response {
 	if err != nil {
 		ts.t.Fatalf("%s %s: %v", r.method, r.path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read to the end below: a close error loses nothing
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		ts.t.Fatal(err)
@@ -242,6 +242,8 @@ func decodeProblem(t *testing.T, r response) problem {
 // TestAPIBadInputCorpus sends requests that must be refused, each with a
 // 4xx problem naming the culprit, and checks that none of them created a
 // tenant or a job.
+//
+//nolint:paralleltest // newTestServer sets TENANTFLEET_LOCAL_* with t.Setenv (localtest.Images).
 func TestAPIBadInputCorpus(t *testing.T) {
 	ts := newTestServer(t)
 	// A webhook-id the service has seen with another request: reusing it must be refused.
@@ -417,6 +419,8 @@ func TestAPIBadInputCorpus(t *testing.T) {
 }
 
 // TestAPISignupWithBearer signs up, repeats the signup and changes it.
+//
+//nolint:paralleltest // newTestServer sets TENANTFLEET_LOCAL_* with t.Setenv (localtest.Images).
 func TestAPISignupWithBearer(t *testing.T) {
 	ts := newTestServer(t)
 	first := ts.do(request{method: "POST", path: "/v1/tenants", body: `{"id":"acme"}`})
@@ -466,6 +470,8 @@ func TestAPISignupWithBearer(t *testing.T) {
 // with the tenant and starts nothing (a sender that sees a non-2xx keeps
 // retrying, then disables the endpoint); the same id with another request
 // is refused naming webhook-id.
+//
+//nolint:paralleltest // newTestServer sets TENANTFLEET_LOCAL_* with t.Setenv (localtest.Images).
 func TestAPISignupWithWebhook(t *testing.T) {
 	ts := newTestServer(t)
 	body := `{"id":"globex","tier":"medium"}`
@@ -524,6 +530,8 @@ func TestAPISignupWithWebhook(t *testing.T) {
 }
 
 // TestAPIIdempotencyKey reuses a key with the same and another body.
+//
+//nolint:paralleltest // newTestServer sets TENANTFLEET_LOCAL_* with t.Setenv (localtest.Images).
 func TestAPIIdempotencyKey(t *testing.T) {
 	ts := newTestServer(t)
 	key := map[string]string{"Idempotency-Key": "signup-7d9c4f52"}
@@ -548,6 +556,8 @@ func TestAPIIdempotencyKey(t *testing.T) {
 }
 
 // TestAPIDeleteAndCancel walks a tenant through cancel and delete.
+//
+//nolint:paralleltest // newTestServer sets TENANTFLEET_LOCAL_* with t.Setenv (localtest.Images).
 func TestAPIDeleteAndCancel(t *testing.T) {
 	ts := newTestServer(t)
 	if r := ts.do(request{method: "POST", path: "/v1/tenants", body: `{"id":"umbrella"}`}); r.status != 202 {
@@ -570,7 +580,7 @@ func TestAPIDeleteAndCancel(t *testing.T) {
 		t.Errorf("river_job has %d rows, want 2 (signup, delete)", n)
 	}
 	// Settled: nothing to cancel.
-	if _, err := ts.svc.Store().Update(context.Background(), "umbrella", decodeGeneration(t, ts, "umbrella"),
+	if _, err := ts.svc.Store().Update(t.Context(), "umbrella", decodeGeneration(t, ts, "umbrella"),
 		Progress{State: StateDeleted, Deleted: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -581,7 +591,7 @@ func TestAPIDeleteAndCancel(t *testing.T) {
 
 func decodeGeneration(t *testing.T, ts *testServer, id string) int64 {
 	t.Helper()
-	tn, err := ts.svc.Store().Get(context.Background(), id)
+	tn, err := ts.svc.Store().Get(t.Context(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -589,6 +599,8 @@ func decodeGeneration(t *testing.T, ts *testServer, id string) int64 {
 }
 
 // TestAPIListPaging follows next links through the tenants and filters by state.
+//
+//nolint:paralleltest // newTestServer sets TENANTFLEET_LOCAL_* with t.Setenv (localtest.Images).
 func TestAPIListPaging(t *testing.T) {
 	ts := newTestServer(t)
 	ids := []string{"e-corp", "acme", "dunder", "cyberdyne", "blue-sun"}
@@ -687,7 +699,7 @@ func readEvents(t *testing.T, r *bufio.Reader, n int) (events []sseEvent, ended 
 	return events, false
 }
 
-func (ts *testServer) openEvents(t *testing.T, ctx context.Context, path string, header map[string]string) *http.Response {
+func (ts *testServer) openEvents(ctx context.Context, t *testing.T, path string, header map[string]string) *http.Response {
 	t.Helper()
 	req, err := http.NewRequestWithContext(ctx, "GET", ts.srv.URL+path, nil)
 	if err != nil {
@@ -710,9 +722,11 @@ func (ts *testServer) openEvents(t *testing.T, ctx context.Context, path string,
 
 // TestAPIEventsStream replays a tenant's events, resumes after
 // Last-Event-ID, follows new events live and ends once the tenant settles.
+//
+//nolint:paralleltest // newTestServer sets TENANTFLEET_LOCAL_* with t.Setenv (localtest.Images).
 func TestAPIEventsStream(t *testing.T) {
 	ts := newTestServer(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	if r := ts.do(request{method: "POST", path: "/v1/tenants", body: `{"id":"acme"}`}); r.status != 202 {
 		t.Fatalf("signup = %d %s", r.status, r.body)
@@ -726,9 +740,9 @@ func TestAPIEventsStream(t *testing.T) {
 	}
 
 	// Replay from the start.
-	resp := ts.openEvents(t, ctx, "/v1/tenants/acme/events", nil)
+	resp := ts.openEvents(ctx, t, "/v1/tenants/acme/events", nil)
 	events, ended := readEvents(t, bufio.NewReader(resp.Body), 3)
-	resp.Body.Close()
+	_ = resp.Body.Close() // done with the replay: closing ends the stream, nothing to report
 	if ended || len(events) != 3 {
 		t.Fatalf("replay gave %d events (ended %v), want 3: %+v", len(events), ended, events)
 	}
@@ -748,8 +762,8 @@ func TestAPIEventsStream(t *testing.T) {
 
 	// Resume after the first event; then a new event arrives live, then
 	// the tenant settles and the stream ends after its state event.
-	resp = ts.openEvents(t, ctx, "/v1/tenants/acme/events", map[string]string{"Last-Event-ID": events[0].id})
-	defer resp.Body.Close()
+	resp = ts.openEvents(ctx, t, "/v1/tenants/acme/events", map[string]string{"Last-Event-ID": events[0].id})
+	defer func() { _ = resp.Body.Close() }() // the stream was read to its end
 	body := bufio.NewReader(resp.Body)
 	resumed, _ := readEvents(t, body, 2)
 	if len(resumed) != 2 || resumed[0].id != events[1].id || resumed[1].id != events[2].id {
@@ -772,8 +786,8 @@ func TestAPIEventsStream(t *testing.T) {
 	}
 
 	// The ?after= parameter, on a settled tenant: the rest, then the end.
-	resp2 := ts.openEvents(t, ctx, "/v1/tenants/acme/events?after="+events[2].id, nil)
-	defer resp2.Body.Close()
+	resp2 := ts.openEvents(ctx, t, "/v1/tenants/acme/events?after="+events[2].id, nil)
+	defer func() { _ = resp2.Body.Close() }() // the stream was read to its end
 	rest, ended := readEvents(t, bufio.NewReader(resp2.Body), 10)
 	if len(rest) != 2 || !ended {
 		t.Errorf("after=%s on a settled tenant gave %+v (ended %v), want 2 events and the end", events[2].id, rest, ended)
@@ -784,6 +798,8 @@ func TestAPIEventsStream(t *testing.T) {
 }
 
 // TestAPIProbesAndMetrics checks the unauthenticated routes.
+//
+//nolint:paralleltest // newTestServer sets TENANTFLEET_LOCAL_* with t.Setenv (localtest.Images).
 func TestAPIProbesAndMetrics(t *testing.T) {
 	ts := newTestServer(t)
 	if r := ts.do(request{method: "GET", path: "/healthz", noAuth: true}); r.status != 200 || strings.TrimSpace(string(r.body)) != `{"status":"ok"}` {
@@ -830,6 +846,8 @@ func TestAPIProbesAndMetrics(t *testing.T) {
 // TestOpenAPIDocumentsEveryRoute keeps openapi.yaml and the mux in step:
 // every route is documented with its method, every documented operation is
 // served, every $ref resolves, and /openapi.yaml serves the document.
+//
+//nolint:paralleltest // newTestServer sets TENANTFLEET_LOCAL_* with t.Setenv (localtest.Images).
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	var doc map[string]any
 	if err := yaml.Unmarshal(openAPISpec, &doc); err != nil {
@@ -915,6 +933,8 @@ func resolves(doc map[string]any, ref string) bool {
 // TestAPINoCredentialsInLogsOrResponses makes requests that fail in every
 // way a credential could be echoed; newTestServer's cleanup checks the
 // bodies and the log, and this test also checks a wrong token is not echoed.
+//
+//nolint:paralleltest // newTestServer sets TENANTFLEET_LOCAL_* with t.Setenv (localtest.Images).
 func TestAPINoCredentialsInLogsOrResponses(t *testing.T) {
 	ts := newTestServer(t)
 	wrong := "Wrong_Token.d2f1c9a7"

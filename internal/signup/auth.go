@@ -230,10 +230,10 @@ func (a *authenticator) webhook(h http.Header, readBody func() ([]byte, error)) 
 // maxHeaderTokenLen bounds Idempotency-Key and webhook-id.
 const maxHeaderTokenLen = 255
 
-// printableASCII reports whether s is 1 to max characters of printable
+// printableASCII reports whether s is 1 to maxLen characters of printable
 // ASCII (space to tilde).
-func printableASCII(s string, max int) bool {
-	if s == "" || len(s) > max {
+func printableASCII(s string, maxLen int) bool {
+	if s == "" || len(s) > maxLen {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

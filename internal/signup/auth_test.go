@@ -40,6 +40,7 @@ func failure(t *testing.T, err error) (field, reason string) {
 }
 
 func TestAuthBearer(t *testing.T) {
+	t.Parallel()
 	a, _ := newTestAuthenticator(t, Config{APITokens: []string{"", "first-token", "second-token"}}, time.Now())
 	cases := []struct {
 		name   string
@@ -59,6 +60,7 @@ func TestAuthBearer(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			r, _ := http.NewRequest("POST", "/v1/tenants", nil)
 			r.Header["Authorization"] = tc.header
 			bodyRead := false
@@ -81,6 +83,7 @@ func TestAuthBearer(t *testing.T) {
 }
 
 func TestAuthWebhook(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1_750_000_000, 0)
 	oldSecret, newSecret := testSecret(1, 32), testSecret(2, 24)
 	a, _ := newTestAuthenticator(t, Config{WebhookSecrets: []string{oldSecret, newSecret}}, now)
@@ -143,6 +146,7 @@ func TestAuthWebhook(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			r, _ := http.NewRequest("POST", "/v1/tenants", nil)
 			r.Header = tc.header
 			c, err := a.authenticate(r, tc.write, func() ([]byte, error) { return body, nil })
@@ -163,6 +167,7 @@ func TestAuthWebhook(t *testing.T) {
 // TestAuthWebhookIDIsTheVerifiedOne checks that svix-* headers cannot make
 // svix verify one message id while the store records another.
 func TestAuthWebhookIDIsTheVerifiedOne(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	secret := testSecret(7, 32)
 	a, _ := newTestAuthenticator(t, Config{WebhookSecrets: []string{secret}}, now)
@@ -182,6 +187,7 @@ func TestAuthWebhookIDIsTheVerifiedOne(t *testing.T) {
 }
 
 func TestAuthWebhookSecrets(t *testing.T) {
+	t.Parallel()
 	short := testSecret(9, 16)
 	cases := []struct {
 		name, secret string
@@ -196,6 +202,7 @@ func TestAuthWebhookSecrets(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			err := CheckWebhookSecrets([]string{testSecret(5, 32), tc.secret})
 			if (err == nil) != tc.ok {
 				t.Fatalf("CheckWebhookSecrets = %v, want ok %v", err, tc.ok)

@@ -65,7 +65,7 @@ resumes at the next start); a second signal stops at once.`,
   curl -H "Authorization: Bearer $TENANTFLEET_API_TOKEN" -H 'Content-Type: application/json' \
     -d '{"id":"acme","tier":"small"}' http://127.0.0.1:8080/v1/tenants`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			log := slog.Default()
 			cfg.Logger = log
@@ -114,7 +114,7 @@ resumes at the next start); a second signal stops at once.`,
 			}
 			svc, err := Open(ctx, cfg)
 			if err != nil {
-				ln.Close()
+				_ = ln.Close() // nothing was served on it; the Open error is the one to report
 				return usage(flagError(err))
 			}
 			defer svc.Close()
@@ -203,13 +203,13 @@ func sourceName(env, flag, file string) string {
 // service at start, not at the first signup.
 func checkTemplate(ctx context.Context, t *Template) error {
 	for _, cloud := range t.CloudNames() {
-		req := SignupRequest{ID: "preflight", Tier: "small", Cloud: cloud}
+		req := Request{ID: "preflight", Tier: "small", Cloud: cloud}
 		cfg, err := t.StackConfig(req)
 		if err == nil {
 			err = Check(ctx, "tenant-preflight", cfg)
 		}
 		if err != nil {
-			return fmt.Errorf("--template %s: clouds.%s: %v", t.source, cloud, err)
+			return fmt.Errorf("--template %s: clouds.%s: %w", t.source, cloud, err)
 		}
 	}
 	return nil

@@ -104,10 +104,10 @@ func requireJSON(h http.Header) error {
 }
 
 // decodeSignup parses a signup body strictly: one JSON object whose keys
-// are exactly SignupRequest's (case-sensitive, each once), string values
+// are exactly Request's (case-sensitive, each once), string values
 // (null for an optional one is as good as absent), and nothing after it.
-func decodeSignup(body []byte) (SignupRequest, error) {
-	var req SignupRequest
+func decodeSignup(body []byte) (Request, error) {
+	var req Request
 	fields := map[string]*string{"id": &req.ID, "tier": &req.Tier, "cloud": &req.Cloud, "region": &req.Region}
 	const known = "id, tier, cloud, region"
 
@@ -192,7 +192,7 @@ func jsonKind(first byte) string {
 // validateSignup checks what can be checked without the template: the id
 // rule, the tier, and the shape of cloud and region (the service checks
 // them against the template).
-func validateSignup(req SignupRequest) error {
+func validateSignup(req Request) error {
 	if err := checkTenantID("id", req.ID); err != nil {
 		return err
 	}
@@ -209,9 +209,9 @@ func validateSignup(req SignupRequest) error {
 
 // truncate bounds a caller's string quoted back as a field name.
 func truncate(s string) string {
-	const max = 64
-	if len(s) <= max {
+	const maxLen = 64
+	if len(s) <= maxLen {
 		return s
 	}
-	return s[:max] + "..."
+	return s[:maxLen] + "..."
 }

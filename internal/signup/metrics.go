@@ -202,7 +202,7 @@ func (c *storeCollector) jobCounts(ctx context.Context) (map[string]int, error) 
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // rows.Err, below, reports a failed read
 	counts := map[string]int{}
 	for _, st := range riverJobStates {
 		counts[st] = 0

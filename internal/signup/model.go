@@ -38,8 +38,8 @@ const (
 	DesiredAbsent  Desired = "absent"
 )
 
-// SignupRequest is the body of POST /v1/tenants.
-type SignupRequest struct {
+// Request is the body of POST /v1/tenants.
+type Request struct {
 	// ID is the tenant id: a lowercase DNS label of at most 32 characters.
 	ID string `json:"id"`
 	// Tier is the database size class: small (default), medium or large.
@@ -86,7 +86,7 @@ type Tenant struct {
 	// Internal bookkeeping, not part of the API.
 	Desired       Desired       `json:"-"`
 	Generation    int64         `json:"-"`
-	Request       SignupRequest `json:"-"`
+	Request       Request       `json:"-"`
 	DeleteOptions DeleteOptions `json:"-"`
 	// CancelGeneration is the generation a cancel was asked for (0: none).
 	CancelGeneration int64 `json:"-"`

@@ -259,11 +259,13 @@ func (s *Service) lockReplica(ctx context.Context) (func(), error) {
 			return nil, fmt.Errorf("open %s: %w", path, err)
 		}
 		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-			f.Close()
+			_ = f.Close() // the lock error is the one to report
 			return nil, fmt.Errorf("another tenantfleet serve is running on %s (it holds %s); "+
 				"stop it, or give this one its own --data-dir", s.cfg.DataDir, path)
 		}
-		return func() { f.Close() }, nil
+		// Closing releases the flock; the file is never written, so a close
+		// error loses nothing.
+		return func() { _ = f.Close() }, nil
 	}
 	conn, err := s.store.DB.Conn(ctx)
 	if err != nil {
@@ -271,14 +273,16 @@ func (s *Service) lockReplica(ctx context.Context) (func(), error) {
 	}
 	var got bool
 	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(hashtext('tenantfleet-replica:' || $1))`, s.cfg.ReplicaID).Scan(&got); err != nil {
-		conn.Close()
+		_ = conn.Close() // the query error is the one to report
 		return nil, fmt.Errorf("take the replica lock: %w", err)
 	}
 	if !got {
-		conn.Close()
+		_ = conn.Close() // it holds no lock; the refusal is the one to report
 		return nil, configErrorf("ReplicaID", "replica %q is already running against this database; give each replica its own id", s.cfg.ReplicaID)
 	}
-	return func() { conn.Close() }, nil
+	// The lock is the session's: it ends when Close closes the store's
+	// connections, right after this, whatever returning the conn reports.
+	return func() { _ = conn.Close() }, nil
 }
 
 // Store returns the service's store.
@@ -396,7 +400,9 @@ func (s *Service) Close() {
 		s.unlock()
 	}
 	if s.store != nil {
-		s.store.Close()
+		if err := s.store.Close(); err != nil {
+			s.cfg.Logger.Warn("close the job database", "err", err)
+		}
 	}
 }
 
@@ -455,7 +461,7 @@ func (s *Service) stackName(id string) string { return s.cfg.StackPrefix + id }
 
 // normalize fills a signup's defaults and checks it against the template
 // and the cloud's adapter, with Pulumi's mocks. Errors name the field.
-func (s *Service) normalize(ctx context.Context, req SignupRequest) (SignupRequest, error) {
+func (s *Service) normalize(ctx context.Context, req Request) (Request, error) {
 	if req.Tier == "" {
 		req.Tier = string(components.TierSmall)
 	}
@@ -472,7 +478,7 @@ func (s *Service) normalize(ctx context.Context, req SignupRequest) (SignupReque
 // Signup records a signup and queues its provisioning. The bool is true when
 // a new operation started (false: the same signup again, or a repeated
 // Idempotency-Key; the record is returned as it is).
-func (s *Service) Signup(ctx context.Context, req SignupRequest, m Mutation) (Tenant, bool, error) {
+func (s *Service) Signup(ctx context.Context, req Request, m Mutation) (Tenant, bool, error) {
 	req, err := s.normalize(ctx, req)
 	if err != nil {
 		return Tenant{}, false, err

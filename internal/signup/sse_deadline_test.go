@@ -12,6 +12,8 @@ import (
 
 // TestEventStreamOutlivesTheReadTimeout: serve bounds reading a request
 // (ReadTimeout); a stream must keep going long after that.
+//
+//nolint:paralleltest // newTestServer sets TENANTFLEET_LOCAL_* with t.Setenv (localtest.Images).
 func TestEventStreamOutlivesTheReadTimeout(t *testing.T) {
 	ts := newTestServer(t)
 	if r := ts.do(request{method: "POST", path: "/v1/tenants", body: `{"id":"acme"}`}); r.status != 202 {
@@ -23,9 +25,9 @@ func TestEventStreamOutlivesTheReadTimeout(t *testing.T) {
 	}
 	srv := &http.Server{Handler: ts.svc.Handler(), ReadTimeout: 300 * time.Millisecond}
 	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Close() })
+	t.Cleanup(func() { _ = srv.Close() }) // the test is over: only the listener's release matters
 
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+ln.Addr().String()+"/v1/tenants/acme/events", nil)
 	req.Header.Set("Authorization", "Bearer "+testToken)
@@ -33,7 +35,7 @@ func TestEventStreamOutlivesTheReadTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // closing ends the stream; nothing to report
 	r := bufio.NewReader(resp.Body)
 	if evs, ended := readEvents(t, r, 1); len(evs) != 1 || ended {
 		t.Fatalf("first event: %v ended=%v", evs, ended)

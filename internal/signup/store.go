@@ -89,11 +89,11 @@ func OpenStore(ctx context.Context, databaseURL, dataDir string) (*Store, error)
 		}
 		db.SetMaxOpenConns(1)
 		if err := db.PingContext(ctx); err != nil {
-			db.Close()
+			_ = db.Close() // the ping error is the one to report
 			return nil, fmt.Errorf("open the job database %s: %w", path, err)
 		}
 		if err := os.Chmod(path, 0o600); err != nil {
-			db.Close()
+			_ = db.Close() // the chmod error is the one to report
 			return nil, fmt.Errorf("restrict the job database %s to 0600: %w", path, err)
 		}
 		return &Store{DB: db, dialect: dialectSQLite, where: "sqlite " + path}, nil

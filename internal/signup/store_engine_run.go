@@ -25,7 +25,7 @@ func (s *Store) EngineRuns(ctx context.Context, id string) ([]EngineRun, error) 
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // rows.Err, below, reports a failed read
 	var out []EngineRun
 	for rows.Next() {
 		var r EngineRun

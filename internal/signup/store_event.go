@@ -55,7 +55,7 @@ func (s *Store) Events(ctx context.Context, id string, after int64, limit int) (
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // rows.Err, below, reports a failed read
 	var out []Event
 	for rows.Next() {
 		var (

@@ -94,7 +94,7 @@ func (s *Store) queryTenants(ctx context.Context, query string, args ...any) ([]
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // rows.Err, below, reports a failed read
 	var out []Tenant
 	for rows.Next() {
 		t, err := scanTenant(rows)
@@ -112,7 +112,7 @@ func (s *Store) CountByState(ctx context.Context) (map[State]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // rows.Err, below, reports a failed read
 	out := map[State]int{}
 	for rows.Next() {
 		var st string
@@ -132,7 +132,7 @@ type Enqueue func(ctx context.Context, tx *sql.Tx, tenantID string, generation i
 // Signup records a signup and enqueues its job, in one transaction. It
 // returns the tenant and whether a new generation was started (false: the
 // same signup seen again, answered with the record as it is).
-func (s *Store) Signup(ctx context.Context, req SignupRequest, stack string, m Mutation, enqueue Enqueue) (Tenant, bool, error) {
+func (s *Store) Signup(ctx context.Context, req Request, stack string, m Mutation, enqueue Enqueue) (Tenant, bool, error) {
 	reqJSON, err := json.Marshal(req)
 	if err != nil {
 		return Tenant{}, false, err
@@ -156,7 +156,7 @@ func (s *Store) Signup(ctx context.Context, req SignupRequest, stack string, m M
 	}
 }
 
-func (s *Store) signupTx(ctx context.Context, tx *sql.Tx, req SignupRequest, reqJSON []byte, hash, stack string, m Mutation,
+func (s *Store) signupTx(ctx context.Context, tx *sql.Tx, req Request, reqJSON []byte, hash, stack string, m Mutation,
 	enqueue Enqueue, out *Tenant, started *bool) error {
 	now := time.Now()
 	if redelivered, err := s.seeWebhook(ctx, tx, m, req.ID, now); err != nil || redelivered {
@@ -239,7 +239,7 @@ func (s *Store) startGeneration(ctx context.Context, tx *sql.Tx, id string, gen 
 	return s.addEvents(ctx, tx, []Event{stateEvent(id, t.State, "")})
 }
 
-func differingField(a, b SignupRequest) string {
+func differingField(a, b Request) string {
 	switch {
 	case a.Tier != b.Tier:
 		return "tier"
@@ -250,7 +250,7 @@ func differingField(a, b SignupRequest) string {
 	}
 }
 
-func describe(r SignupRequest) string {
+func describe(r Request) string {
 	s := fmt.Sprintf("tier %s on %s", r.Tier, r.Cloud)
 	if r.Region != "" {
 		s += " in " + r.Region
@@ -374,13 +374,17 @@ func (s *Store) ReleaseLeasesOf(ctx context.Context, prefix string) ([]string, e
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			rows.Close()
+			_ = rows.Close() // the scan error is the one to report
 			return nil, err
 		}
 		ids = append(ids, id)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	// Closed before the UPDATE: SQLite's one connection must be free for it.
+	err = rows.Err()
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return nil, err
 	}
 	_, err = s.DB.ExecContext(ctx, s.q(`UPDATE tenantfleet_tenant SET lease_until = 0 WHERE substr(lease_owner, 1, ?) = ?`), len(prefix), prefix)

@@ -31,7 +31,11 @@ func newStore(t *testing.T) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close the store: %v", err)
+		}
+	})
 	if err := s.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -39,9 +43,10 @@ func newStore(t *testing.T) *Store {
 }
 
 func TestSignupIsIdempotentAndConflictsNameTheField(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	s, q := newStore(t), &fakeQueue{}
-	req := SignupRequest{ID: "acme", Tier: "small", Cloud: "local"}
+	req := Request{ID: "acme", Tier: "small", Cloud: "local"}
 
 	first, started, err := s.Signup(ctx, req, "tenant-acme", Mutation{}, q.enqueue)
 	if err != nil || !started || first.State != StateQueued || first.Generation != 1 || first.JobID != 1 {
@@ -53,20 +58,20 @@ func TestSignupIsIdempotentAndConflictsNameTheField(t *testing.T) {
 	}
 
 	var conflict *ConflictError
-	_, _, err = s.Signup(ctx, SignupRequest{ID: "acme", Tier: "large", Cloud: "local"}, "tenant-acme", Mutation{}, q.enqueue)
+	_, _, err = s.Signup(ctx, Request{ID: "acme", Tier: "large", Cloud: "local"}, "tenant-acme", Mutation{}, q.enqueue)
 	if !errors.As(err, &conflict) || conflict.Field != "tier" {
 		t.Fatalf("signup with another tier: %v, want a conflict naming tier", err)
 	}
 
 	// An Idempotency-Key answers its first request again, and refuses another body.
 	key := Mutation{IdempotencyKey: "k-1"}
-	if _, started, err := s.Signup(ctx, SignupRequest{ID: "globex", Tier: "small", Cloud: "local"}, "tenant-globex", key, q.enqueue); err != nil || !started {
+	if _, started, err := s.Signup(ctx, Request{ID: "globex", Tier: "small", Cloud: "local"}, "tenant-globex", key, q.enqueue); err != nil || !started {
 		t.Fatalf("signup with a key: started=%v err=%v", started, err)
 	}
-	if got, started, err := s.Signup(ctx, SignupRequest{ID: "globex", Tier: "small", Cloud: "local"}, "tenant-globex", key, q.enqueue); err != nil || started || got.ID != "globex" {
+	if got, started, err := s.Signup(ctx, Request{ID: "globex", Tier: "small", Cloud: "local"}, "tenant-globex", key, q.enqueue); err != nil || started || got.ID != "globex" {
 		t.Fatalf("same key, same body: %+v started=%v err=%v", got, started, err)
 	}
-	_, _, err = s.Signup(ctx, SignupRequest{ID: "initech", Tier: "small", Cloud: "local"}, "tenant-initech", key, q.enqueue)
+	_, _, err = s.Signup(ctx, Request{ID: "initech", Tier: "small", Cloud: "local"}, "tenant-initech", key, q.enqueue)
 	if !errors.As(err, &conflict) || conflict.Field != "Idempotency-Key" {
 		t.Fatalf("same key, another body: %v, want a conflict naming Idempotency-Key", err)
 	}
@@ -76,14 +81,15 @@ func TestSignupIsIdempotentAndConflictsNameTheField(t *testing.T) {
 }
 
 func TestARefusedRequestChangesNothing(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	s, q := newStore(t), &fakeQueue{}
-	req := SignupRequest{ID: "acme", Tier: "small", Cloud: "local"}
+	req := Request{ID: "acme", Tier: "small", Cloud: "local"}
 	if _, _, err := s.Signup(ctx, req, "tenant-acme", Mutation{WebhookID: "msg_1"}, q.enqueue); err != nil {
 		t.Fatal(err)
 	}
 	// A webhook id reused for another request is refused, even for a request that would create something.
-	_, _, err := s.Signup(ctx, SignupRequest{ID: "globex", Tier: "small", Cloud: "local"}, "tenant-globex", Mutation{WebhookID: "msg_1"}, q.enqueue)
+	_, _, err := s.Signup(ctx, Request{ID: "globex", Tier: "small", Cloud: "local"}, "tenant-globex", Mutation{WebhookID: "msg_1"}, q.enqueue)
 	var conflict *ConflictError
 	if !errors.As(err, &conflict) || conflict.Field != "webhook-id" {
 		t.Fatalf("webhook id reused for another tenant: %v, want a conflict naming webhook-id", err)
@@ -93,7 +99,7 @@ func TestARefusedRequestChangesNothing(t *testing.T) {
 	}
 	// When the job cannot be queued, the tenant is not recorded either.
 	q.fail = errors.New("queue down")
-	if _, _, err := s.Signup(ctx, SignupRequest{ID: "initech", Tier: "small", Cloud: "local"}, "tenant-initech", Mutation{WebhookID: "msg_2"}, q.enqueue); err == nil {
+	if _, _, err := s.Signup(ctx, Request{ID: "initech", Tier: "small", Cloud: "local"}, "tenant-initech", Mutation{WebhookID: "msg_2"}, q.enqueue); err == nil {
 		t.Fatal("signup succeeded without its job")
 	}
 	if _, err := s.Get(ctx, "initech"); !errors.Is(err, ErrNotFound) {
@@ -101,15 +107,16 @@ func TestARefusedRequestChangesNothing(t *testing.T) {
 	}
 	q.fail = nil
 	// ... and its webhook id was not spent: the sender's retry goes through.
-	if _, started, err := s.Signup(ctx, SignupRequest{ID: "initech", Tier: "small", Cloud: "local"}, "tenant-initech", Mutation{WebhookID: "msg_2"}, q.enqueue); err != nil || !started {
+	if _, started, err := s.Signup(ctx, Request{ID: "initech", Tier: "small", Cloud: "local"}, "tenant-initech", Mutation{WebhookID: "msg_2"}, q.enqueue); err != nil || !started {
 		t.Fatalf("retry after a failed enqueue: started=%v err=%v", started, err)
 	}
 }
 
 func TestDeleteSupersedesAndGenerationsGuardUpdates(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	s, q := newStore(t), &fakeQueue{}
-	req := SignupRequest{ID: "acme", Tier: "small", Cloud: "local"}
+	req := Request{ID: "acme", Tier: "small", Cloud: "local"}
 	if _, _, err := s.Signup(ctx, req, "tenant-acme", Mutation{}, q.enqueue); err != nil {
 		t.Fatal(err)
 	}
@@ -156,9 +163,10 @@ func TestDeleteSupersedesAndGenerationsGuardUpdates(t *testing.T) {
 }
 
 func TestLeases(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	s, q := newStore(t), &fakeQueue{}
-	if _, _, err := s.Signup(ctx, SignupRequest{ID: "acme", Tier: "small", Cloud: "local"}, "tenant-acme", Mutation{}, q.enqueue); err != nil {
+	if _, _, err := s.Signup(ctx, Request{ID: "acme", Tier: "small", Cloud: "local"}, "tenant-acme", Mutation{}, q.enqueue); err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := s.AcquireLease(ctx, "acme", "r1/a", time.Minute); err != nil || !ok {
@@ -193,6 +201,7 @@ func TestLeases(t *testing.T) {
 // made before webhook messages recorded their request: Migrate adds the
 // columns, keeps the ids it holds, and runs again without change.
 func TestMigrateAddsTheWebhookColumnsToAnOlderDatabase(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	dir := t.TempDir()
 	old, err := OpenStore(ctx, "", dir)
@@ -205,12 +214,18 @@ func TestMigrateAddsTheWebhookColumnsToAnOlderDatabase(t *testing.T) {
 	if _, err := old.DB.ExecContext(ctx, `INSERT INTO tenantfleet_webhook_message (id, received_at) VALUES ('msg_old', 1)`); err != nil {
 		t.Fatal(err)
 	}
-	old.Close()
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
 	s, err := OpenStore(ctx, "", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close the store: %v", err)
+		}
+	}()
 	for i := 0; i < 2; i++ {
 		if err := s.Migrate(ctx); err != nil {
 			t.Fatalf("migrate #%d: %v", i+1, err)

@@ -66,7 +66,7 @@ func LoadTemplate(path string) (*Template, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(&t); err != nil {
-		return nil, fmt.Errorf("--template %s: %v", source, err)
+		return nil, fmt.Errorf("--template %s: %w", source, err)
 	}
 	t.source = source
 	if len(t.Clouds) == 0 {
@@ -135,7 +135,7 @@ func (t *Template) Plugins() []string {
 // StackConfig is the config of the tenant's stack: the template's for the
 // cloud, the tenant spec with the signup's id and tier, and the region.
 // It fails with a *RequestError naming the field for what the signup got wrong.
-func (t *Template) StackConfig(req SignupRequest) (map[string]any, error) {
+func (t *Template) StackConfig(req Request) (map[string]any, error) {
 	cloud, ok := t.Clouds[req.Cloud]
 	if !ok {
 		return nil, &RequestError{Field: "cloud", Reason: fmt.Sprintf("%q is not offered; choose one of %s",

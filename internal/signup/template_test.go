@@ -23,6 +23,8 @@ const exampleTemplate = "../../examples/signup/template.yaml"
 
 // TestExampleTemplatePassesEveryCloud: the README's template is accepted by
 // every cloud's adapter, as serve checks at start.
+//
+//nolint:paralleltest // localtest.Images sets TENANTFLEET_LOCAL_* with t.Setenv.
 func TestExampleTemplatePassesEveryCloud(t *testing.T) {
 	localtest.Images(t, "tenant-app/dev/entrypoint")
 	tmpl, err := LoadTemplate(exampleTemplate)
@@ -45,6 +47,7 @@ func TestExampleTemplatePassesEveryCloud(t *testing.T) {
 }
 
 func TestRegionGoesWhereEachCloudReadsIt(t *testing.T) {
+	t.Parallel()
 	tmpl, err := LoadTemplate(exampleTemplate)
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +61,7 @@ func TestRegionGoesWhereEachCloudReadsIt(t *testing.T) {
 		{"digitalocean", "nyc3", "tenantfleet:digitalocean", "region"},
 	}
 	for _, tc := range cases {
-		cfg, err := tmpl.StackConfig(SignupRequest{ID: "acme", Tier: "medium", Cloud: tc.cloud, Region: tc.region})
+		cfg, err := tmpl.StackConfig(Request{ID: "acme", Tier: "medium", Cloud: tc.cloud, Region: tc.region})
 		if err != nil {
 			t.Fatalf("%s: %v", tc.cloud, err)
 		}
@@ -82,7 +85,7 @@ func TestRegionGoesWhereEachCloudReadsIt(t *testing.T) {
 		t.Error("a signup's region leaked into the template")
 	}
 	// Per-cloud tenant settings are merged over the shared ones.
-	cfg, _ := tmpl.StackConfig(SignupRequest{ID: "acme", Tier: "small", Cloud: "local"})
+	cfg, _ := tmpl.StackConfig(Request{ID: "acme", Tier: "small", Cloud: "local"})
 	tenant := cfg["tenantfleet:tenants"].([]any)[0].(map[string]any)
 	if web := tenant["web"].(map[string]any); web["image"] != "tenant-app:dev" || web["port"] != float64(8080) {
 		t.Errorf("local web spec %v: want the local image over the shared port", web)
@@ -90,18 +93,19 @@ func TestRegionGoesWhereEachCloudReadsIt(t *testing.T) {
 }
 
 func TestBadSignupsNameTheirField(t *testing.T) {
+	t.Parallel()
 	tmpl, err := LoadTemplate(exampleTemplate)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
-		req   SignupRequest
+		req   Request
 		field string
 	}{
-		{SignupRequest{ID: "acme", Tier: "small", Cloud: "oracle"}, "cloud"},
-		{SignupRequest{ID: "acme", Tier: "small", Cloud: "local", Region: "mars-1"}, "region"},
-		{SignupRequest{ID: "acme", Tier: "small", Cloud: "gcp", Region: "not a region"}, "region"},
-		{SignupRequest{ID: "acme", Tier: "small", Cloud: "azure", Region: ""}, ""},
+		{Request{ID: "acme", Tier: "small", Cloud: "oracle"}, "cloud"},
+		{Request{ID: "acme", Tier: "small", Cloud: "local", Region: "mars-1"}, "region"},
+		{Request{ID: "acme", Tier: "small", Cloud: "gcp", Region: "not a region"}, "region"},
+		{Request{ID: "acme", Tier: "small", Cloud: "azure", Region: ""}, ""},
 	}
 	for _, tc := range cases {
 		cfg, err := tmpl.StackConfig(tc.req)
@@ -119,6 +123,7 @@ func TestBadSignupsNameTheirField(t *testing.T) {
 }
 
 func TestTemplateMistakesAreRefusedAtLoad(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
 		"unknown field":   "clouds: {local: {config: {}}}\ntenants: {}\n",
 		"no cloud":        "tenant: {}\n",
@@ -143,6 +148,7 @@ func TestTemplateMistakesAreRefusedAtLoad(t *testing.T) {
 // Pulumi's own types: the database, its subnet group (a dependency), its
 // parent component and provider are kept; the web app is not.
 func TestRetainDatabaseKeepsTheDatabaseAndWhatItNeeds(t *testing.T) {
+	t.Parallel()
 	urn := func(typ, name, parent string) resource.URN {
 		return resource.NewURN("tenant-acme", "tenantfleet", tokens.Type(parent), tokens.Type(typ), name)
 	}
@@ -182,6 +188,7 @@ func TestRetainDatabaseKeepsTheDatabaseAndWhatItNeeds(t *testing.T) {
 }
 
 func TestLockHoldersAreReadFromTheEngineMessage(t *testing.T) {
+	t.Parallel()
 	msg := "stack tenant-tau is locked by another operation; wait for it to finish and retry (if it crashed, delete its lock file)\n" +
 		"  /state/.pulumi/locks/organization/tenantfleet/tenant-tau/fc03.json: created by root@vm-1 (pid 13629) at 2026-11-25T07:22:46Z"
 	got := lockHolder.FindAllStringSubmatch(msg, -1)
@@ -198,10 +205,11 @@ func TestLockHoldersAreReadFromTheEngineMessage(t *testing.T) {
 }
 
 func TestRetriesBackOffAndCap(t *testing.T) {
+	t.Parallel()
 	var p retryPolicy
 	prev := 0.0
 	for attempt := 1; attempt <= 12; attempt++ {
-		d := p.NextRetry(&rivertype.JobRow{Attempt: attempt}).Sub(time.Now()).Seconds()
+		d := time.Until(p.NextRetry(&rivertype.JobRow{Attempt: attempt})).Seconds()
 		if d < 8 || d > 11*60 {
 			t.Fatalf("attempt %d: retry in %.0fs", attempt, d)
 		}

@@ -12,6 +12,8 @@ import (
 // one zone. (awsoffline refuses such a lookup too, so every test running the
 // adapter on the default VPC would fail if the filter went.)
 func TestDefaultVPCSubnetsOnePerZone(t *testing.T) {
+	t.Parallel()
+
 	cases := []struct {
 		name    string
 		cfg     aws.Config
@@ -24,6 +26,8 @@ func TestDefaultVPCSubnetsOnePerZone(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
 			rec := run{cfg: tc.cfg}.do(t)
 			var lookups int
 			for _, c := range rec.calls {

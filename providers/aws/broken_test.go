@@ -17,7 +17,7 @@ import (
 
 type dropsTag struct{ *aws.Adapter }
 
-func (b dropsTag) Topic(ctx *pulumi.Context, name string, in components.TopicInput, parent pulumi.Resource) (*components.Topic, error) {
+func (b dropsTag) Topic(ctx *pulumi.Context, name string, _ components.TopicInput, parent pulumi.Resource) (*components.Topic, error) {
 	t, err := sns.NewTopic(ctx, name, &sns.TopicArgs{}, pulumi.Parent(parent))
 	if err != nil {
 		return nil, err
@@ -113,6 +113,7 @@ func (b quotesInDescriptions) Foundation(ctx *pulumi.Context, name string, scope
 }
 
 func TestSuiteCatchesBrokenAdapters(t *testing.T) {
+	t.Parallel()
 	conformance.CatchesBroken(t, profile, func() (*aws.Adapter, error) { return aws.NewWithConfig(aws.Config{}) }, []conformance.Broken[*aws.Adapter]{
 		{Name: "drops a tag", Check: "tagged", Wrap: func(a *aws.Adapter) components.Adapter { return dropsTag{a} }},
 		{Name: "tags a resource with another tenant", Check: "tagged", Wrap: func(a *aws.Adapter) components.Adapter { return mistagsTenant{a} }},

@@ -8,6 +8,8 @@ import (
 )
 
 func TestConfigValidation(t *testing.T) {
+	t.Parallel()
+
 	cases := []struct {
 		name  string
 		cfg   aws.Config
@@ -21,6 +23,8 @@ func TestConfigValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
 			err := tc.cfg.Validate()
 			switch {
 			case tc.field == "" && err != nil:

@@ -112,6 +112,7 @@ func renameTenants(ids ...string) func([]components.TenantSpec) {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	g := conformance.Run(t, profile())
 	t.Run("golden graph", func(t *testing.T) { conformance.Golden(t, g, ".") })
 }

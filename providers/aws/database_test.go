@@ -55,6 +55,8 @@ func finalSnapshots(t *testing.T, rec *recorder) map[string]string {
 // differ between lifetimes and stay the same across updates of one
 // instance, or every up would show a diff.
 func TestFinalSnapshotIdentifierIsPerLifetime(t *testing.T) {
+	t.Parallel()
+
 	first := finalSnapshots(t, run{mocks: lifetimeMocks{"1"}}.do(t))
 	update := finalSnapshots(t, run{mocks: lifetimeMocks{"1"}}.do(t))
 	again := finalSnapshots(t, run{mocks: lifetimeMocks{"2"}}.do(t))
@@ -79,6 +81,8 @@ func TestFinalSnapshotIdentifierIsPerLifetime(t *testing.T) {
 // whenever the instance is (its keepers are the instance's inputs whose
 // change replaces it), so a replaced instance's successor gets a new name too.
 func TestFinalSnapshotSuffixFollowsTheInstance(t *testing.T) {
+	t.Parallel()
+
 	rec := run{}.do(t)
 	suffixes := map[string]pulumi.MockResourceArgs{}
 	for _, s := range rec.ofType(randomIDType) {

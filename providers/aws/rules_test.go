@@ -22,6 +22,8 @@ func props(m map[string]any) resource.PropertyMap { return resource.NewPropertyM
 // the adapter's own inputs before issue 13's fixes among them, and on their
 // fixed forms: each rule must be seen to fail.
 func TestRulesRefuseWhatAWSRefuses(t *testing.T) {
+	t.Parallel()
+
 	cases := []struct {
 		name   string
 		typ    string
@@ -99,6 +101,8 @@ func TestRulesRefuseWhatAWSRefuses(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
 			// A path ending in "!" is accepted: no violation there ("(all)!":
 			// none at all); any other path must be refused.
 			path, ok := strings.CutSuffix(tc.path, "!")

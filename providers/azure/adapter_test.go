@@ -8,6 +8,8 @@ import (
 )
 
 func TestIsoDuration(t *testing.T) {
+	t.Parallel()
+
 	cases := []struct {
 		seconds int
 		want    string
@@ -22,6 +24,8 @@ func TestIsoDuration(t *testing.T) {
 }
 
 func TestSQLFilterQuotes(t *testing.T) {
+	t.Parallel()
+
 	got := sqlIn("event]type", []string{"invoice.paid", "o'brien"})
 	want := "user.[event]]type] IN ('invoice.paid', 'o''brien')"
 	if got != want {
@@ -30,6 +34,8 @@ func TestSQLFilterQuotes(t *testing.T) {
 }
 
 func TestContainerAppsSize(t *testing.T) {
+	t.Parallel()
+
 	cases := []struct {
 		cpu, mem int
 		field    string
@@ -55,6 +61,8 @@ func TestContainerAppsSize(t *testing.T) {
 }
 
 func TestStorageRoundsUp(t *testing.T) {
+	t.Parallel()
+
 	for in, want := range map[int]int{20: 32, 32: 32, 100: 128, 16384: 16384} {
 		if got := storageSize(in); got != want {
 			t.Errorf("storageSize(%d) = %d, want %d", in, got, want)
@@ -63,6 +71,8 @@ func TestStorageRoundsUp(t *testing.T) {
 }
 
 func TestValidateFanoutLockLimit(t *testing.T) {
+	t.Parallel()
+
 	err := (&Adapter{}).ValidateFanout(components.FanoutSpec{Name: "e", Subscribers: []components.SubscriberSpec{
 		{Name: "a", Queue: components.QueueSpec{VisibilityTimeoutSeconds: 301}},
 	}})
@@ -72,6 +82,8 @@ func TestValidateFanoutLockLimit(t *testing.T) {
 }
 
 func TestConfigNeedsLocation(t *testing.T) {
+	t.Parallel()
+
 	if _, err := NewWithConfig(Config{}); err == nil || !strings.Contains(err.Error(), "tenantfleet:azure.location:") {
 		t.Fatalf("got %v, want an error naming tenantfleet:azure.location", err)
 	}

@@ -120,6 +120,7 @@ func (b createsDefaultRule) Subscribe(ctx *pulumi.Context, name string, in compo
 }
 
 func TestSuiteCatchesBrokenAdapters(t *testing.T) {
+	t.Parallel()
 	conformance.CatchesBroken(t, profile, func() (*azure.Adapter, error) { return azure.NewWithConfig(azure.Config{Location: "westeurope"}) }, []conformance.Broken[*azure.Adapter]{
 		{Name: "passes the password as a plain env value", Check: "contract", Wrap: func(a *azure.Adapter) components.Adapter { return passwordAsPlainEnv{a} }},
 		{Name: "creates the $Default rule", Check: "provider-rules", Detail: `ruleName = "$Default"`,

@@ -97,6 +97,7 @@ func profile() *conformance.Profile {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	g := conformance.Run(t, profile())
 	t.Run("golden graph", func(t *testing.T) { conformance.Golden(t, g, ".") })
 }

@@ -485,10 +485,10 @@ var dnsZoneLabel = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)
 
 var iso8601Duration = regexp.MustCompile(`^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$`)
 
-// isoDuration8601 wants an ISO 8601 duration (days to seconds) of min to
-// max seconds.
-func isoDuration8601(min, max float64) rules.Check {
-	return rules.Func(fmt.Sprintf("an ISO 8601 duration of %v to %v seconds", min, max), func(v resource.PropertyValue) string {
+// isoDuration8601 wants an ISO 8601 duration (days to seconds) of lo to
+// hi seconds.
+func isoDuration8601(lo, hi float64) rules.Check {
+	return rules.Func(fmt.Sprintf("an ISO 8601 duration of %v to %v seconds", lo, hi), func(v resource.PropertyValue) string {
 		if !v.IsString() {
 			return "is a " + v.TypeString() + ", want a string"
 		}
@@ -503,8 +503,8 @@ func isoDuration8601(min, max float64) rules.Check {
 				seconds += n * unit
 			}
 		}
-		if seconds < min || seconds > max {
-			return fmt.Sprintf("is %v seconds, outside %v to %v", seconds, min, max)
+		if seconds < lo || seconds > hi {
+			return fmt.Sprintf("is %v seconds, outside %v to %v", seconds, lo, hi)
 		}
 		return ""
 	})

@@ -16,6 +16,8 @@ import (
 // refused inputs include the exact values the adapter registered before its
 // fixes, so a regression shows here as well as in the conformance suite.
 func TestRulesJudgeInputs(t *testing.T) {
+	t.Parallel()
+
 	ok := ""
 	cases := []struct {
 		name   string
@@ -106,6 +108,8 @@ func TestRulesJudgeInputs(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
 			vs := rules.Evaluate(Rules, tc.typ, resource.NewPropertyMapFromMap(tc.inputs))
 			var got []string
 			for _, v := range vs {
@@ -135,6 +139,8 @@ func manyTags(n int) map[string]any {
 // accept-all $Default), without renaming unfiltered subscriptions and
 // without a name another subscriber could have.
 func TestFilteredSubscriptionName(t *testing.T) {
+	t.Parallel()
+
 	filter := &components.FilterSpec{Attribute: "event_type", Values: []string{"invoice.paid"}}
 	cases := []struct {
 		sub    components.SubscriberSpec
@@ -155,6 +161,8 @@ func TestFilteredSubscriptionName(t *testing.T) {
 // TestDefaultRuleTemplate: the ARM template sets exactly the subscription's
 // $Default rule, to the FalseFilter.
 func TestDefaultRuleTemplate(t *testing.T) {
+	t.Parallel()
+
 	res := defaultRuleTemplate()["resources"].(pulumi.Array)
 	if len(res) != 1 {
 		t.Fatalf("template has %d resources, want the $Default rule only", len(res))

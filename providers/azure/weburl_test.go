@@ -12,6 +12,8 @@ import (
 // TestWebURLIsTheIngressFQDN checks the tenant's web URL is the stable
 // ingress FQDN over HTTPS, not a revision's.
 func TestWebURLIsTheIngressFQDN(t *testing.T) {
+	t.Parallel()
+
 	a, err := azure.NewWithConfig(azure.Config{Location: "westeurope"})
 	if err != nil {
 		t.Fatal(err)

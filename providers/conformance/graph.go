@@ -118,9 +118,9 @@ func (g *Graph) Golden() string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
-// Object, Array and String read an input value through a secret wrapper
-// (the SDK marks a whole object secret when a secret is inside it); a value
-// of another kind reads as empty.
+// Object reads an object input value through a secret wrapper (the SDK
+// marks a whole object secret when a secret is inside it); a value of
+// another kind reads as empty.
 func Object(v resource.PropertyValue) resource.PropertyMap {
 	if v.IsSecret() {
 		v = v.SecretValue().Element
@@ -131,7 +131,7 @@ func Object(v resource.PropertyValue) resource.PropertyMap {
 	return resource.PropertyMap{}
 }
 
-// Array: see Object.
+// Array reads an array input value the way Object reads an object.
 func Array(v resource.PropertyValue) []resource.PropertyValue {
 	if v.IsSecret() {
 		v = v.SecretValue().Element
@@ -142,7 +142,7 @@ func Array(v resource.PropertyValue) []resource.PropertyValue {
 	return nil
 }
 
-// String: see Object.
+// String reads a string input value the way Object reads an object.
 func String(v resource.PropertyValue) string {
 	if v.IsSecret() {
 		v = v.SecretValue().Element

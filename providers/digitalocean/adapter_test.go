@@ -68,6 +68,8 @@ func TestConfig(t *testing.T) {
 }
 
 func TestValidateTenant(t *testing.T) {
+	t.Parallel()
+
 	shared := testConfig
 	shared.SharedDatabase = &dop.SharedDatabaseConfig{Size: "db-s-2vcpu-4gb"}
 	a, err := dop.NewWithConfig(shared)
@@ -103,6 +105,8 @@ func TestValidateTenant(t *testing.T) {
 }
 
 func TestValidateFanoutNeedsTheForwarder(t *testing.T) {
+	t.Parallel()
+
 	a, err := dop.NewWithConfig(dop.Config{Region: testRegion})
 	if err != nil {
 		t.Fatal(err)
@@ -181,6 +185,8 @@ func stackFirewalls(t *testing.T, specs ...components.TenantSpec) (clusters []st
 // cluster without trusted sources would admit everyone), with a rule type
 // DigitalOcean accepts.
 func TestSharedPlacement(t *testing.T) {
+	t.Parallel()
+
 	dedicated, shared := conformance.Tenants()[0], conformance.Tenants()[0]
 	shared.ID, shared.Database.Placement = "initech", components.PlacementShared
 	cases := []struct {
@@ -199,6 +205,8 @@ func TestSharedPlacement(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
 			clusters, firewalls := stackFirewalls(t, tc.tenants...)
 			if len(firewalls) != len(tc.want) {
 				t.Errorf("firewalls = %q, want %q", firewalls, tc.want)
@@ -224,6 +232,8 @@ func TestSharedPlacement(t *testing.T) {
 // fixed in v2.99.1 by #1563), which nine parallel creations on a new cluster
 // make likelier, and a panic orphans every topic in flight.
 func TestKafkaTopicsAreCreatedOneAtATime(t *testing.T) {
+	t.Parallel()
+
 	rec := &recorder{}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		a, err := dop.NewWithConfig(testConfig)

@@ -105,6 +105,7 @@ func (keepsWebApp) WebApp(*pulumi.Context, string, components.WebAppInput, pulum
 }
 
 func TestSuiteCatchesBrokenAdapters(t *testing.T) {
+	t.Parallel()
 	conformance.CatchesBroken(t, profile, func() (*dop.Adapter, error) { return dop.NewWithConfig(testConfig) }, []conformance.Broken[*dop.Adapter]{
 		{Name: "passes the password as a GENERAL variable", Check: "contract", Wrap: func(a *dop.Adapter) components.Adapter { return passwordAsPlainEnv{a} }},
 		{Name: "opens the database firewall to 0.0.0.0/0", Check: "database", Wrap: func(a *dop.Adapter) components.Adapter { return opensDatabase{a} }},

@@ -127,10 +127,18 @@ var variants = []conformance.Variant{
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	g := conformance.Run(t, profile())
-	t.Run("golden graph", func(t *testing.T) { conformance.Golden(t, g, ".") })
-	t.Run("every forwarder accepts its environment", func(t *testing.T) { forwardersAccept(t, g) })
+	t.Run("golden graph", func(t *testing.T) {
+		t.Parallel()
+		conformance.Golden(t, g, ".")
+	})
+	t.Run("every forwarder accepts its environment", func(t *testing.T) {
+		t.Parallel()
+		forwardersAccept(t, g)
+	})
 	t.Run("tenant workloads get the Kafka CA", func(t *testing.T) {
+		t.Parallel()
 		n := 0
 		for _, app := range g.OfType(appType) {
 			for _, c := range componentsOf(app) {

@@ -89,7 +89,7 @@ func (a *Adapter) Platform(ctx *pulumi.Context, name string, scope components.Sc
 		ProjectId: p.project.ID(),
 		Tags:      tags(scope),
 	}, childOptions(parent)...); err != nil {
-		return nil, fmt.Errorf("Kafka cluster: %w", err)
+		return nil, fmt.Errorf("create Kafka cluster: %w", err)
 	}
 	p.lastTopic = p.kafka
 	p.kafkaCA = digitalocean.GetDatabaseCaOutput(ctx, digitalocean.GetDatabaseCaOutputArgs{ClusterId: p.kafka.ID()},

@@ -314,9 +314,9 @@ func pgRole(c rules.Check) rules.Check {
 	})
 }
 
-// int64String wants a decimal int64 string of at least min.
-func int64String(min int64) rules.Check {
-	return rules.Func(fmt.Sprintf("a decimal integer of at least %d", min), func(v resource.PropertyValue) string {
+// int64String wants a decimal int64 string of at least floor.
+func int64String(floor int64) rules.Check {
+	return rules.Func(fmt.Sprintf("a decimal integer of at least %d", floor), func(v resource.PropertyValue) string {
 		if !v.IsString() {
 			return "is a " + v.TypeString() + ", want a string"
 		}
@@ -324,8 +324,8 @@ func int64String(min int64) rules.Check {
 		switch {
 		case err != nil:
 			return "is not an int64"
-		case n < min:
-			return fmt.Sprintf("is below %d", min)
+		case n < floor:
+			return fmt.Sprintf("is below %d", floor)
 		}
 		return ""
 	})

@@ -14,6 +14,8 @@ import (
 // adapter registered before its fixes (each refused) and on what it
 // registers now (each accepted), so a rule that stops biting fails here.
 func TestRulesRefuseWhatDigitalOceanRefuses(t *testing.T) {
+	t.Parallel()
+
 	pm := resource.NewPropertyMapFromMap
 	cases := []struct {
 		name   string

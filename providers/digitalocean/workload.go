@@ -238,7 +238,7 @@ func (a *Adapter) newApp(ctx *pulumi.Context, name, appName string, p *platform,
 		Spec:      spec,
 	}, childOptions(parent)...)
 	if err != nil {
-		return nil, fmt.Errorf("App Platform app: %w", err)
+		return nil, fmt.Errorf("create App Platform app: %w", err)
 	}
 	return app, nil
 }

@@ -27,6 +27,7 @@ func newFromConfig(t *testing.T, cfg map[string]string) error {
 	}, pulumi.WithMocks("tenantfleet", "dev", gcpoffline.Model))
 }
 
+//nolint:paralleltest // newFromConfig passes the config through PULUMI_CONFIG with t.Setenv, as the engine does.
 func TestConfig(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -57,6 +58,8 @@ func TestConfig(t *testing.T) {
 }
 
 func TestValidateTenant(t *testing.T) {
+	t.Parallel()
+
 	a, err := gcp.NewWithConfig(gcp.Config{Project: "tenantfleet-test", Region: "europe-west1"})
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +87,8 @@ func TestValidateTenant(t *testing.T) {
 }
 
 func TestValidateFanout(t *testing.T) {
+	t.Parallel()
+
 	a, err := gcp.NewWithConfig(gcp.Config{Project: "tenantfleet-test", Region: "europe-west1"})
 	if err != nil {
 		t.Fatal(err)
@@ -109,6 +114,8 @@ func TestValidateFanout(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
 			err := a.ValidateFanout(components.FanoutSpec{Name: "events", Subscribers: []components.SubscriberSpec{tc.sub}})
 			switch {
 			case tc.want == "" && err != nil:
@@ -123,6 +130,8 @@ func TestValidateFanout(t *testing.T) {
 // TestWebURLIsTheRunAppURL checks the tenant's web URL is the service's
 // run.app URL over HTTPS.
 func TestWebURLIsTheRunAppURL(t *testing.T) {
+	t.Parallel()
+
 	a, err := gcp.NewWithConfig(gcp.Config{Project: "tenantfleet-test", Region: "europe-west1"})
 	if err != nil {
 		t.Fatal(err)

@@ -120,6 +120,7 @@ func (b collidingNames) Queue(ctx *pulumi.Context, name string, in components.Qu
 }
 
 func TestSuiteCatchesBrokenAdapters(t *testing.T) {
+	t.Parallel()
 	conformance.CatchesBroken(t, profile, func() (*gcp.Adapter, error) {
 		return gcp.NewWithConfig(gcp.Config{Project: testProject, Region: testRegion})
 	}, []conformance.Broken[*gcp.Adapter]{

@@ -116,6 +116,7 @@ func variants() []conformance.Variant {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	g := conformance.Run(t, profile())
 	t.Run("golden graph", func(t *testing.T) { conformance.Golden(t, g, ".") })
 }

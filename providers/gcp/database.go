@@ -103,7 +103,7 @@ func (a *Adapter) Database(ctx *pulumi.Context, name string, in components.Datab
 		// cannot shrink, so the program must not try to set it back.
 		pulumi.IgnoreChanges([]string{"settings.diskSize"}))...)
 	if err != nil {
-		return nil, fmt.Errorf("Cloud SQL instance: %w", err)
+		return nil, fmt.Errorf("create Cloud SQL instance: %w", err)
 	}
 
 	dbName := naming.GCP.DatabaseName.Name(in.Scope.Tenant)

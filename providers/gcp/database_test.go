@@ -30,6 +30,8 @@ func instanceSettings(size databaseSize, retainedBackups, logDays int) resource.
 // TestBackupRetentionCloudSQLAccepts checks every tier with every retention
 // tenantfleet accepts (1 to 35 days) against Cloud SQL's backup rules.
 func TestBackupRetentionCloudSQLAccepts(t *testing.T) {
+	t.Parallel()
+
 	for _, tier := range components.Tiers() {
 		size := databaseSizes[tier]
 		for days := 1; days <= 35; days++ {
@@ -51,6 +53,8 @@ func TestBackupRetentionCloudSQLAccepts(t *testing.T) {
 // fix: as many backups as days of logs (7 and 7 for the default retention,
 // 14 and 14 on the large tier for globex's 14 days).
 func TestBackupRulesBite(t *testing.T) {
+	t.Parallel()
+
 	cases := []struct {
 		tier       components.Tier
 		kept, logs int
@@ -74,6 +78,8 @@ func TestBackupRulesBite(t *testing.T) {
 // TestTiersExistInTheirEdition checks the size table against Cloud SQL's
 // machine tiers per edition, and that the check refuses a mismatch.
 func TestTiersExistInTheirEdition(t *testing.T) {
+	t.Parallel()
+
 	for tier, size := range databaseSizes {
 		if v := rules.Evaluate(Rules, typeSQLInstance, instanceSettings(size, 8, 7)); len(v) > 0 {
 			t.Errorf("%s: %v", tier, v)

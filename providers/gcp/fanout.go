@@ -180,7 +180,7 @@ func (a *Adapter) relay(ctx *pulumi.Context, name string, in components.Subscrip
 		Labels:         labels(scope),
 	}, append(opts, pulumi.DependsOn([]pulumi.Resource{invokes, receives, tokens}))...)
 	if err != nil {
-		return nil, fmt.Errorf("Eventarc trigger: %w", err)
+		return nil, fmt.Errorf("create Eventarc trigger: %w", err)
 	}
 	return &components.Subscription{Native: map[string]pulumi.Resource{
 		"relay-identity": relayIdentity, "relay-publisher": publishes, "relay-workflow": workflow,

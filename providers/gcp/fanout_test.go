@@ -10,6 +10,8 @@ import (
 )
 
 func TestFilterExpressionQuotes(t *testing.T) {
+	t.Parallel()
+
 	got := filterExpression(&components.FilterSpec{Attribute: "event_type", Values: []string{"invoice.paid", `say "hi" \o/`}})
 	want := `attributes.event_type = "invoice.paid" OR attributes.event_type = "say \"hi\" \\o/"`
 	if got != want {
@@ -20,6 +22,8 @@ func TestFilterExpressionQuotes(t *testing.T) {
 // TestRelaySource checks the relay workflow's shape: the topic and filter
 // are data, the publish step retries, and no step runs the filter without one.
 func TestRelaySource(t *testing.T) {
+	t.Parallel()
+
 	const topic = "projects/p/topics/t"
 	type step = map[string]map[string]any
 	parse := func(t *testing.T, src string) []step {

@@ -202,16 +202,16 @@ func durationBetween(lo, hi float64) rules.Check {
 	})
 }
 
-func neverOrAtLeast(min float64) rules.Check {
-	return rules.Func(fmt.Sprintf("empty (never) or at least %vs", min), func(v resource.PropertyValue) string {
+func neverOrAtLeast(floor float64) rules.Check {
+	return rules.Func(fmt.Sprintf("empty (never) or at least %vs", floor), func(v resource.PropertyValue) string {
 		if !v.IsString() {
 			return "is a " + v.TypeString() + ", want a duration string"
 		}
 		if v.StringValue() == "" {
 			return ""
 		}
-		if f, ok := parseSeconds(v.StringValue()); !ok || f < min {
-			return fmt.Sprintf("is neither empty nor a duration of at least %vs", min)
+		if f, ok := parseSeconds(v.StringValue()); !ok || f < floor {
+			return fmt.Sprintf("is neither empty nor a duration of at least %vs", floor)
 		}
 		return ""
 	})

@@ -51,6 +51,8 @@ const oldRelaySource = `main:
 // TestRelaySourceKeepsToTheSyntaxReference parses every relay workflow the
 // adapter writes and checks it against the documented grammar.
 func TestRelaySourceKeepsToTheSyntaxReference(t *testing.T) {
+	t.Parallel()
+
 	filters := []struct {
 		filter *components.FilterSpec
 		reason string
@@ -74,6 +76,8 @@ func TestRelaySourceKeepsToTheSyntaxReference(t *testing.T) {
 // samples and refuses what the reference does not document, the old relay
 // source first.
 func TestWorkflowSyntax(t *testing.T) {
+	t.Parallel()
+
 	cases := []struct {
 		name, src string
 		want      []string // substrings of the problems; none: accepted
@@ -142,6 +146,8 @@ func TestWorkflowSyntax(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
 			got := workflowSyntax(tc.src)
 			if len(tc.want) == 0 && len(got) > 0 {
 				t.Errorf("refused (%s):\n  %s", tc.reason, strings.Join(got, "\n  "))
@@ -159,6 +165,8 @@ func TestWorkflowSyntax(t *testing.T) {
 // TestWorkflowRuleJudgesTheSource checks the provider rule on sourceContents
 // runs the grammar check: the old relay source is a violation, the new one not.
 func TestWorkflowRuleJudgesTheSource(t *testing.T) {
+	t.Parallel()
+
 	inputs := func(src string) resource.PropertyMap {
 		return resource.PropertyMap{"name": resource.NewStringProperty("relay"), "sourceContents": resource.NewStringProperty(src)}
 	}

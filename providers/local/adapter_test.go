@@ -15,6 +15,8 @@ import (
 // TestValidateTenantChecksImages: a tenant whose image the runtime would
 // refuse is refused before anything is registered, naming the field and
 // the directory looked in.
+//
+//nolint:paralleltest // localtest.Images sets TENANTFLEET_LOCAL_* with t.Setenv.
 func TestValidateTenantChecksImages(t *testing.T) {
 	images := localtest.Images(t, append(localtest.ScenarioImages,
 		"no-entrypoint/1.0/README", // an image directory without an entrypoint
@@ -43,6 +45,8 @@ func TestValidateTenantChecksImages(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
+			t.Parallel()
+
 			spec := conformance.Tenants()[0]
 			tc.mutate(&spec)
 			err := adapter.ValidateTenant(spec.WithDefaults())

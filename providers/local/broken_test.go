@@ -83,6 +83,7 @@ func (b statesCombinedWorkloads) Capabilities() components.Capabilities {
 	return c
 }
 
+//nolint:paralleltest // localtest.Images sets TENANTFLEET_LOCAL_* with t.Setenv.
 func TestSuiteCatchesBrokenLocalAdapters(t *testing.T) {
 	localtest.Images(t, localtest.ScenarioImages...)
 	conformance.CatchesBroken(t, profile, func() (*local.Adapter, error) { return &local.Adapter{}, nil }, []conformance.Broken[*local.Adapter]{
@@ -97,6 +98,8 @@ func TestSuiteCatchesBrokenLocalAdapters(t *testing.T) {
 }
 
 func TestValidateFanoutNamesEveryFilter(t *testing.T) {
+	t.Parallel()
+
 	spec := conformance.Fanout(true)
 	spec.Subscribers[2].Filter = &components.FilterSpec{Attribute: "kind", Values: []string{"a"}}
 	err := (&local.Adapter{}).ValidateFanout(spec)

@@ -66,6 +66,7 @@ func profile() *conformance.Profile {
 	}
 }
 
+//nolint:paralleltest // localtest.Images sets TENANTFLEET_LOCAL_* with t.Setenv.
 func TestConformance(t *testing.T) {
 	localtest.Images(t, localtest.ScenarioImages...)
 	g := conformance.Run(t, profile())
@@ -137,6 +138,8 @@ var runtimeName = regexp.MustCompile(`^[a-z0-9_-]{1,63}$`)
 
 // TestPhysicalNamesFitTheRuntime checks every name the scenario registers
 // against the runtime's rule.
+//
+//nolint:paralleltest // localtest.Images sets TENANTFLEET_LOCAL_* with t.Setenv.
 func TestPhysicalNamesFitTheRuntime(t *testing.T) {
 	localtest.Images(t, localtest.ScenarioImages...)
 	r := conformance.Check(profile())

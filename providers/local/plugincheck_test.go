@@ -53,6 +53,8 @@ func pluginCheckRules() []rules.Rule {
 // TestRulesBite: names the runtime refuses are reported by the transcribed
 // rules and by the plugin's own Check.
 func TestRulesBite(t *testing.T) {
+	t.Parallel()
+
 	cases := []struct {
 		typ    string
 		inputs map[string]any

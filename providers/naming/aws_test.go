@@ -54,6 +54,8 @@ func prefixed(p string) func(string) bool {
 }
 
 func TestAWSRulesHoldForAwkwardInputs(t *testing.T) {
+	t.Parallel()
+
 	inputs := []struct {
 		parts  []string
 		reason string
@@ -91,6 +93,8 @@ func TestAWSRulesHoldForAwkwardInputs(t *testing.T) {
 // Reserved and ForbiddenPrefixes existed is kept as is, so no existing
 // stack's resources are renamed (which would replace them).
 func TestAWSNamesValidBeforeAreKept(t *testing.T) {
+	t.Parallel()
+
 	before := func(r Rule) Rule { r.Reserved, r.ForbiddenPrefixes = nil, nil; return r }
 	cases := []struct {
 		name  string
@@ -110,6 +114,8 @@ func TestAWSNamesValidBeforeAreKept(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
 			if got, want := tc.rule.Unique(tc.parts...), before(tc.rule).Unique(tc.parts...); got != want {
 				t.Errorf("Unique(%q) = %q, was %q: an existing stack would be renamed", tc.parts, got, want)
 			}
@@ -121,6 +127,8 @@ func TestAWSNamesValidBeforeAreKept(t *testing.T) {
 }
 
 func TestAWSRefusedNamesAreShaped(t *testing.T) {
+	t.Parallel()
+
 	cases := []struct {
 		name, got, want, reason string
 	}{

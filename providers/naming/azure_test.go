@@ -16,6 +16,8 @@ var azureBefore = struct{ DatabaseName, DatabaseUser, ServiceBusEntity Rule }{
 }
 
 func TestAzureRefusedNamesAreShaped(t *testing.T) {
+	t.Parallel()
+
 	cases := []struct {
 		name    string
 		got     string
@@ -28,6 +30,8 @@ func TestAzureRefusedNamesAreShaped(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
 			if strings.EqualFold(tc.got, tc.refused) {
 				t.Fatalf("got %q: %s", tc.got, tc.reason)
 			}
@@ -49,6 +53,8 @@ func TestAzureRefusedNamesAreShaped(t *testing.T) {
 }
 
 func TestAzureServiceBusEntityStartsAlphanumeric(t *testing.T) {
+	t.Parallel()
+
 	entity := regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$`)
 	for _, parts := range [][]string{{"_prod", "acme", "work"}, {"__x", "shared", "events"}, {"_", "acme"}} {
 		got := Azure.ServiceBusEntity.Unique(parts...)
@@ -66,6 +72,8 @@ func TestAzureServiceBusEntityStartsAlphanumeric(t *testing.T) {
 // accepted (it refused no tenant id at e5b869c), except names that could
 // never have been created.
 func TestAzureNamesValidBeforeAreUnchanged(t *testing.T) {
+	t.Parallel()
+
 	namesKept(t, func(string) bool { return false },
 		func(id string) string { return Azure.DatabaseName.Name(id) }, func(id string) string { return azureBefore.DatabaseName.Name(id) },
 		func(id string) string { return Azure.DatabaseUser.Name("tf", id) }, func(id string) string { return azureBefore.DatabaseUser.Name("tf", id) },
@@ -92,6 +100,8 @@ func TestAzureNamesValidBeforeAreUnchanged(t *testing.T) {
 }
 
 func TestAzureDeploymentName(t *testing.T) {
+	t.Parallel()
+
 	valid := regexp.MustCompile(`^[-\w\._\(\)]{1,64}$`)
 	for _, stack := range []string{"conformance", "_prod", "Prod_EU.2", "production-" + strings.Repeat("x", 89)} {
 		got := Azure.Deployment.Unique(stack, "events-billing", "default-rule")

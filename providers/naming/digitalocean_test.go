@@ -24,6 +24,8 @@ var digitalOceanPatterns = map[string]struct {
 }
 
 func TestDigitalOceanRulesHoldForAwkwardInputs(t *testing.T) {
+	t.Parallel()
+
 	inputs := []struct {
 		parts  []string
 		reason string
@@ -49,6 +51,8 @@ func TestDigitalOceanRulesHoldForAwkwardInputs(t *testing.T) {
 }
 
 func TestDigitalOceanUniqueDoesNotAlias(t *testing.T) {
+	t.Parallel()
+
 	pairs := [][2][]string{
 		{{"prod", "eu-acme", "app"}, {"prod-eu", "acme", "app"}},                         // the join hides where the stack ends
 		{{"dev", "acme_x", "app"}, {"dev", "acme-x", "app"}},                             // '_' and '-' shape alike
@@ -66,6 +70,8 @@ func TestDigitalOceanUniqueDoesNotAlias(t *testing.T) {
 }
 
 func TestDigitalOceanDatabaseNamesReadAsTheTenant(t *testing.T) {
+	t.Parallel()
+
 	for _, tc := range []struct{ in, want string }{
 		{"acme", "acme"},
 		{"globex-eu", "globex_eu_" + rawHash("globex-eu")}, // "-" is not an unquoted PostgreSQL identifier character
@@ -77,6 +83,8 @@ func TestDigitalOceanDatabaseNamesReadAsTheTenant(t *testing.T) {
 }
 
 func TestDigitalOceanTags(t *testing.T) {
+	t.Parallel()
+
 	tag := regexp.MustCompile(`^[A-Za-z0-9:_-]{1,255}$`)
 	cases := []struct {
 		in     map[string]string
@@ -108,6 +116,8 @@ func TestDigitalOceanTags(t *testing.T) {
 }
 
 func TestParseDigitalOceanTagsRoundTrips(t *testing.T) {
+	t.Parallel()
+
 	in := map[string]string{"tenant": "acme", "component": "platform", "stack": "a:b", "managed-by": "tenantfleet"}
 	got := ParseDigitalOceanTags(DigitalOceanTags(in))
 	for k, v := range in {
@@ -123,6 +133,8 @@ func TestParseDigitalOceanTagsRoundTrips(t *testing.T) {
 // with PostgreSQL's reserved pg_ a shaped user name (each in its own
 // namespace); PostgreSQL keywords are kept.
 func TestDigitalOceanPostgresNamesAvoidReservedWords(t *testing.T) {
+	t.Parallel()
+
 	cases := []struct {
 		rule     Rule
 		in, want string
@@ -162,6 +174,8 @@ func TestDigitalOceanPostgresNamesAvoidReservedWords(t *testing.T) {
 // adapter accepted at e5b869c keeps its database and user name, SQL
 // keywords among them.
 func TestDigitalOceanPostgresNamesAsBefore(t *testing.T) {
+	t.Parallel()
+
 	// e5b869c providers/digitalocean/sizes.go reservedNames: ValidateTenant
 	// refused a tenant id whose database or user name was one of these.
 	refusedBefore := []string{"defaultdb", "doadmin", "postgres", "template0", "template1", "_dodb"}

@@ -27,6 +27,8 @@ var gcpPatterns = map[string]struct {
 }
 
 func TestGCPRulesHoldForAwkwardInputs(t *testing.T) {
+	t.Parallel()
+
 	inputs := []struct {
 		parts  []string
 		reason string
@@ -51,6 +53,8 @@ func TestGCPRulesHoldForAwkwardInputs(t *testing.T) {
 }
 
 func TestGCPUniqueDoesNotAlias(t *testing.T) {
+	t.Parallel()
+
 	for name, r := range gcpPatterns {
 		pairs := [][2][]string{
 			{{"prod", "eu-acme", "web"}, {"prod-eu", "acme", "web"}},                         // the join hides where the stack ends
@@ -67,6 +71,8 @@ func TestGCPUniqueDoesNotAlias(t *testing.T) {
 }
 
 func TestPubSubReservedPrefix(t *testing.T) {
+	t.Parallel()
+
 	cases := []struct {
 		name, got, want string
 	}{
@@ -90,6 +96,8 @@ func TestPubSubReservedPrefix(t *testing.T) {
 }
 
 func TestGCPLabels(t *testing.T) {
+	t.Parallel()
+
 	label := regexp.MustCompile(`^[a-z0-9_-]{0,63}$`)
 	key := regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
 	cases := []struct {
@@ -206,6 +214,8 @@ func namesKept(t *testing.T, refusedBefore func(id string) bool, db, dbBefore, u
 // "order", "table", "select") and roles Cloud SQL creates only for
 // features the adapter never turns on ("cloudsqllogical") among them.
 func TestGCPPostgresNamesAsBefore(t *testing.T) {
+	t.Parallel()
+
 	// e5b869c providers/gcp/sizes.go reservedRoles: ValidateTenant refused
 	// a tenant id whose database name was one of these, and still does
 	// (through CloudSQLPostgresDatabases and CloudSQLPostgresRoles).
@@ -232,6 +242,8 @@ func TestGCPPostgresNamesAsBefore(t *testing.T) {
 // every Cloud SQL instance has, and role names starting with pg_, are
 // shaped into names Cloud SQL takes, each in its own namespace.
 func TestGCPDatabaseNamesAvoidReserved(t *testing.T) {
+	t.Parallel()
+
 	cases := []struct {
 		id       string
 		db, user string

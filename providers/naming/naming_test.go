@@ -7,6 +7,8 @@ import (
 )
 
 func TestRuleName(t *testing.T) {
+	t.Parallel()
+
 	rds := AWS.RDSInstance
 	cases := []struct {
 		name   string
@@ -25,6 +27,8 @@ func TestRuleName(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
 			if got := tc.rule.Name(tc.parts...); got != tc.want {
 				t.Errorf("Name(%q) = %q, want %q (%s)", tc.parts, got, tc.want, tc.reason)
 			}
@@ -35,6 +39,8 @@ func TestRuleName(t *testing.T) {
 func hashOf(s string) string { return rawHash(s) }
 
 func TestTruncationKeepsNamesDistinctAndStable(t *testing.T) {
+	t.Parallel()
+
 	long := strings.Repeat("tenant", 10)
 	a := AWS.LoadBalancer.Name("prod", long+"a", "web")
 	b := AWS.LoadBalancer.Name("prod", long+"b", "web")
@@ -53,6 +59,8 @@ func TestTruncationKeepsNamesDistinctAndStable(t *testing.T) {
 }
 
 func TestUniqueDoesNotAliasHyphenatedParts(t *testing.T) {
+	t.Parallel()
+
 	a := AWS.SQSQueue.Unique("prod", "eu-acme", "work")
 	b := AWS.SQSQueue.Unique("prod-eu", "acme", "work")
 	if a == b {
@@ -69,6 +77,8 @@ func TestUniqueDoesNotAliasHyphenatedParts(t *testing.T) {
 // TestRulesHoldForAwkwardInputs checks every AWS and Azure rule against inputs that
 // stress it: the output must always satisfy the rule.
 func TestRulesHoldForAwkwardInputs(t *testing.T) {
+	t.Parallel()
+
 	rules := map[string]Rule{
 		"RDSInstance": AWS.RDSInstance, "DatabaseName": AWS.DatabaseName, "SQSQueue": AWS.SQSQueue,
 		"IAMRole": AWS.IAMRole, "LoadBalancer": AWS.LoadBalancer, "TargetGroup": AWS.TargetGroup,
@@ -106,6 +116,8 @@ func TestRulesHoldForAwkwardInputs(t *testing.T) {
 }
 
 func TestAWSTags(t *testing.T) {
+	t.Parallel()
+
 	got := AWSTags(map[string]string{"aws:tenant": "acme", "stack": "org/dev#1"})
 	if got["tenant"] != "acme" {
 		t.Errorf("the reserved aws: prefix must be dropped, got %v", got)
@@ -116,6 +128,8 @@ func TestAWSTags(t *testing.T) {
 }
 
 func TestAzureRules(t *testing.T) {
+	t.Parallel()
+
 	cases := []struct {
 		name   string
 		got    string
@@ -137,6 +151,8 @@ func TestAzureRules(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
 			if !tc.want.MatchString(tc.got) {
 				t.Errorf("got %q (%d characters), want %s (%s)", tc.got, len(tc.got), tc.want, tc.reason)
 			}
@@ -148,6 +164,8 @@ func TestAzureRules(t *testing.T) {
 }
 
 func TestAzureTags(t *testing.T) {
+	t.Parallel()
+
 	got := AzureTags(map[string]string{"a/b": "v", "tenant": strings.Repeat("v", 300)})
 	if _, ok := got["a/b"]; ok {
 		t.Errorf("'/' is not allowed in Azure tag keys: %v", got)

@@ -303,31 +303,31 @@ func NotMatches(pattern, why string) Check {
 	})
 }
 
-// Length wants strings of min to max characters (max 0: no upper bound).
+// Length wants strings of minLen to maxLen characters (maxLen 0: no upper bound).
 // Characters are Unicode code points; see Bytes for limits in bytes.
-func Length(min, max int) Check {
-	describe := fmt.Sprintf("%d to %d characters", min, max)
-	if max == 0 {
-		describe = fmt.Sprintf("at least %d characters", min)
+func Length(minLen, maxLen int) Check {
+	describe := fmt.Sprintf("%d to %d characters", minLen, maxLen)
+	if maxLen == 0 {
+		describe = fmt.Sprintf("at least %d characters", minLen)
 	}
 	return stringCheck(describe, func(s string) string {
 		n := utf8.RuneCountInString(s)
 		switch {
-		case n < min:
-			return fmt.Sprintf("is %d characters long, the minimum is %d", n, min)
-		case max > 0 && n > max:
-			return fmt.Sprintf("is %d characters long, the maximum is %d", n, max)
+		case n < minLen:
+			return fmt.Sprintf("is %d characters long, the minimum is %d", n, minLen)
+		case maxLen > 0 && n > maxLen:
+			return fmt.Sprintf("is %d characters long, the maximum is %d", n, maxLen)
 		}
 		return ""
 	})
 }
 
-// Bytes wants strings of at most max bytes in UTF-8 (PostgreSQL's 63-byte
+// Bytes wants strings of at most limit bytes in UTF-8 (PostgreSQL's 63-byte
 // identifiers, limits a provider states in bytes).
-func Bytes(max int) Check {
-	return stringCheck(fmt.Sprintf("at most %d bytes", max), func(s string) string {
-		if len(s) > max {
-			return fmt.Sprintf("is %d bytes long, the maximum is %d", len(s), max)
+func Bytes(limit int) Check {
+	return stringCheck(fmt.Sprintf("at most %d bytes", limit), func(s string) string {
+		if len(s) > limit {
+			return fmt.Sprintf("is %d bytes long, the maximum is %d", len(s), limit)
 		}
 		return ""
 	})
@@ -357,14 +357,14 @@ func OneOf(values ...string) Check {
 	})
 }
 
-// Between wants a number from min to max, inclusive.
-func Between(min, max float64) Check {
-	return Check{Describe: fmt.Sprintf("a number from %v to %v", min, max), judge: func(v resource.PropertyValue) string {
+// Between wants a number from lo to hi, inclusive.
+func Between(lo, hi float64) Check {
+	return Check{Describe: fmt.Sprintf("a number from %v to %v", lo, hi), judge: func(v resource.PropertyValue) string {
 		if !v.IsNumber() {
 			return "is a " + v.TypeString() + ", want a number"
 		}
-		if n := v.NumberValue(); n < min || n > max {
-			return fmt.Sprintf("is outside %v to %v", min, max)
+		if n := v.NumberValue(); n < lo || n > hi {
+			return fmt.Sprintf("is outside %v to %v", lo, hi)
 		}
 		return ""
 	}}

@@ -21,6 +21,8 @@ func inputs() resource.PropertyMap {
 }
 
 func TestSelect(t *testing.T) {
+	t.Parallel()
+
 	v := resource.NewObjectProperty(inputs())
 	cases := []struct {
 		path string
@@ -46,6 +48,8 @@ func TestSelect(t *testing.T) {
 }
 
 func TestEvaluate(t *testing.T) {
+	t.Parallel()
+
 	const typ = "aws:ec2/securityGroup:SecurityGroup"
 	rs := []Rule{
 		{Type: typ, Path: "description", Check: Matches(`^[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]*$`), Source: "validSecurityGroupRuleDescription"},
@@ -76,6 +80,8 @@ func TestEvaluate(t *testing.T) {
 // TestUnknownAndSecretValues: unknown values are not judged (the provider
 // skips them at preview too); a secret is judged but never shown.
 func TestUnknownAndSecretValues(t *testing.T) {
+	t.Parallel()
+
 	const typ = "t:m:T"
 	rs := []Rule{{Type: typ, Path: "name", Check: Length(1, 3), Source: "s"}, {Type: typ, Path: "list[*]", Check: Length(1, 3), Source: "s"}}
 	unknown := resource.PropertyMap{
@@ -115,6 +121,8 @@ func TestUnknownAndSecretValues(t *testing.T) {
 }
 
 func TestFuncSeesTheWholeObject(t *testing.T) {
+	t.Parallel()
+
 	const typ = "t:m:T"
 	rs := []Rule{{Type: typ, Check: Func("retained > log days", func(v resource.PropertyValue) string {
 		kept, ok1 := Lookup(v, "backup.retained")

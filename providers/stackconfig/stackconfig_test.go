@@ -31,6 +31,7 @@ func decode(t *testing.T, raw string) (settings, error) {
 	return s, err
 }
 
+//nolint:paralleltest // decode passes the config through PULUMI_CONFIG with t.Setenv, as the engine does.
 func TestDecode(t *testing.T) {
 	if s, err := decode(t, ""); err != nil || s != (settings{}) {
 		t.Errorf("unset key: got %+v, %v; want zero, nil", s, err)

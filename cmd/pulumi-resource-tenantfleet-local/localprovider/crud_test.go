@@ -60,7 +60,9 @@ func wantDiff(t *testing.T, why string, got p.DiffResponse, update, replace []st
 var urlSafe = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 func TestDatabaseLifecycle(t *testing.T) {
-	ctx := context.Background()
+	t.Parallel()
+
+	ctx := t.Context()
 	cloud := newFakeCloud()
 	rt, _ := connectTo(cloud)
 	db := &Database{rt: rt}
@@ -125,7 +127,9 @@ func TestDatabaseLifecycle(t *testing.T) {
 }
 
 func TestQueueUpdatesInPlaceAndReplacesOnRename(t *testing.T) {
-	ctx := context.Background()
+	t.Parallel()
+
+	ctx := t.Context()
 	cloud := newFakeCloud()
 	rt, _ := connectTo(cloud)
 	q := &Queue{rt: rt}
@@ -150,6 +154,8 @@ func TestQueueUpdatesInPlaceAndReplacesOnRename(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
 			next := in
 			tc.change(&next)
 			diff, err := q.Diff(ctx, infer.DiffRequest[QueueArgs, QueueState]{State: created.Output, Inputs: next})
@@ -172,7 +178,9 @@ func TestQueueUpdatesInPlaceAndReplacesOnRename(t *testing.T) {
 }
 
 func TestProcessKilledIsDriftAndUpdateRestartsIt(t *testing.T) {
-	ctx := context.Background()
+	t.Parallel()
+
+	ctx := t.Context()
 	cloud := newFakeCloud()
 	rt, _ := connectTo(cloud)
 	proc := &Process{rt: rt}
@@ -235,6 +243,8 @@ func TestProcessKilledIsDriftAndUpdateRestartsIt(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
 			next := in
 			tc.change(&next)
 			diff, _ := proc.Diff(ctx, infer.DiffRequest[ProcessArgs, ProcessState]{State: healed.Output, Inputs: next})
@@ -244,7 +254,9 @@ func TestProcessKilledIsDriftAndUpdateRestartsIt(t *testing.T) {
 }
 
 func TestSubscriptionReplacesOnTopicOrQueue(t *testing.T) {
-	ctx := context.Background()
+	t.Parallel()
+
+	ctx := t.Context()
 	cloud := newFakeCloud()
 	rt, _ := connectTo(cloud)
 	for _, name := range []string{"events", "billing", "audit"} {
@@ -294,7 +306,9 @@ func TestSubscriptionReplacesOnTopicOrQueue(t *testing.T) {
 // (or behind the engine's back), Read answers an empty ID, and a second
 // Delete succeeds.
 func TestReadAfterDeleteIsDrift(t *testing.T) {
-	ctx := context.Background()
+	t.Parallel()
+
+	ctx := t.Context()
 	cloud := newFakeCloud()
 	rt, _ := connectTo(cloud)
 	cloud.topics["t"], cloud.queues["q"] = localcloud.TopicSpec{Name: "t"}, localcloud.QueueSpec{Name: "q"}
@@ -379,6 +393,8 @@ func TestReadAfterDeleteIsDrift(t *testing.T) {
 	}
 	for name, lc := range cases {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+
 			id, err := lc.create()
 			if err != nil || id == "" {
 				t.Fatalf("create: id %q, %v", id, err)
@@ -402,7 +418,9 @@ func TestReadAfterDeleteIsDrift(t *testing.T) {
 // TestPreviewChangesNothing runs every Create and Update as a preview
 // against a runtime that must not be contacted.
 func TestPreviewChangesNothing(t *testing.T) {
-	ctx := context.Background()
+	t.Parallel()
+
+	ctx := t.Context()
 	rt := noRuntime(t)
 	db, q, topic, sub, proc := &Database{rt: rt}, &Queue{rt: rt}, &Topic{rt: rt}, &Subscription{rt: rt}, &Process{rt: rt}
 	errs := []error{}
@@ -425,7 +443,9 @@ func TestPreviewChangesNothing(t *testing.T) {
 }
 
 func TestConnectsLazilyOnceAndAgainAfterTheRuntimeStops(t *testing.T) {
-	ctx := context.Background()
+	t.Parallel()
+
+	ctx := t.Context()
 	cloud := newFakeCloud()
 	rt, connects := connectTo(cloud)
 	topic := &Topic{rt: rt}
@@ -453,7 +473,9 @@ func TestConnectsLazilyOnceAndAgainAfterTheRuntimeStops(t *testing.T) {
 }
 
 func TestConnectFailureIsReportedAndRetried(t *testing.T) {
-	ctx := context.Background()
+	t.Parallel()
+
+	ctx := t.Context()
 	cloud, fail := newFakeCloud(), true
 	rt := &runtime{connect: func(context.Context) (localcloud.API, error) {
 		if fail {

@@ -140,7 +140,7 @@ func (*Database) Diff(_ context.Context, req infer.DiffRequest[DatabaseArgs, Dat
 	return c.response(), nil
 }
 
-// WireDependencies: every output follows the name only, so a tags change
+// WireDependencies makes every output follow the name only, so a tags change
 // keeps the endpoint and password known in preview; the password is always secret.
 func (*Database) WireDependencies(f infer.FieldSelector, args *DatabaseArgs, state *DatabaseState) {
 	name := f.InputField(&args.Name).Computed()

@@ -168,9 +168,9 @@ func (*Process) Diff(_ context.Context, req infer.DiffRequest[ProcessArgs, Proce
 	return c.response(), nil
 }
 
-// WireDependencies: the URL and port follow the name and web flag, the log
-// path the name; whether it runs depends on everything. So an environment
-// change keeps the URL known in preview.
+// WireDependencies makes the URL and port follow the name and web flag and
+// the log path the name; whether it runs depends on everything. So an
+// environment change keeps the URL known in preview.
 func (*Process) WireDependencies(f infer.FieldSelector, args *ProcessArgs, state *ProcessState) {
 	name, web := f.InputField(&args.Name).Computed(), f.InputField(&args.Web).Computed()
 	f.OutputField(&state.URL).DependsOn(name, web)

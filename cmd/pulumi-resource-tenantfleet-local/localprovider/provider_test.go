@@ -59,6 +59,8 @@ func strMap(m map[string]string) property.Value {
 // TestSchemaMatchesTheAdapter checks the tokens the adapter registers exist,
 // and the secrets are declared.
 func TestSchemaMatchesTheAdapter(t *testing.T) {
+	t.Parallel()
+
 	spec, err := p.GetSchema(bg, Name, Version, server(t, newFakeCloud()).Provider)
 	if err != nil {
 		t.Fatal(err)
@@ -118,6 +120,8 @@ func keys[V any](m map[string]V) []string {
 }
 
 func TestDatabasePasswordIsSecretAndKept(t *testing.T) {
+	t.Parallel()
+
 	cloud := newFakeCloud()
 	s := server(t, cloud)
 	u := urn(local.DatabaseType, "acme-db")
@@ -187,6 +191,8 @@ func TestDatabasePasswordIsSecretAndKept(t *testing.T) {
 }
 
 func TestProcessSecretsAndRefresh(t *testing.T) {
+	t.Parallel()
+
 	cloud := newFakeCloud()
 	s := server(t, cloud)
 	u := urn(local.ProcessType, "acme-web")
@@ -248,6 +254,8 @@ func TestProcessSecretsAndRefresh(t *testing.T) {
 }
 
 func TestCheckNamesTheField(t *testing.T) {
+	t.Parallel()
+
 	s := server(t, newFakeCloud())
 	cases := []struct {
 		name   string
@@ -270,6 +278,8 @@ func TestCheckNamesTheField(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
 			resp, err := s.Check(p.CheckRequest{Urn: urn(tc.typ, "x"), Inputs: property.NewMap(tc.inputs)})
 			if err != nil {
 				t.Fatal(err)
@@ -300,6 +310,8 @@ func TestCheckNamesTheField(t *testing.T) {
 }
 
 func TestRuntimeErrorsNameTheField(t *testing.T) {
+	t.Parallel()
+
 	s := server(t, newFakeCloud())
 	_, err := s.Create(p.CreateRequest{Urn: urn(local.ProcessType, "w"), Properties: property.NewMap(map[string]property.Value{
 		"name": str("dev-acme-worker"), "image": str(" "),

@@ -126,7 +126,7 @@ func (*Queue) Diff(_ context.Context, req infer.DiffRequest[QueueArgs, QueueStat
 	return c.response(), nil
 }
 
-// WireDependencies: the URLs follow the name only, so a settings change
+// WireDependencies makes the URLs follow the name only, so a settings change
 // keeps them known in preview (and the processes using them unchanged).
 func (*Queue) WireDependencies(f infer.FieldSelector, args *QueueArgs, state *QueueState) {
 	name := f.InputField(&args.Name).Computed()

@@ -105,7 +105,7 @@ func (*Topic) Diff(_ context.Context, req infer.DiffRequest[TopicArgs, TopicStat
 	return c.response(), nil
 }
 
-// WireDependencies: the URL follows the name only.
+// WireDependencies makes the URL follow the name only.
 func (*Topic) WireDependencies(f infer.FieldSelector, args *TopicArgs, state *TopicState) {
 	f.OutputField(&state.URL).DependsOn(f.InputField(&args.Name).Computed())
 }

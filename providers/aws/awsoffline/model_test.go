@@ -21,6 +21,8 @@ func filters(pairs ...string) resource.PropertyMap {
 // two zones, which a real default VPC guarantees only for a lookup filtered
 // on default-for-az = true; any other lookup must fail, not pass.
 func TestSubnetLookupNeedsDefaultForAZ(t *testing.T) {
+	t.Parallel()
+
 	cases := []struct {
 		name   string
 		args   resource.PropertyMap
@@ -35,6 +37,8 @@ func TestSubnetLookupNeedsDefaultForAZ(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
 			out, err := awsoffline.Invoke(pulumi.MockCallArgs{Token: "aws:ec2/getSubnets:getSubnets", Args: tc.args})
 			switch {
 			case tc.ok && err != nil:
@@ -47,6 +51,8 @@ func TestSubnetLookupNeedsDefaultForAZ(t *testing.T) {
 }
 
 func TestRandomHex(t *testing.T) {
+	t.Parallel()
+
 	a, again, other, later := awsoffline.RandomHex("acme-db-final-snapshot", "1"), awsoffline.RandomHex("acme-db-final-snapshot", "1"),
 		awsoffline.RandomHex("globex-db-final-snapshot", "1"), awsoffline.RandomHex("acme-db-final-snapshot", "2")
 	if len(a) != 8 || a != again || a == other || a == later {
