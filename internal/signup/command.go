@@ -93,7 +93,7 @@ resumes at the next start); a second signal stops at once.`,
 			}
 			cfg.DataDir = dataDir
 			if cfg.Template, err = LoadTemplate(templatePath); err != nil {
-				return usage(err)
+				return usage(flagError(err))
 			}
 			if cfg.Workers == -1 {
 				cfg.Workers = -2 // -1 is the tests' insert-only mode, not a flag value
@@ -105,7 +105,7 @@ resumes at the next start); a second signal stops at once.`,
 			}
 			log.Info("preflight passed", "engine", pre.String())
 			if err := checkTemplate(ctx, cfg.Template); err != nil {
-				return usage(err)
+				return usage(flagError(err))
 			}
 
 			ln, err := net.Listen("tcp", listen)
@@ -150,6 +150,7 @@ var configSources = map[string]string{
 	"DataDir":      "--data-dir",
 	"DatabaseURL":  "$" + EnvDatabaseURL,
 	"MaxAttempts":  "--max-attempts",
+	"Template":     "--template",
 }
 
 // flagError names the flag or variable of a ConfigError's field instead of
@@ -209,7 +210,7 @@ func checkTemplate(ctx context.Context, t *Template) error {
 			err = Check(ctx, "tenant-preflight", cfg)
 		}
 		if err != nil {
-			return fmt.Errorf("--template %s: clouds.%s: %w", t.source, cloud, err)
+			return configErrorf("Template", "%s: clouds.%s: %w", t.source, cloud, err)
 		}
 	}
 	return nil

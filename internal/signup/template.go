@@ -52,13 +52,14 @@ type CloudTemplate struct {
 }
 
 // LoadTemplate reads the template file at path, or the embedded default
-// (the local cloud) when path is "".
+// (the local cloud) when path is "". Its errors are ConfigErrors of the
+// field Template, naming the file and the key.
 func LoadTemplate(path string) (*Template, error) {
 	raw, source := defaultTemplate, "the built-in template"
 	if path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("--template: %w", err)
+			return nil, &ConfigError{Field: "Template", Err: err}
 		}
 		raw, source = b, path
 	}
@@ -66,32 +67,32 @@ func LoadTemplate(path string) (*Template, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(&t); err != nil {
-		return nil, fmt.Errorf("--template %s: %w", source, err)
+		return nil, configErrorf("Template", "%s: %w", source, err)
 	}
 	t.source = source
 	if len(t.Clouds) == 0 {
-		return nil, fmt.Errorf("--template %s: clouds: name at least one cloud (valid clouds are %s)", source, strings.Join(providers.Names(), ", "))
+		return nil, configErrorf("Template", "%s: clouds: name at least one cloud (valid clouds are %s)", source, strings.Join(providers.Names(), ", "))
 	}
 	for name, c := range t.Clouds {
 		if !slices.Contains(providers.Names(), name) {
-			return nil, fmt.Errorf("--template %s: clouds.%s: unknown cloud; valid clouds are %s", source, name, strings.Join(providers.Names(), ", "))
+			return nil, configErrorf("Template", "%s: clouds.%s: unknown cloud; valid clouds are %s", source, name, strings.Join(providers.Names(), ", "))
 		}
 		for key := range c.Config {
 			switch key {
 			case stacks.KeyCloud, stacks.KeyTenants, stacks.KeyFanout:
-				return nil, fmt.Errorf("--template %s: clouds.%s.config.%s: set by the service for every tenant; remove it", source, name, key)
+				return nil, configErrorf("Template", "%s: clouds.%s.config.%s: set by the service for every tenant; remove it", source, name, key)
 			}
 			if !strings.Contains(key, ":") {
-				return nil, fmt.Errorf("--template %s: clouds.%s.config.%s: config keys are namespaced (for example aws:region)", source, name, key)
+				return nil, configErrorf("Template", "%s: clouds.%s.config.%s: config keys are namespaced (for example aws:region)", source, name, key)
 			}
 		}
 	}
 	if _, ok := t.Tenant["id"]; ok {
-		return nil, fmt.Errorf("--template %s: tenant.id: set by each signup; remove it", source)
+		return nil, configErrorf("Template", "%s: tenant.id: set by each signup; remove it", source)
 	}
 	for name, c := range t.Clouds {
 		if _, ok := c.Tenant["id"]; ok {
-			return nil, fmt.Errorf("--template %s: clouds.%s.tenant.id: set by each signup; remove it", source, name)
+			return nil, configErrorf("Template", "%s: clouds.%s.tenant.id: set by each signup; remove it", source, name)
 		}
 	}
 	return &t, nil

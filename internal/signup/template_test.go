@@ -138,8 +138,14 @@ func TestTemplateMistakesAreRefusedAtLoad(t *testing.T) {
 		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := LoadTemplate(path); err == nil || !strings.Contains(err.Error(), "--template") {
-			t.Errorf("%s: %v, want an error naming --template", name, err)
+		_, err := LoadTemplate(path)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Field != "Template" || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: %v, want a ConfigError of Template naming %s", name, err, path)
+			continue
+		}
+		if got := flagError(err).Error(); !strings.HasPrefix(got, "--template: "+path+": ") {
+			t.Errorf("%s: serve says %q, want it to name --template and the file", name, got)
 		}
 	}
 }
