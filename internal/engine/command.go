@@ -143,7 +143,7 @@ func (c *engineCommand) run(ctx context.Context,
 	if !slices.Contains(args, "--non-interactive") {
 		args = append([]string{"--non-interactive"}, args...)
 	}
-	cmd := exec.Command(c.path, args...) //nolint:gosec // the CLI found by findPulumi
+	cmd := exec.Command(c.path, args...)
 	cmd.Dir = workdir
 	// Later entries win: additionalEnv (the workspace's variables, PATH
 	// included) overrides this process's environment.
