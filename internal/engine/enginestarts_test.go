@@ -8,12 +8,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 )
 
@@ -66,20 +66,20 @@ func TestEngineStarts(t *testing.T) {
 		t.Errorf("up changes = %v, want create 1", up.Changes)
 	}
 	stored := must(OpOutputs, StackOptions{}, "stack output")
-	if !reflect.DeepEqual(up.Outputs, stored.Outputs) {
-		t.Errorf("outputs from up's events %v differ from `pulumi stack output --json` %v", up.Outputs, stored.Outputs)
+	if diff := cmp.Diff(stored.Outputs, up.Outputs); diff != "" {
+		t.Errorf("outputs from up's events differ from `pulumi stack output --json` (-stored +up):\n%s", diff)
 	}
 
-	if again := must(OpUp, StackOptions{}, "up"); !reflect.DeepEqual(again.Outputs, stored.Outputs) || again.Changes["same"] != 1 {
-		t.Errorf("second up: outputs %v, changes %v", again.Outputs, again.Changes)
+	if again := must(OpUp, StackOptions{}, "up"); cmp.Diff(stored.Outputs, again.Outputs) != "" || again.Changes["same"] != 1 {
+		t.Errorf("second up: changes %v, outputs (-stored +up):\n%s", again.Changes, cmp.Diff(stored.Outputs, again.Outputs))
 	}
 	shown := must(OpUp, StackOptions{ShowSecrets: true}, "up", "stack output --show-secrets")
 	if shown.Outputs["password"] != enginetest.SecretValue {
 		t.Errorf("up --show-secrets password = %v, want the plain value", shown.Outputs["password"])
 	}
 	must(OpPreview, StackOptions{ExpectNoChanges: true}, "preview")
-	if refreshed := must(OpRefresh, StackOptions{}, "refresh"); !reflect.DeepEqual(refreshed.Outputs, stored.Outputs) {
-		t.Errorf("outputs from refresh's events %v differ from the stored %v", refreshed.Outputs, stored.Outputs)
+	if refreshed := must(OpRefresh, StackOptions{}, "refresh"); cmp.Diff(stored.Outputs, refreshed.Outputs) != "" {
+		t.Errorf("outputs from refresh's events differ from the stored (-stored +refresh):\n%s", cmp.Diff(stored.Outputs, refreshed.Outputs))
 	}
 	if dep := must(OpExport, StackOptions{}, "stack export"); dep.Deployment == nil {
 		t.Error("export of an existing stack: no deployment")
@@ -199,8 +199,8 @@ func TestMaskSecrets(t *testing.T) {
 		{"null stays", nil, nil},
 	}
 	for _, tc := range cases {
-		if got := maskSecrets(tc.in); !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("%s: maskSecrets(%v) = %v, want %v", tc.why, tc.in, got, tc.want)
+		if diff := cmp.Diff(tc.want, maskSecrets(tc.in)); diff != "" {
+			t.Errorf("%s: maskSecrets(%v) (-want +got):\n%s", tc.why, tc.in, diff)
 		}
 	}
 }
