@@ -235,7 +235,13 @@ func (s *signupService) waitState(tb testing.TB, id, want string, within time.Du
 // events reads the tenant's event stream to its end (the tenant settled).
 func (s *signupService) events(tb testing.TB, id string) []map[string]any {
 	tb.Helper()
-	req, _ := http.NewRequest("GET", s.url+"/v1/tenants/"+id+"/events", nil)
+	return s.streamOf(tb, "/v1/tenants/"+id+"/events")
+}
+
+// streamOf reads the event stream at path to its end.
+func (s *signupService) streamOf(tb testing.TB, path string) []map[string]any {
+	tb.Helper()
+	req, _ := http.NewRequest("GET", s.url+path, nil)
 	req.Header.Set("Authorization", "Bearer "+s.token)
 	client := &http.Client{Timeout: 5 * time.Minute}
 	resp, err := client.Do(req)

@@ -8,8 +8,9 @@ import (
 
 	"github.com/tenantfleet/tenantfleet/internal/cli"
 	"github.com/tenantfleet/tenantfleet/internal/cost"
+	"github.com/tenantfleet/tenantfleet/internal/fleet"
 	"github.com/tenantfleet/tenantfleet/internal/signup"
 	"github.com/tenantfleet/tenantfleet/stacks"
 )
 
-func main() { os.Exit(cli.Main(stacks.Program, signup.Command, cost.Command)) }
+func main() { os.Exit(cli.Main(stacks.Program, signup.Command, cost.Command, fleet.Command)) }

@@ -32,12 +32,19 @@ const (
 	roleWorker = "worker"
 )
 
+// envRelease is not part of the contract: it is an optional free-form label
+// (e.g. "2026-12-02.1") that a tenant spec sets through web.env and
+// worker.env, so a platform engineer can see which release a tenant runs
+// after a fleet change. The app only shows it.
+const envRelease = "APP_RELEASE"
+
 // Config is everything the app reads from its environment.
 type Config struct {
 	Role          string // web or worker
 	TenantID      string
 	Cloud         string
 	Stack         string
+	Release       string // APP_RELEASE; empty when not set
 	DB            DBConfig
 	QueueURL      string
 	DeadLetterURL string
@@ -112,6 +119,7 @@ func loadConfig(role string, getenv func(string) string) (Config, error) {
 		TenantID:      val(envTenantID),
 		Cloud:         val(envCloud),
 		Stack:         val(envStack),
+		Release:       val(envRelease),
 		QueueURL:      val(envQueueURL),
 		DeadLetterURL: val(envDeadLetterURL),
 		DB: DBConfig{

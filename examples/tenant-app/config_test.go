@@ -72,6 +72,21 @@ func TestLoadConfig(t *testing.T) {
 	}
 }
 
+func TestReleaseIsOptional(t *testing.T) {
+	t.Parallel()
+
+	c, err := loadConfig(roleWeb, envMap(fullEnv()))
+	if err != nil || c.Release != "" {
+		t.Errorf("without %s: release %q, err %v", envRelease, c.Release, err)
+	}
+	env := fullEnv()
+	env[envRelease] = " 2026-12-02.1 "
+	c, err = loadConfig(roleWorker, envMap(env))
+	if err != nil || c.Release != "2026-12-02.1" {
+		t.Errorf("with %s: release %q, err %v", envRelease, c.Release, err)
+	}
+}
+
 func TestRoleSelection(t *testing.T) {
 	t.Parallel()
 

@@ -28,6 +28,11 @@ func TestAppReadsTheWholeContract(t *testing.T) {
 			t.Errorf("the app reads %s, which is not in the contract", v)
 		}
 	}
+	// APP_RELEASE must stay outside the contract: a tenant spec sets it through
+	// web.env and worker.env, which may not override a contract variable.
+	if components.IsContractVariable(envRelease) {
+		t.Errorf("%s is a contract variable; a tenant spec could not set it", envRelease)
+	}
 	if roleWeb != components.WorkloadWeb || roleWorker != components.WorkloadWorker {
 		t.Error("workload names differ from the contract's")
 	}

@@ -42,7 +42,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, log *sl
 		return err
 	}
 	log = log.With("tenant", cfg.TenantID, "workload", cfg.Role)
-	log.Info("starting", "cloud", cfg.Cloud, "stack", cfg.Stack, "database", cfg.DB)
+	log.Info("starting", "cloud", cfg.Cloud, "stack", cfg.Stack, "release", cfg.Release, "database", cfg.DB)
 
 	conns := 1
 	if cfg.Role == roleWeb {
@@ -67,7 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, log *sl
 		defer closeQueue(q, log)
 		return runWorker(ctx, q, store, log, defaultWorkerOptions())
 	case roleWeb:
-		app := &webApp{info: appInfo{TenantID: cfg.TenantID, Cloud: cfg.Cloud, Stack: cfg.Stack}, store: store, log: log}
+		info := appInfo{TenantID: cfg.TenantID, Cloud: cfg.Cloud, Stack: cfg.Stack, Release: cfg.Release, Workload: cfg.Role}
+		app := &webApp{info: info, store: store, log: log}
 		// The pages work without a queue client; only /api/enqueue needs one.
 		if q, err := openQueue(ctx, cfg.Cloud, cfg.QueueURL, false, log); err != nil {
 			log.Warn("no queue client: POST /api/enqueue answers 501", "err", err)

@@ -17,8 +17,15 @@ type Publisher interface {
 	Publish(ctx context.Context, body []byte, headers map[string]string) (string, error)
 }
 
+// appInfo is what the page shows at its top and GET /api/info returns: what
+// a platform engineer checks after a fleet change. Release is APP_RELEASE,
+// empty when not set.
 type appInfo struct {
-	TenantID, Cloud, Stack string
+	TenantID string `json:"tenant"`
+	Cloud    string `json:"cloud"`
+	Stack    string `json:"stack"`
+	Release  string `json:"release"`
+	Workload string `json:"workload"`
 }
 
 // webApp serves the tenant's pages. queue is nil when the cloud has no queue
@@ -43,6 +50,7 @@ func (a *webApp) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.HandleFunc("GET /{$}", a.index)
+	mux.HandleFunc("GET /api/info", a.apiInfo)
 	mux.HandleFunc("GET /api/events", a.events)
 	mux.HandleFunc("POST /api/enqueue", a.enqueue)
 	return mux
@@ -89,6 +97,7 @@ td.body, td.attrs { font-family: ui-monospace, monospace; white-space: pre-wrap;
 <dl>
 <dt>Cloud</dt><dd>{{.Info.Cloud}}</dd>
 <dt>Stack</dt><dd>{{.Info.Stack}}</dd>
+<dt>Release</dt><dd>{{or .Info.Release "not set"}}</dd>
 <dt>Database</dt><dd>{{if .DBError}}<span class="err">error: {{.DBError}}</span>{{else}}<span class="ok">ping ok</span>{{end}}</dd>
 </dl>
 <h2>Events received{{if not .DBError}}: {{.Count}}{{end}}</h2>
@@ -135,6 +144,12 @@ func (a *webApp) index(w http.ResponseWriter, r *http.Request) {
 	if err := indexTemplate.Execute(w, d); err != nil {
 		a.log.Warn("rendering page", "err", err)
 	}
+}
+
+// apiInfo answers with the app's identity from its environment. It never
+// touches the database, so it answers while the database is down.
+func (a *webApp) apiInfo(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, a.info)
 }
 
 func (a *webApp) events(w http.ResponseWriter, r *http.Request) {

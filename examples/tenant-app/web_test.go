@@ -8,11 +8,14 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func newTestApp() (*webApp, *memStore, *fakeQueue) {
 	s, q := &memStore{}, &fakeQueue{}
-	return &webApp{info: appInfo{TenantID: "acme", Cloud: "local", Stack: "dev"}, store: s, queue: q, log: quietLog()}, s, q
+	info := appInfo{TenantID: "acme", Cloud: "local", Stack: "dev", Release: "2026-12-02.1", Workload: roleWeb}
+	return &webApp{info: info, store: s, queue: q, log: quietLog()}, s, q
 }
 
 func do(h http.Handler, method, target, body string, hdr ...string) *httptest.ResponseRecorder {
@@ -75,6 +78,66 @@ func TestIndexShowsDatabaseError(t *testing.T) {
 	}
 	if !strings.Contains(w.Body.String(), "error: connection refused &lt;x&gt;") {
 		t.Errorf("page does not show the database error:\n%s", w.Body)
+	}
+}
+
+func TestIndexShowsRelease(t *testing.T) {
+	t.Parallel()
+
+	app, _, _ := newTestApp()
+	if page := do(app.routes(), "GET", "/", "").Body.String(); !strings.Contains(page, "<dt>Release</dt><dd>2026-12-02.1</dd>") {
+		t.Errorf("page does not show the release:\n%s", page)
+	}
+	app.info.Release = ""
+	if page := do(app.routes(), "GET", "/", "").Body.String(); !strings.Contains(page, "<dt>Release</dt><dd>not set</dd>") {
+		t.Errorf("page does not say the release is not set:\n%s", page)
+	}
+}
+
+func TestAPIInfo(t *testing.T) {
+	t.Parallel()
+
+	for _, tc := range []struct {
+		reason  string
+		release string
+		dbErr   error
+		want    map[string]any
+	}{
+		{
+			reason:  "every field, under the names a platform engineer queries",
+			release: "2026-12-02.1",
+			want:    map[string]any{"tenant": "acme", "cloud": "local", "stack": "dev", "release": "2026-12-02.1", "workload": "web"},
+		},
+		{
+			reason: "APP_RELEASE not set: the key stays, empty",
+			want:   map[string]any{"tenant": "acme", "cloud": "local", "stack": "dev", "release": "", "workload": "web"},
+		},
+		{
+			reason:  "the database plays no part: it answers while the database is down",
+			release: "2026-12-02.1",
+			dbErr:   errors.New("db down"),
+			want:    map[string]any{"tenant": "acme", "cloud": "local", "stack": "dev", "release": "2026-12-02.1", "workload": "web"},
+		},
+	} {
+		app, s, _ := newTestApp()
+		app.info.Release = tc.release
+		s.setErr(tc.dbErr)
+		w := do(app.routes(), "GET", "/api/info", "")
+		if w.Code != 200 || w.Header().Get("Content-Type") != "application/json" || w.Header().Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: GET /api/info = %d, Content-Type %q, Cache-Control %q", tc.reason, w.Code, w.Header().Get("Content-Type"), w.Header().Get("Cache-Control"))
+		}
+		var got map[string]any
+		if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+			t.Fatalf("%s: %v: %q", tc.reason, err, w.Body)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%s: GET /api/info (-want +got):\n%s", tc.reason, diff)
+		}
+	}
+
+	app, _, _ := newTestApp()
+	if w := do(app.routes(), "POST", "/api/info", ""); w.Code != 405 {
+		t.Errorf("POST /api/info = %d", w.Code)
 	}
 }
 

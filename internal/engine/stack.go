@@ -84,6 +84,17 @@ type StackOptions struct {
 	// engine left in the state (the resources are then created again,
 	// adopted by providers that create idempotently).
 	ClearPendingCreates bool
+	// PreviewOnly makes refresh only read the resources and report what
+	// changed behind the engine (pulumi refresh --preview-only): the state
+	// is not written. A DriftCollector in Events gathers the drift.
+	PreviewOnly bool
+	// Refresh makes up refresh the state first (pulumi up --refresh), so
+	// that a resource deleted behind the engine is created again, and one
+	// changed behind it is updated where its provider's diff sees the
+	// change. For preview (pulumi preview --refresh) the preview compares
+	// with the resources as they are, not as the state last saw them; the
+	// state is not written.
+	Refresh bool
 	// Exclude lists URNs destroy leaves alone.
 	Exclude []string
 	// RemoveKeepingResources makes destroy's Remove remove the stack even
@@ -392,13 +403,20 @@ func (r *stackRun) operate(ctx context.Context, stack auto.Stack) (map[string]in
 	var err error
 	switch r.op {
 	case OpUp:
-		_, err = stack.Up(ctx, optup.EventStreams(ch), optup.Color("never"),
-			optup.ProgressStreams(progressStreams...), optup.ErrorProgressStreams(progressStreams...))
+		uopts := []optup.Option{optup.EventStreams(ch), optup.Color("never"),
+			optup.ProgressStreams(progressStreams...), optup.ErrorProgressStreams(progressStreams...)}
+		if r.opts.Refresh {
+			uopts = append(uopts, optup.Refresh())
+		}
+		_, err = stack.Up(ctx, uopts...)
 	case OpPreview:
 		popts := []optpreview.Option{optpreview.EventStreams(ch), optpreview.Color("never"),
 			optpreview.ProgressStreams(progressStreams...), optpreview.ErrorProgressStreams(progressStreams...)}
 		if r.opts.ExpectNoChanges {
 			popts = append(popts, optpreview.ExpectNoChanges())
+		}
+		if r.opts.Refresh {
+			popts = append(popts, optpreview.Refresh())
 		}
 		_, err = stack.Preview(ctx, popts...)
 	case OpRefresh:
@@ -410,7 +428,11 @@ func (r *stackRun) operate(ctx context.Context, stack auto.Stack) (map[string]in
 		if r.opts.ClearPendingCreates {
 			ropts = append(ropts, optrefresh.ClearPendingCreates())
 		}
-		_, err = stack.Refresh(ctx, ropts...)
+		if r.opts.PreviewOnly {
+			_, err = stack.PreviewRefresh(ctx, ropts...)
+		} else {
+			_, err = stack.Refresh(ctx, ropts...)
+		}
 	case OpDestroy:
 		dopts := []optdestroy.Option{optdestroy.EventStreams(ch), optdestroy.Color("never"),
 			optdestroy.ProgressStreams(progressStreams...), optdestroy.ErrorProgressStreams(progressStreams...)}

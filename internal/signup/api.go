@@ -24,6 +24,9 @@ const (
 	read
 	// write routes take a bearer token or a Standard Webhooks signature.
 	write
+	// operate routes change the fleet (rollouts, drift checks, reconcile):
+	// an operator's bearer token only, never a signup provider's webhook.
+	operate
 )
 
 // route is one operation of the HTTP API.
@@ -48,6 +51,18 @@ func routes() []route {
 		{"DELETE /v1/tenants/{id}", write, (*api).delete},
 		{"POST /v1/tenants/{id}/cancel", write, (*api).cancel},
 		{"GET /v1/tenants/{id}/events", read, (*api).events},
+		{"POST /v1/tenants/{id}/reconcile", operate, (*api).reconcile},
+		{"GET /v1/fleet", read, (*api).fleet},
+		{"POST /v1/rollouts", operate, (*api).startRollout},
+		{"GET /v1/rollouts", read, (*api).listRollouts},
+		{"GET /v1/rollouts/{id}", read, (*api).getRollout},
+		{"POST /v1/rollouts/{id}/pause", operate, rolloutAction((*Service).PauseRollout)},
+		{"POST /v1/rollouts/{id}/resume", operate, rolloutAction((*Service).ResumeRollout)},
+		{"POST /v1/rollouts/{id}/cancel", operate, rolloutAction((*Service).CancelRollout)},
+		{"GET /v1/rollouts/{id}/events", read, (*api).rolloutEvents},
+		{"POST /v1/drift-checks", operate, (*api).startDriftCheck},
+		{"GET /v1/drift-checks", read, (*api).listDriftChecks},
+		{"GET /v1/drift-checks/{id}", read, (*api).getDriftCheck},
 	}
 }
 

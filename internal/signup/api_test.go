@@ -658,17 +658,17 @@ func TestAPIListPaging(t *testing.T) {
 	}
 }
 
-// sseEvent is one parsed Server-Sent Event.
-type sseEvent struct {
+// parsedEvent is one parsed Server-Sent Event.
+type parsedEvent struct {
 	id, event, data string
 }
 
 // readEvents reads events from an SSE stream until n arrive or the stream
 // ends (ended); comments are skipped. A read error (the request's deadline)
 // fails the test.
-func readEvents(t *testing.T, r *bufio.Reader, n int) (events []sseEvent, ended bool) {
+func readEvents(t *testing.T, r *bufio.Reader, n int) (events []parsedEvent, ended bool) {
 	t.Helper()
-	var cur sseEvent
+	var cur parsedEvent
 	for len(events) < n {
 		line, err := r.ReadString('\n')
 		if err == io.EOF {
@@ -681,10 +681,10 @@ func readEvents(t *testing.T, r *bufio.Reader, n int) (events []sseEvent, ended 
 		line = strings.TrimSuffix(line, "\n")
 		switch {
 		case line == "":
-			if cur != (sseEvent{}) {
+			if cur != (parsedEvent{}) {
 				events = append(events, cur)
 			}
-			cur = sseEvent{}
+			cur = parsedEvent{}
 		case strings.HasPrefix(line, ":"):
 		case strings.HasPrefix(line, "id: "):
 			cur.id = strings.TrimPrefix(line, "id: ")

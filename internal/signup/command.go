@@ -45,6 +45,17 @@ failed, deprovisioning, deleted) and the non-secret outputs; .../events streams
 the engine's progress (Server-Sent Events); DELETE destroys and removes the stack.
 The API is described by /openapi.yaml; /healthz, /readyz and /metrics are open.
 
+Day 2: every template the service runs with is recorded as a version (a hash
+of the template and the tenantfleet build); each tenant records the version it
+was last applied with (GET /v1/fleet summarises). A changed template changes
+nothing by itself (--update-policy manual) until a rollout (POST /v1/rollouts,
+or ` + "`tenantfleet fleet rollout start`" + `) previews every selected tenant with it,
+prices the change, and updates them in waves behind a health gate, halting past
+maxFailures; --update-policy automatic starts one at start. Drift checks (POST
+/v1/drift-checks, or every --drift-interval) refresh each ready tenant as a
+preview, --drift-parallel at a time, and record what differs; POST
+/v1/tenants/{id}/reconcile heals one.
+
 Jobs live in SQLite under --data-dir, or in PostgreSQL when TENANTFLEET_DATABASE_URL
 is a postgres:// URL (replicas then share the work; give each its own
 --replica-id and use a shared Pulumi backend). Every stack operation runs in a
@@ -70,6 +81,7 @@ resumes at the next start); a second signal stops at once.`,
 			log := slog.Default()
 			cfg.Logger = log
 			cfg.Engine = app.Engine
+			cfg.Build = BuildID()
 			var err error
 			if cfg.APITokens, err = secretList(EnvAPIToken, "--api-token-file", apiTokenFile); err != nil {
 				return usage(err)
@@ -131,6 +143,9 @@ resumes at the next start); a second signal stops at once.`,
 	f.IntVar(&cfg.Workers, "concurrency", DefaultWorkers, "engine operations this replica runs at once")
 	f.IntVar(&cfg.MaxAttempts, "max-attempts", DefaultMaxAttempts, "tries of a failing operation before the tenant is failed")
 	f.DurationVar(&cfg.OperationTimeout, "operation-timeout", DefaultOperationTimeout, "longest one tenant operation may run")
+	f.StringVar(&cfg.UpdatePolicy, "update-policy", UpdateManual, "what a changed template does at start: manual (nothing until a rollout is started) or automatic (a rollout of every tenant with the default waves)")
+	f.DurationVar(&cfg.DriftInterval, "drift-interval", 0, "run a drift check of every ready tenant this often, e.g. 6h (0: only when asked)")
+	f.IntVar(&cfg.DriftParallel, "drift-parallel", DefaultDriftParallel, "tenants a drift check refreshes at once")
 	f.DurationVar(&drain, "drain-timeout", 10*time.Minute, "on SIGTERM, how long running operations may finish before they are interrupted")
 	f.StringVar(&cfg.ReplicaID, "replica-id", "", "this replica's id among those sharing a PostgreSQL job database (default: host name)")
 	f.StringVar(&apiTokenFile, "api-token-file", "", "file of operators' bearer tokens, one per line (instead of $"+EnvAPIToken+")")
@@ -143,14 +158,17 @@ func usage(err error) error { return &cli.ExitError{Code: cli.ExitUsage, Err: er
 // configSources are the flags and variables of serve that set Config's
 // fields, for ConfigErrors.
 var configSources = map[string]string{
-	"Workers":      "--concurrency",
-	"DefaultCloud": "--cloud",
-	"StackPrefix":  "--stack-prefix",
-	"ReplicaID":    "--replica-id",
-	"DataDir":      "--data-dir",
-	"DatabaseURL":  "$" + EnvDatabaseURL,
-	"MaxAttempts":  "--max-attempts",
-	"Template":     "--template",
+	"Workers":       "--concurrency",
+	"DefaultCloud":  "--cloud",
+	"StackPrefix":   "--stack-prefix",
+	"ReplicaID":     "--replica-id",
+	"DataDir":       "--data-dir",
+	"DatabaseURL":   "$" + EnvDatabaseURL,
+	"MaxAttempts":   "--max-attempts",
+	"Template":      "--template",
+	"UpdatePolicy":  "--update-policy",
+	"DriftInterval": "--drift-interval",
+	"DriftParallel": "--drift-parallel",
 }
 
 // flagError names the flag or variable of a ConfigError's field instead of

@@ -37,6 +37,9 @@ type Metrics struct {
 	httpRequests *prometheus.CounterVec
 	httpDuration *prometheus.HistogramVec
 	authFailures *prometheus.CounterVec
+
+	rolloutTenants *prometheus.CounterVec
+	driftCheck     prometheus.Histogram
 }
 
 // NewMetrics builds the metrics and registers them, with a collector that
@@ -77,10 +80,21 @@ func NewMetrics(store *Store) *Metrics {
 			Name:      "auth_failures_total",
 			Help:      "Requests refused for their authentication, by reason.",
 		}, []string{"reason"}),
+		rolloutTenants: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace,
+			Name:      "rollout_tenants_total",
+			Help:      "Tenants a rollout finished with, by result (succeeded, failed, skipped).",
+		}, []string{"result"}),
+		driftCheck: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: metricsNamespace,
+			Name:      "drift_check_duration_seconds",
+			Help:      "Duration of drift checks (sweeps) of the fleet, from start to the last tenant's result.",
+			Buckets:   []float64{10, 30, 60, 120, 300, 600, 1200, 3600, 7200},
+		}),
 	}
 	m.registry.MustRegister(
 		m.operationDuration, m.engineErrors, m.jobsRunning,
-		m.httpRequests, m.httpDuration, m.authFailures,
+		m.httpRequests, m.httpDuration, m.authFailures, m.rolloutTenants, m.driftCheck,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -167,12 +181,33 @@ type storeCollector struct{ store *Store }
 var (
 	tenantsDesc = prometheus.NewDesc(metricsNamespace+"_tenants", "Tenants by state.", []string{"state"}, nil)
 	jobsDesc    = prometheus.NewDesc(metricsNamespace+"_jobs", "River jobs by state, across all replicas.", []string{"state"}, nil)
+	driftDesc   = prometheus.NewDesc(metricsNamespace+"_tenant_drift", "Tenants (not deleted) by what the last drift check found: "+
+		"unchecked, in_sync, drifted or error.", []string{"status"}, nil)
+	rolloutsDesc = prometheus.NewDesc(metricsNamespace+"_rollouts", "Rollouts by state.", []string{"state"}, nil)
 )
+
+// rolloutTenant counts a tenant a rollout finished with result.
+func (m *Metrics) rolloutTenant(result string) {
+	if m == nil {
+		return
+	}
+	m.rolloutTenants.WithLabelValues(result).Inc()
+}
+
+// driftCheckDone records a finished drift check's duration.
+func (m *Metrics) driftCheckDone(c DriftCheck) {
+	if m == nil || c.FinishedAt == nil {
+		return
+	}
+	m.driftCheck.Observe(c.FinishedAt.Sub(c.StartedAt).Seconds())
+}
 
 // Describe implements prometheus.Collector.
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- tenantsDesc
 	ch <- jobsDesc
+	ch <- driftDesc
+	ch <- rolloutsDesc
 }
 
 // Collect implements prometheus.Collector.
@@ -185,6 +220,22 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	} else {
 		for _, st := range States() {
 			ch <- prometheus.MustNewConstMetric(tenantsDesc, prometheus.GaugeValue, float64(counts[st]), string(st))
+		}
+	}
+
+	if counts, err := c.store.CountDrift(ctx); err != nil {
+		ch <- prometheus.NewInvalidMetric(driftDesc, err)
+	} else {
+		for _, st := range sortedKeys(counts) {
+			ch <- prometheus.MustNewConstMetric(driftDesc, prometheus.GaugeValue, float64(counts[st]), st)
+		}
+	}
+
+	if counts, err := c.store.CountRollouts(ctx); err != nil {
+		ch <- prometheus.NewInvalidMetric(rolloutsDesc, err)
+	} else {
+		for _, st := range []RolloutState{RolloutPlanning, RolloutPlanned, RolloutRolling, RolloutPaused, RolloutHalted, RolloutSucceeded, RolloutCancelled} {
+			ch <- prometheus.MustNewConstMetric(rolloutsDesc, prometheus.GaugeValue, float64(counts[st]), string(st))
 		}
 	}
 

@@ -3,6 +3,8 @@ package signup
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/tenantfleet/tenantfleet/internal/engine"
 )
 
 // State is where a tenant is in its life.
@@ -78,6 +80,15 @@ type Tenant struct {
 	// cloud, by URN, with their cloud ids.
 	Retained []RetainedResource `json:"retained,omitempty"`
 
+	// TemplateVersion is the template version the tenant's stack was last
+	// applied with ("" before its first update succeeded).
+	TemplateVersion string `json:"templateVersion"`
+	// MonthlyCost is the stack's monthly cost as priced after its last
+	// update (usage-priced parts left out).
+	MonthlyCost float64 `json:"monthlyCost"`
+	// Drift is what the last drift check found.
+	Drift TenantDrift `json:"drift"`
+
 	CreatedAt time.Time  `json:"createdAt"`
 	UpdatedAt time.Time  `json:"updatedAt"`
 	ReadyAt   *time.Time `json:"readyAt,omitempty"`
@@ -93,6 +104,32 @@ type Tenant struct {
 	JobID            int64 `json:"-"`
 	// LeaseOwner is the process working on the tenant ("" when none).
 	LeaseOwner string `json:"-"`
+	// TargetVersion is the template version the current generation applies.
+	TargetVersion string `json:"-"`
+	// MaxAttempts, when not 0, caps the tries of the current generation
+	// (a rollout's update is tried once: a failure counts against it).
+	MaxAttempts int `json:"-"`
+	// Refresh makes the current generation's update refresh first
+	// (reconcile: heal what changed behind the engine).
+	Refresh bool `json:"-"`
+}
+
+// The drift statuses of a tenant.
+const (
+	DriftUnchecked = "unchecked"
+	DriftInSync    = "in_sync"
+	DriftDrifted   = "drifted"
+	DriftError     = "error"
+)
+
+// TenantDrift is what a drift check found of a tenant's stack.
+type TenantDrift struct {
+	// Status is unchecked, in_sync, drifted or error.
+	Status    string     `json:"status"`
+	CheckedAt *time.Time `json:"checkedAt,omitempty"`
+	// Resources are the resources that differ from the stack's state.
+	Resources []engine.DriftResource `json:"resources,omitempty"`
+	Error     string                 `json:"error,omitempty"`
 }
 
 // RetainedResource is a resource left in the cloud by a delete with retainDatabase.

@@ -66,6 +66,19 @@ type Config struct {
 	// ReplicaID names this replica among those sharing a PostgreSQL job
 	// database (default: the host name). Each must have its own.
 	ReplicaID string
+	// Build names the tenantfleet build (BuildID); with the template it
+	// makes the template version, so a new build is a new version.
+	Build string
+	// UpdatePolicy says what a template version the fleet is not on does
+	// at start: UpdateManual (default) nothing, UpdateAutomatic starts a
+	// rollout of every tenant with the default waves.
+	UpdatePolicy string
+	// DriftInterval runs a drift check of every ready tenant this often
+	// (0: only when asked, POST /v1/drift-checks).
+	DriftInterval time.Duration
+	// DriftParallel caps the tenants a drift check refreshes at once
+	// (default DefaultDriftParallel): the bounded rate of a sweep.
+	DriftParallel int
 	// Engine runs the engine operations (nil with Workers -1).
 	Engine *engine.Runner
 	// Logger receives the service's logs (default slog.Default()).
@@ -80,6 +93,13 @@ const (
 	DefaultMaxBodyBytes     = 64 << 10
 	DefaultOperationTimeout = 2 * time.Hour
 	DefaultMaxAttempts      = 6
+	DefaultDriftParallel    = 2
+)
+
+// The update policies.
+const (
+	UpdateManual    = "manual"
+	UpdateAutomatic = "automatic"
 )
 
 // ConfigError is a Config field the service cannot run with. Field is the
@@ -118,6 +138,18 @@ func (c *Config) setDefaults() error {
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, DefaultMaxBodyBytes)
 	c.OperationTimeout = cmp.Or(c.OperationTimeout, DefaultOperationTimeout)
 	c.MaxAttempts = cmp.Or(c.MaxAttempts, DefaultMaxAttempts)
+	c.Build = cmp.Or(c.Build, "unknown")
+	c.UpdatePolicy = cmp.Or(c.UpdatePolicy, UpdateManual)
+	if c.UpdatePolicy != UpdateManual && c.UpdatePolicy != UpdateAutomatic {
+		return configErrorf("UpdatePolicy", "must be %s or %s, got %q", UpdateManual, UpdateAutomatic, c.UpdatePolicy)
+	}
+	if c.DriftInterval < 0 {
+		return configErrorf("DriftInterval", "must be 0 (off) or more, got %s", c.DriftInterval)
+	}
+	c.DriftParallel = cmp.Or(c.DriftParallel, DefaultDriftParallel)
+	if c.DriftParallel < 1 {
+		return configErrorf("DriftParallel", "must be at least 1, got %d", c.DriftParallel)
+	}
 	if c.ReplicaID == "" {
 		host, err := os.Hostname()
 		if err != nil {
@@ -151,6 +183,14 @@ type Service struct {
 	host     string
 	unlock   func()
 
+	// version is the template version of cfg.Template; templates caches
+	// the recorded versions' templates.
+	version   string
+	templates map[string]*Template
+	// fleet drives rollouts and drift checks.
+	fleet  *fleetRunner
+	pricer pricer
+
 	mu       sync.Mutex
 	changed  chan struct{}
 	stopping bool
@@ -170,7 +210,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, store: store, changed: make(chan struct{})}
+	s := &Service{cfg: cfg, store: store, changed: make(chan struct{}), templates: map[string]*Template{}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -188,6 +228,10 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.registerVersion(ctx); err != nil {
+		return nil, fmt.Errorf("record the template version: %w", err)
+	}
+	s.fleet = newFleetRunner(s)
 	s.metrics = NewMetrics(store)
 
 	workers := river.NewWorkers()
@@ -314,11 +358,17 @@ func (s *Service) Run(ctx context.Context, drain time.Duration) error {
 		defer close(sweepDone)
 		s.sweep(ctx)
 	}()
+	fleetDone := make(chan struct{})
+	go func() {
+		defer close(fleetDone)
+		s.fleet.run(ctx)
+	}()
 	<-ctx.Done()
 	s.mu.Lock()
 	s.stopping = true
 	s.mu.Unlock()
 	<-sweepDone
+	<-fleetDone
 
 	s.cfg.Logger.Info("stopping: no new jobs; waiting for running operations", "deadline", drain)
 	soft, cancel := context.WithTimeout(context.Background(), drain)
@@ -483,7 +533,7 @@ func (s *Service) Signup(ctx context.Context, req Request, m Mutation) (Tenant, 
 	if err != nil {
 		return Tenant{}, false, err
 	}
-	t, started, err := s.store.Signup(ctx, req, s.stackName(req.ID), m, s.enqueue)
+	t, started, err := s.store.Signup(ctx, req, s.stackName(req.ID), s.version, m, s.enqueue)
 	if started {
 		s.notify()
 	}
@@ -539,8 +589,8 @@ func (s *Service) Cancel(ctx context.Context, id string, m Mutation) (Tenant, bo
 func (s *Service) Get(ctx context.Context, id string) (Tenant, error) { return s.store.Get(ctx, id) }
 
 // List returns a page of tenants.
-func (s *Service) List(ctx context.Context, state State, after string, limit int) ([]Tenant, error) {
-	return s.store.List(ctx, state, after, limit)
+func (s *Service) List(ctx context.Context, filter ListFilter, after string, limit int) ([]Tenant, error) {
+	return s.store.List(ctx, filter, after, limit)
 }
 
 // Events returns a page of a tenant's events.

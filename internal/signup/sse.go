@@ -2,6 +2,7 @@ package signup
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -34,25 +35,47 @@ func (a *api) events(x *exchange) error {
 	if err != nil {
 		return err
 	}
-	q, err := queryParams(x.r, "after")
+	after, err := streamStart(x)
 	if err != nil {
 		return err
-	}
-	var after int64
-	if v := x.r.Header.Get("Last-Event-ID"); v != "" {
-		if after, err = parseSeq(v); err != nil {
-			return newProblem(http.StatusBadRequest, "Last-Event-ID", "Last-Event-ID must be the id (a sequence number) of an event of this stream")
-		}
-	} else if v, ok := q["after"]; ok {
-		if after, err = parseSeq(v); err != nil {
-			return newProblem(http.StatusBadRequest, "after", "after must be an event sequence number (0 or more)")
-		}
 	}
 	if _, err := a.svc.Get(x.r.Context(), id); err != nil {
 		return err
 	}
-	a.stream(x, id, after)
+	a.streamEvents(x, "tenant "+id, after,
+		func(ctx context.Context) (bool, error) {
+			t, err := a.svc.Get(ctx, id)
+			return t.State.Settled(), err
+		},
+		func(ctx context.Context, after int64) ([]sseEvent, error) {
+			evs, err := a.svc.Events(ctx, id, after, eventBatch)
+			out := make([]sseEvent, len(evs))
+			for i, e := range evs {
+				out[i] = sseEvent{seq: e.Seq, typ: e.Type, v: e}
+			}
+			return out, err
+		})
 	return nil
+}
+
+// streamStart is where a stream starts: after the Last-Event-ID header's
+// event, else after the ?after= one, else at the start.
+func streamStart(x *exchange) (int64, error) {
+	q, err := queryParams(x.r, "after")
+	if err != nil {
+		return 0, err
+	}
+	var after int64
+	if v := x.r.Header.Get("Last-Event-ID"); v != "" {
+		if after, err = parseSeq(v); err != nil {
+			return 0, newProblem(http.StatusBadRequest, "Last-Event-ID", "Last-Event-ID must be the id (a sequence number) of an event of this stream")
+		}
+	} else if v, ok := q["after"]; ok {
+		if after, err = parseSeq(v); err != nil {
+			return 0, newProblem(http.StatusBadRequest, "after", "after must be an event sequence number (0 or more)")
+		}
+	}
+	return after, nil
 }
 
 func parseSeq(v string) (int64, error) {
@@ -63,9 +86,21 @@ func parseSeq(v string) (int64, error) {
 	return n, err
 }
 
-// stream writes the event stream; once the 200 is sent, failures end the
-// stream (they are logged) instead of answering with a problem.
-func (a *api) stream(x *exchange, id string, after int64) {
+// sseEvent is one event of a stream: its sequence number (the SSE id), its
+// type (the SSE event name) and what its data is the JSON of.
+type sseEvent struct {
+	seq int64
+	typ string
+	v   any
+}
+
+// streamEvents writes an event stream: the events page reads after the
+// last one sent, until done says the subject is finished (read before its
+// events, so every event up to then is sent) or the request ends. Once the
+// 200 is sent, failures end the stream (they are logged) instead of
+// answering with a problem.
+func (a *api) streamEvents(x *exchange, subject string, after int64,
+	done func(context.Context) (bool, error), page func(context.Context, int64) ([]sseEvent, error)) {
 	ctx := x.r.Context()
 	rc := http.NewResponseController(x.w)
 	h := x.w.Header()
@@ -79,7 +114,7 @@ func (a *api) stream(x *exchange, id string, after int64) {
 	}
 	fail := func(what string, err error) {
 		if ctx.Err() == nil {
-			a.log.Warn("event stream ended", "tenant", id, "request_id", requestID(ctx), "while", what, "error", err.Error())
+			a.log.Warn("event stream ended", "subject", subject, "request_id", requestID(ctx), "while", what, "error", err.Error())
 		}
 	}
 
@@ -90,15 +125,15 @@ func (a *api) stream(x *exchange, id string, after int64) {
 	for {
 		// Take the wake-up channel first, then read the state, then the
 		// events: an event recorded after the read wakes the next wait, and
-		// every event up to a settled state is read after it.
+		// every event up to a finished state is read after it.
 		changed := a.svc.EventsChanged()
-		t, err := a.svc.Get(ctx, id)
+		finished, err := done(ctx)
 		if err != nil {
-			fail("read the tenant", err)
+			fail("read the state", err)
 			return
 		}
 		for {
-			evs, err := a.svc.Events(ctx, id, after, eventBatch)
+			evs, err := page(ctx, after)
 			if err != nil {
 				fail("read events", err)
 				return
@@ -112,7 +147,7 @@ func (a *api) stream(x *exchange, id string, after int64) {
 					fail("write an event", err)
 					return
 				}
-				after = e.Seq
+				after = e.seq
 			}
 			if err := rc.Flush(); err != nil {
 				fail("flush events", err)
@@ -122,7 +157,7 @@ func (a *api) stream(x *exchange, id string, after int64) {
 				break
 			}
 		}
-		if t.State.Settled() {
+		if finished {
 			return
 		}
 		select {
@@ -146,14 +181,14 @@ func (a *api) stream(x *exchange, id string, after int64) {
 
 // writeEvent writes e as one SSE event: its seq as the id, its type as the
 // event name, its JSON as the data.
-func writeEvent(w http.ResponseWriter, e Event) error {
-	data, err := json.Marshal(e)
+func writeEvent(w http.ResponseWriter, e sseEvent) error {
+	data, err := json.Marshal(e.v)
 	if err != nil {
 		return err
 	}
 	var b bytes.Buffer
-	b.WriteString("id: " + strconv.FormatInt(e.Seq, 10) + "\n")
-	b.WriteString("event: " + strings.NewReplacer("\r", "", "\n", "").Replace(e.Type) + "\n")
+	b.WriteString("id: " + strconv.FormatInt(e.seq, 10) + "\n")
+	b.WriteString("event: " + strings.NewReplacer("\r", "", "\n", "").Replace(e.typ) + "\n")
 	// json.Marshal output has no newline; split anyway so that a data
 	// line can never end the event early.
 	for _, line := range bytes.Split(data, []byte("\n")) {

@@ -224,6 +224,72 @@ func (s *Store) Migrate(ctx context.Context) error {
 			started_at BIGINT NOT NULL,
 			PRIMARY KEY (tenant_id, host, pid)
 		)`,
+		// Every template version the service ran with, so a rollout can
+		// apply an earlier one (a rollback) after the service moved on.
+		`CREATE TABLE IF NOT EXISTS tenantfleet_template_version (
+			version TEXT PRIMARY KEY,
+			template TEXT NOT NULL,
+			source TEXT NOT NULL,
+			build TEXT NOT NULL,
+			created_at BIGINT NOT NULL
+		)`,
+		`CREATE TABLE IF NOT EXISTS tenantfleet_rollout (
+			id ` + serial + `,
+			state TEXT NOT NULL,
+			version TEXT NOT NULL,
+			spec TEXT NOT NULL,
+			reason TEXT NOT NULL DEFAULT '',
+			wave INTEGER NOT NULL DEFAULT 0,
+			next_wave_at BIGINT NOT NULL DEFAULT 0,
+			lease_owner TEXT NOT NULL DEFAULT '',
+			lease_until BIGINT NOT NULL DEFAULT 0,
+			created_at BIGINT NOT NULL,
+			updated_at BIGINT NOT NULL,
+			finished_at BIGINT
+		)`,
+		`CREATE TABLE IF NOT EXISTS tenantfleet_rollout_tenant (
+			rollout_id BIGINT NOT NULL,
+			tenant_id TEXT NOT NULL,
+			wave INTEGER NOT NULL,
+			status TEXT NOT NULL,
+			from_version TEXT NOT NULL,
+			planned INTEGER NOT NULL DEFAULT 0,
+			changes TEXT NOT NULL DEFAULT '{}',
+			replacements TEXT NOT NULL DEFAULT '[]',
+			monthly_before DOUBLE PRECISION NOT NULL DEFAULT 0,
+			monthly_after DOUBLE PRECISION NOT NULL DEFAULT 0,
+			error TEXT NOT NULL DEFAULT '',
+			generation BIGINT NOT NULL DEFAULT 0,
+			updated_at BIGINT NOT NULL,
+			PRIMARY KEY (rollout_id, tenant_id)
+		)`,
+		`CREATE INDEX IF NOT EXISTS tenantfleet_rollout_tenant_tenant ON tenantfleet_rollout_tenant (tenant_id)`,
+		`CREATE TABLE IF NOT EXISTS tenantfleet_rollout_event (
+			seq ` + serial + `,
+			rollout_id BIGINT NOT NULL,
+			at BIGINT NOT NULL,
+			type TEXT NOT NULL,
+			data TEXT NOT NULL
+		)`,
+		`CREATE INDEX IF NOT EXISTS tenantfleet_rollout_event_rollout ON tenantfleet_rollout_event (rollout_id, seq)`,
+		`CREATE TABLE IF NOT EXISTS tenantfleet_drift_check (
+			id ` + serial + `,
+			state TEXT NOT NULL,
+			selector TEXT NOT NULL,
+			lease_owner TEXT NOT NULL DEFAULT '',
+			lease_until BIGINT NOT NULL DEFAULT 0,
+			started_at BIGINT NOT NULL,
+			finished_at BIGINT
+		)`,
+		`CREATE TABLE IF NOT EXISTS tenantfleet_drift_result (
+			check_id BIGINT NOT NULL,
+			tenant_id TEXT NOT NULL,
+			status TEXT NOT NULL,
+			resources TEXT NOT NULL DEFAULT '[]',
+			error TEXT NOT NULL DEFAULT '',
+			checked_at BIGINT,
+			PRIMARY KEY (check_id, tenant_id)
+		)`,
 	}
 	for _, stmt := range stmts {
 		if _, err := s.DB.ExecContext(ctx, stmt); err != nil {
@@ -235,6 +301,17 @@ func (s *Store) Migrate(ctx context.Context) error {
 	for _, c := range []addedColumn{
 		{"tenantfleet_webhook_message", "tenant_id", "TEXT NOT NULL DEFAULT ''"},
 		{"tenantfleet_webhook_message", "request_hash", "TEXT NOT NULL DEFAULT ''"},
+		// The template version last applied, and the one the tenant's
+		// current generation applies.
+		{"tenantfleet_tenant", "template_version", "TEXT NOT NULL DEFAULT ''"},
+		{"tenantfleet_tenant", "target_version", "TEXT NOT NULL DEFAULT ''"},
+		{"tenantfleet_tenant", "max_attempts", "INTEGER NOT NULL DEFAULT 0"},
+		{"tenantfleet_tenant", "refresh", "INTEGER NOT NULL DEFAULT 0"},
+		{"tenantfleet_tenant", "monthly_cost", "DOUBLE PRECISION NOT NULL DEFAULT 0"},
+		{"tenantfleet_tenant", "drift_status", "TEXT NOT NULL DEFAULT 'unchecked'"},
+		{"tenantfleet_tenant", "drift_resources", "TEXT NOT NULL DEFAULT '[]'"},
+		{"tenantfleet_tenant", "drift_error", "TEXT NOT NULL DEFAULT ''"},
+		{"tenantfleet_tenant", "drift_checked_at", "BIGINT"},
 	} {
 		if err := s.addColumn(ctx, c); err != nil {
 			return fmt.Errorf("migrate the job database (%s): %w", s.where, err)

@@ -13,7 +13,8 @@ import (
 )
 
 const tenantColumns = `id, stack, cloud, region, tier, request, state, desired, generation, cancel_generation,
-	delete_options, outputs, retained, attempts, last_error, job_id, lease_owner, created_at, updated_at, ready_at, deleted_at`
+	delete_options, outputs, retained, attempts, last_error, job_id, lease_owner, created_at, updated_at, ready_at, deleted_at,
+	template_version, target_version, max_attempts, refresh, monthly_cost, drift_status, drift_resources, drift_error, drift_checked_at`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -22,12 +23,20 @@ func scanTenant(row rowScanner) (Tenant, error) {
 		t                                   Tenant
 		request, delOpts, outputs, retained string
 		created, updated                    int64
-		ready, deleted                      sql.NullInt64
+		ready, deleted, driftAt             sql.NullInt64
+		driftResources                      string
+		refresh                             int
 	)
 	err := row.Scan(&t.ID, &t.Stack, &t.Cloud, &t.Region, &t.Tier, &request, &t.State, &t.Desired, &t.Generation,
-		&t.CancelGeneration, &delOpts, &outputs, &retained, &t.Attempts, &t.LastError, &t.JobID, &t.LeaseOwner, &created, &updated, &ready, &deleted)
+		&t.CancelGeneration, &delOpts, &outputs, &retained, &t.Attempts, &t.LastError, &t.JobID, &t.LeaseOwner, &created, &updated, &ready, &deleted,
+		&t.TemplateVersion, &t.TargetVersion, &t.MaxAttempts, &refresh, &t.MonthlyCost, &t.Drift.Status, &driftResources, &t.Drift.Error, &driftAt)
 	if err != nil {
 		return Tenant{}, err
+	}
+	t.Refresh = refresh != 0
+	t.Drift.CheckedAt = fromMillis(driftAt)
+	if err := json.Unmarshal([]byte(driftResources), &t.Drift.Resources); err != nil {
+		return Tenant{}, fmt.Errorf("tenant %s: corrupt drift resources: %w", t.ID, err)
 	}
 	if err := json.Unmarshal([]byte(request), &t.Request); err != nil {
 		return Tenant{}, fmt.Errorf("tenant %s: corrupt request: %w", t.ID, err)
@@ -75,14 +84,26 @@ func (s *Store) get(ctx context.Context, q querier, id string) (Tenant, error) {
 	return t, err
 }
 
-// List returns up to limit tenants ordered by id, after the id after, in
-// state when state is not empty.
-func (s *Store) List(ctx context.Context, state State, after string, limit int) ([]Tenant, error) {
+// ListFilter narrows a list of tenants.
+type ListFilter struct {
+	// State, when not empty, keeps the tenants in it.
+	State State
+	// Drifted keeps the tenants the last drift check found drifted.
+	Drifted bool
+}
+
+// List returns up to limit tenants ordered by id, after the id after, that
+// pass filter.
+func (s *Store) List(ctx context.Context, filter ListFilter, after string, limit int) ([]Tenant, error) {
 	query := `SELECT ` + tenantColumns + ` FROM tenantfleet_tenant WHERE id > ?`
 	args := []any{after}
-	if state != "" {
+	if filter.State != "" {
 		query += ` AND state = ?`
-		args = append(args, string(state))
+		args = append(args, string(filter.State))
+	}
+	if filter.Drifted {
+		query += ` AND drift_status = ? AND state <> ?`
+		args = append(args, DriftDrifted, string(StateDeleted))
 	}
 	query += ` ORDER BY id LIMIT ?`
 	args = append(args, limit)
@@ -132,7 +153,9 @@ type Enqueue func(ctx context.Context, tx *sql.Tx, tenantID string, generation i
 // Signup records a signup and enqueues its job, in one transaction. It
 // returns the tenant and whether a new generation was started (false: the
 // same signup seen again, answered with the record as it is).
-func (s *Store) Signup(ctx context.Context, req Request, stack string, m Mutation, enqueue Enqueue) (Tenant, bool, error) {
+//
+// version is the template version the provisioning applies.
+func (s *Store) Signup(ctx context.Context, req Request, stack, version string, m Mutation, enqueue Enqueue) (Tenant, bool, error) {
 	reqJSON, err := json.Marshal(req)
 	if err != nil {
 		return Tenant{}, false, err
@@ -148,7 +171,7 @@ func (s *Store) Signup(ctx context.Context, req Request, stack string, m Mutatio
 	// it finds the first's record.
 	for try := 0; ; try++ {
 		err = s.inTx(ctx, func(tx *sql.Tx) error {
-			return s.signupTx(ctx, tx, req, reqJSON, hash, stack, m, enqueue, &out, &started)
+			return s.signupTx(ctx, tx, req, reqJSON, hash, stack, version, m, enqueue, &out, &started)
 		})
 		if err == nil || try > 0 || !isUniqueViolation(err) {
 			return out, started, err
@@ -156,7 +179,7 @@ func (s *Store) Signup(ctx context.Context, req Request, stack string, m Mutatio
 	}
 }
 
-func (s *Store) signupTx(ctx context.Context, tx *sql.Tx, req Request, reqJSON []byte, hash, stack string, m Mutation,
+func (s *Store) signupTx(ctx context.Context, tx *sql.Tx, req Request, reqJSON []byte, hash, stack, version string, m Mutation,
 	enqueue Enqueue, out *Tenant, started *bool) error {
 	now := time.Now()
 	if redelivered, err := s.seeWebhook(ctx, tx, m, req.ID, now); err != nil || redelivered {
@@ -188,10 +211,10 @@ func (s *Store) signupTx(ctx context.Context, tx *sql.Tx, req Request, reqJSON [
 	switch {
 	case errors.Is(err, ErrNotFound):
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO tenantfleet_tenant
-			(id, stack, cloud, region, tier, request, state, desired, generation, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`),
+			(id, stack, cloud, region, tier, request, state, desired, generation, target_version, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`),
 			req.ID, stack, req.Cloud, req.Region, req.Tier, string(reqJSON), string(StateQueued), string(DesiredPresent),
-			millis(now), millis(now)); err != nil {
+			version, millis(now), millis(now)); err != nil {
 			return err
 		}
 		return s.startGeneration(ctx, tx, req.ID, 1, enqueue, out, started)
@@ -209,8 +232,8 @@ func (s *Store) signupTx(ctx context.Context, tx *sql.Tx, req Request, reqJSON [
 		gen := existing.Generation + 1
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE tenantfleet_tenant SET cloud = ?, region = ?, tier = ?, request = ?,
 			state = ?, desired = ?, generation = ?, attempts = 0, last_error = '', outputs = '{}', retained = '[]',
-			delete_options = '{}', updated_at = ?, deleted_at = NULL, ready_at = NULL WHERE id = ?`),
-			req.Cloud, req.Region, req.Tier, string(reqJSON), string(StateQueued), string(DesiredPresent), gen, millis(now), req.ID); err != nil {
+			delete_options = '{}', target_version = ?, max_attempts = 0, refresh = 0, updated_at = ?, deleted_at = NULL, ready_at = NULL WHERE id = ?`),
+			req.Cloud, req.Region, req.Tier, string(reqJSON), string(StateQueued), string(DesiredPresent), gen, version, millis(now), req.ID); err != nil {
 			return err
 		}
 		return s.startGeneration(ctx, tx, req.ID, gen, enqueue, out, started)
@@ -285,7 +308,7 @@ func (s *Store) Delete(ctx context.Context, id string, opts DeleteOptions, m Mut
 		}
 		gen := t.Generation + 1
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE tenantfleet_tenant SET state = ?, desired = ?, generation = ?,
-			delete_options = ?, attempts = 0, last_error = '', updated_at = ? WHERE id = ?`),
+			delete_options = ?, attempts = 0, last_error = '', max_attempts = 0, refresh = 0, updated_at = ? WHERE id = ?`),
 			string(StateDeprovisioning), string(DesiredAbsent), gen, string(optsJSON), millis(now), id); err != nil {
 			return err
 		}
@@ -422,6 +445,10 @@ type Progress struct {
 	Retained  []RetainedResource
 	// Ready and Deleted stamp readyAt or deletedAt.
 	Ready, Deleted bool
+	// Version, when set, is the template version now applied.
+	Version string
+	// MonthlyCost, when set, is the stack's priced monthly cost.
+	MonthlyCost *float64
 }
 
 // Update applies p to the tenant if it is still at generation and records
@@ -457,8 +484,19 @@ func (s *Store) Update(ctx context.Context, id string, generation int64, p Progr
 			args = append(args, now)
 		}
 		if p.Deleted {
-			sets = append(sets, "deleted_at = ?", "outputs = '{}'")
+			sets = append(sets, "deleted_at = ?", "outputs = '{}'", "template_version = ''", "monthly_cost = 0",
+				"drift_status = 'unchecked'", "drift_resources = '[]'", "drift_error = ''", "drift_checked_at = NULL")
 			args = append(args, now)
+		}
+		if p.Version != "" {
+			// An update changed the stack: what a drift check found of it
+			// is no longer known.
+			sets = append(sets, "template_version = ?", "drift_status = 'unchecked'", "drift_resources = '[]'", "drift_error = ''")
+			args = append(args, p.Version)
+		}
+		if p.MonthlyCost != nil {
+			sets = append(sets, "monthly_cost = ?")
+			args = append(args, *p.MonthlyCost)
 		}
 		args = append(args, id, generation)
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE tenantfleet_tenant SET `+strings.Join(sets, ", ")+` WHERE id = ? AND generation = ?`), args...)

@@ -48,30 +48,30 @@ func TestSignupIsIdempotentAndConflictsNameTheField(t *testing.T) {
 	s, q := newStore(t), &fakeQueue{}
 	req := Request{ID: "acme", Tier: "small", Cloud: "local"}
 
-	first, started, err := s.Signup(ctx, req, "tenant-acme", Mutation{}, q.enqueue)
+	first, started, err := s.Signup(ctx, req, "tenant-acme", "abcdef012345", Mutation{}, q.enqueue)
 	if err != nil || !started || first.State != StateQueued || first.Generation != 1 || first.JobID != 1 {
 		t.Fatalf("first signup: %+v started=%v err=%v", first, started, err)
 	}
-	again, started, err := s.Signup(ctx, req, "tenant-acme", Mutation{}, q.enqueue)
+	again, started, err := s.Signup(ctx, req, "tenant-acme", "abcdef012345", Mutation{}, q.enqueue)
 	if err != nil || started || again.Generation != 1 || len(q.jobs) != 1 {
 		t.Fatalf("repeated signup: started=%v gen=%d jobs=%d err=%v; want the record, no new job", started, again.Generation, len(q.jobs), err)
 	}
 
 	var conflict *ConflictError
-	_, _, err = s.Signup(ctx, Request{ID: "acme", Tier: "large", Cloud: "local"}, "tenant-acme", Mutation{}, q.enqueue)
+	_, _, err = s.Signup(ctx, Request{ID: "acme", Tier: "large", Cloud: "local"}, "tenant-acme", "abcdef012345", Mutation{}, q.enqueue)
 	if !errors.As(err, &conflict) || conflict.Field != "tier" {
 		t.Fatalf("signup with another tier: %v, want a conflict naming tier", err)
 	}
 
 	// An Idempotency-Key answers its first request again, and refuses another body.
 	key := Mutation{IdempotencyKey: "k-1"}
-	if _, started, err := s.Signup(ctx, Request{ID: "globex", Tier: "small", Cloud: "local"}, "tenant-globex", key, q.enqueue); err != nil || !started {
+	if _, started, err := s.Signup(ctx, Request{ID: "globex", Tier: "small", Cloud: "local"}, "tenant-globex", "abcdef012345", key, q.enqueue); err != nil || !started {
 		t.Fatalf("signup with a key: started=%v err=%v", started, err)
 	}
-	if got, started, err := s.Signup(ctx, Request{ID: "globex", Tier: "small", Cloud: "local"}, "tenant-globex", key, q.enqueue); err != nil || started || got.ID != "globex" {
+	if got, started, err := s.Signup(ctx, Request{ID: "globex", Tier: "small", Cloud: "local"}, "tenant-globex", "abcdef012345", key, q.enqueue); err != nil || started || got.ID != "globex" {
 		t.Fatalf("same key, same body: %+v started=%v err=%v", got, started, err)
 	}
-	_, _, err = s.Signup(ctx, Request{ID: "initech", Tier: "small", Cloud: "local"}, "tenant-initech", key, q.enqueue)
+	_, _, err = s.Signup(ctx, Request{ID: "initech", Tier: "small", Cloud: "local"}, "tenant-initech", "abcdef012345", key, q.enqueue)
 	if !errors.As(err, &conflict) || conflict.Field != "Idempotency-Key" {
 		t.Fatalf("same key, another body: %v, want a conflict naming Idempotency-Key", err)
 	}
@@ -85,11 +85,11 @@ func TestARefusedRequestChangesNothing(t *testing.T) {
 	ctx := t.Context()
 	s, q := newStore(t), &fakeQueue{}
 	req := Request{ID: "acme", Tier: "small", Cloud: "local"}
-	if _, _, err := s.Signup(ctx, req, "tenant-acme", Mutation{WebhookID: "msg_1"}, q.enqueue); err != nil {
+	if _, _, err := s.Signup(ctx, req, "tenant-acme", "abcdef012345", Mutation{WebhookID: "msg_1"}, q.enqueue); err != nil {
 		t.Fatal(err)
 	}
 	// A webhook id reused for another request is refused, even for a request that would create something.
-	_, _, err := s.Signup(ctx, Request{ID: "globex", Tier: "small", Cloud: "local"}, "tenant-globex", Mutation{WebhookID: "msg_1"}, q.enqueue)
+	_, _, err := s.Signup(ctx, Request{ID: "globex", Tier: "small", Cloud: "local"}, "tenant-globex", "abcdef012345", Mutation{WebhookID: "msg_1"}, q.enqueue)
 	var conflict *ConflictError
 	if !errors.As(err, &conflict) || conflict.Field != "webhook-id" {
 		t.Fatalf("webhook id reused for another tenant: %v, want a conflict naming webhook-id", err)
@@ -99,7 +99,7 @@ func TestARefusedRequestChangesNothing(t *testing.T) {
 	}
 	// When the job cannot be queued, the tenant is not recorded either.
 	q.fail = errors.New("queue down")
-	if _, _, err := s.Signup(ctx, Request{ID: "initech", Tier: "small", Cloud: "local"}, "tenant-initech", Mutation{WebhookID: "msg_2"}, q.enqueue); err == nil {
+	if _, _, err := s.Signup(ctx, Request{ID: "initech", Tier: "small", Cloud: "local"}, "tenant-initech", "abcdef012345", Mutation{WebhookID: "msg_2"}, q.enqueue); err == nil {
 		t.Fatal("signup succeeded without its job")
 	}
 	if _, err := s.Get(ctx, "initech"); !errors.Is(err, ErrNotFound) {
@@ -107,7 +107,7 @@ func TestARefusedRequestChangesNothing(t *testing.T) {
 	}
 	q.fail = nil
 	// ... and its webhook id was not spent: the sender's retry goes through.
-	if _, started, err := s.Signup(ctx, Request{ID: "initech", Tier: "small", Cloud: "local"}, "tenant-initech", Mutation{WebhookID: "msg_2"}, q.enqueue); err != nil || !started {
+	if _, started, err := s.Signup(ctx, Request{ID: "initech", Tier: "small", Cloud: "local"}, "tenant-initech", "abcdef012345", Mutation{WebhookID: "msg_2"}, q.enqueue); err != nil || !started {
 		t.Fatalf("retry after a failed enqueue: started=%v err=%v", started, err)
 	}
 }
@@ -117,7 +117,7 @@ func TestDeleteSupersedesAndGenerationsGuardUpdates(t *testing.T) {
 	ctx := t.Context()
 	s, q := newStore(t), &fakeQueue{}
 	req := Request{ID: "acme", Tier: "small", Cloud: "local"}
-	if _, _, err := s.Signup(ctx, req, "tenant-acme", Mutation{}, q.enqueue); err != nil {
+	if _, _, err := s.Signup(ctx, req, "tenant-acme", "abcdef012345", Mutation{}, q.enqueue); err != nil {
 		t.Fatal(err)
 	}
 	del, started, err := s.Delete(ctx, "acme", DeleteOptions{Force: true}, Mutation{}, q.enqueue)
@@ -132,14 +132,14 @@ func TestDeleteSupersedesAndGenerationsGuardUpdates(t *testing.T) {
 		t.Fatalf("the same delete again: started=%v err=%v, want no new job", started, err)
 	}
 	var conflict *ConflictError
-	if _, _, err := s.Signup(ctx, req, "tenant-acme", Mutation{}, q.enqueue); !errors.As(err, &conflict) || conflict.Field != "id" {
+	if _, _, err := s.Signup(ctx, req, "tenant-acme", "abcdef012345", Mutation{}, q.enqueue); !errors.As(err, &conflict) || conflict.Field != "id" {
 		t.Fatalf("signup while being deleted: %v, want a conflict naming id", err)
 	}
 	if applied, err := s.Update(ctx, "acme", 2, Progress{State: StateDeleted, Deleted: true}); err != nil || !applied {
 		t.Fatalf("the delete job's update: applied=%v err=%v", applied, err)
 	}
 	// A deleted tenant signs up again: a new life, a new generation.
-	again, started, err := s.Signup(ctx, req, "tenant-acme", Mutation{}, q.enqueue)
+	again, started, err := s.Signup(ctx, req, "tenant-acme", "abcdef012345", Mutation{}, q.enqueue)
 	if err != nil || !started || again.Generation != 3 || again.State != StateQueued || again.DeletedAt != nil {
 		t.Fatalf("signup after delete: %+v started=%v err=%v", again, started, err)
 	}
@@ -166,7 +166,7 @@ func TestLeases(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	s, q := newStore(t), &fakeQueue{}
-	if _, _, err := s.Signup(ctx, Request{ID: "acme", Tier: "small", Cloud: "local"}, "tenant-acme", Mutation{}, q.enqueue); err != nil {
+	if _, _, err := s.Signup(ctx, Request{ID: "acme", Tier: "small", Cloud: "local"}, "tenant-acme", "abcdef012345", Mutation{}, q.enqueue); err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := s.AcquireLease(ctx, "acme", "r1/a", time.Minute); err != nil || !ok {

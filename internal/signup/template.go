@@ -34,9 +34,9 @@ var defaultTemplate []byte
 // may choose the cloud and region.
 type Template struct {
 	// Clouds maps each cloud a signup may choose to its stack config.
-	Clouds map[string]CloudTemplate `yaml:"clouds"`
+	Clouds map[string]CloudTemplate `yaml:"clouds" json:"clouds"`
 	// Tenant is the spec every tenant starts from (components.TenantSpec).
-	Tenant map[string]any `yaml:"tenant"`
+	Tenant map[string]any `yaml:"tenant" json:"tenant"`
 	// source names the template for messages.
 	source string
 }
@@ -44,11 +44,11 @@ type Template struct {
 // CloudTemplate is one cloud's part of the template.
 type CloudTemplate struct {
 	// Config is stack config (key: value), as in a Pulumi.<stack>.yaml.
-	Config map[string]any `yaml:"config"`
+	Config map[string]any `yaml:"config" json:"config,omitempty"`
 	// Tenant is merged over the template's tenant spec for this cloud
 	// (objects field by field, anything else replaced): images and ports
 	// often differ per cloud.
-	Tenant map[string]any `yaml:"tenant"`
+	Tenant map[string]any `yaml:"tenant" json:"tenant,omitempty"`
 }
 
 // LoadTemplate reads the template file at path, or the embedded default

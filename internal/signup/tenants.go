@@ -11,7 +11,10 @@ import (
 // tenantView is a tenant as the API shows it: the record and its links.
 type tenantView struct {
 	Tenant
-	Links tenantLinks `json:"links"`
+	// TemplateCurrent is true when the tenant was last applied with the
+	// service's template version.
+	TemplateCurrent bool        `json:"templateCurrent"`
+	Links           tenantLinks `json:"links"`
 }
 
 type tenantLinks struct {
@@ -21,8 +24,9 @@ type tenantLinks struct {
 
 func tenantPath(id string) string { return "/v1/tenants/" + id }
 
-func viewOf(t Tenant) tenantView {
-	return tenantView{Tenant: t, Links: tenantLinks{Self: tenantPath(t.ID), Events: tenantPath(t.ID) + "/events"}}
+func viewOf(t Tenant, version string) tenantView {
+	return tenantView{Tenant: t, TemplateCurrent: t.TemplateVersion == version,
+		Links: tenantLinks{Self: tenantPath(t.ID), Events: tenantPath(t.ID) + "/events"}}
 }
 
 // tenantList is a page of GET /v1/tenants.
@@ -34,13 +38,13 @@ type tenantList struct {
 
 // writeTenant answers with a tenant: 202 and its Location when an
 // operation started, else 200.
-func writeTenant(w http.ResponseWriter, t Tenant, started bool) {
+func writeTenant(w http.ResponseWriter, s *Service, t Tenant, started bool) {
 	if started {
 		w.Header().Set("Location", tenantPath(t.ID))
-		writeJSON(w, http.StatusAccepted, viewOf(t))
+		writeJSON(w, http.StatusAccepted, viewOf(t, s.version))
 		return
 	}
-	writeJSON(w, http.StatusOK, viewOf(t))
+	writeJSON(w, http.StatusOK, viewOf(t, s.version))
 }
 
 func (a *api) signup(x *exchange) error {
@@ -71,7 +75,7 @@ func (a *api) signup(x *exchange) error {
 	if err != nil {
 		return err
 	}
-	writeTenant(x.w, t, started)
+	writeTenant(x.w, a.svc, t, started)
 	return nil
 }
 
@@ -87,7 +91,7 @@ func (a *api) get(x *exchange) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(x.w, http.StatusOK, viewOf(t))
+	writeJSON(x.w, http.StatusOK, viewOf(t, a.svc.version))
 	return nil
 }
 
@@ -97,16 +101,19 @@ const (
 )
 
 func (a *api) list(x *exchange) error {
-	q, err := queryParams(x.r, "state", "limit", "after")
+	q, err := queryParams(x.r, "state", "drift", "limit", "after")
 	if err != nil {
 		return err
 	}
-	var state State
+	var filter ListFilter
 	if v, ok := q["state"]; ok {
-		state = State(v)
-		if !slices.Contains(States(), state) {
+		filter.State = State(v)
+		if !slices.Contains(States(), filter.State) {
 			return newProblem(http.StatusBadRequest, "state", "state is not a tenant state; valid states are %s", joinStates())
 		}
+	}
+	if filter.Drifted, err = boolParam(q, "drift"); err != nil {
+		return err
 	}
 	limit := defaultPageSize
 	if v, ok := q["limit"]; ok {
@@ -122,7 +129,7 @@ func (a *api) list(x *exchange) error {
 			return err
 		}
 	}
-	ts, err := a.svc.List(x.r.Context(), state, after, limit+1)
+	ts, err := a.svc.List(x.r.Context(), filter, after, limit+1)
 	if err != nil {
 		return err
 	}
@@ -130,13 +137,16 @@ func (a *api) list(x *exchange) error {
 	if len(ts) > limit {
 		ts = ts[:limit]
 		next := url.Values{"limit": {strconv.Itoa(limit)}, "after": {ts[limit-1].ID}}
-		if state != "" {
-			next.Set("state", string(state))
+		if filter.State != "" {
+			next.Set("state", string(filter.State))
+		}
+		if filter.Drifted {
+			next.Set("drift", "true")
 		}
 		out.Next = "/v1/tenants?" + next.Encode()
 	}
 	for _, t := range ts {
-		out.Tenants = append(out.Tenants, viewOf(t))
+		out.Tenants = append(out.Tenants, viewOf(t, a.svc.version))
 	}
 	writeJSON(x.w, http.StatusOK, out)
 	return nil
@@ -177,7 +187,7 @@ func (a *api) delete(x *exchange) error {
 	if err != nil {
 		return err
 	}
-	writeTenant(x.w, t, started)
+	writeTenant(x.w, a.svc, t, started)
 	return nil
 }
 
@@ -197,6 +207,6 @@ func (a *api) cancel(x *exchange) error {
 		return err
 	}
 	// A redelivered cancel changes nothing: 200 with the tenant as it is.
-	writeTenant(x.w, t, cancelled)
+	writeTenant(x.w, a.svc, t, cancelled)
 	return nil
 }

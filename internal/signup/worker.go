@@ -1,6 +1,7 @@
 package signup
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,9 +11,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/tenantfleet/tenantfleet/internal/cost"
 	"github.com/tenantfleet/tenantfleet/internal/engine"
 )
 
@@ -146,6 +149,8 @@ type operation struct {
 	// lockCleared and pendingCleared: a dead engine's stale lock, or the
 	// pending creates it left, were dealt with once in this job already.
 	lockCleared, pendingCleared bool
+	// steps, when not nil, collects the update's steps to price the stack.
+	steps *cost.StepsFromEvents
 }
 
 func (o *operation) run(ctx context.Context) error {
@@ -157,18 +162,29 @@ func (o *operation) run(ctx context.Context) error {
 	if _, err := o.svc.store.Update(ctx, t.ID, t.Generation, Progress{State: state, Attempts: o.attempt}); err != nil {
 		return err
 	}
-	cfg, err := o.svc.cfg.Template.StackConfig(t.Request)
+	tmpl, err := o.svc.templateFor(ctx, t.TargetVersion)
+	if err != nil {
+		return fmt.Errorf("template version %s: %w", t.TargetVersion, err)
+	}
+	cfg, err := tmpl.StackConfig(t.Request)
 	if err != nil {
 		return river.JobCancel(err)
 	}
 	if t.Desired == DesiredPresent {
-		report, err := o.engine(ctx, engine.OpUp, cfg, engine.StackOptions{})
+		o.steps = &cost.StepsFromEvents{}
+		report, err := o.engine(ctx, engine.OpUp, cfg, engine.StackOptions{Refresh: t.Refresh})
 		if err != nil {
 			return err
 		}
 		outputs := tenantOutputs(report.Outputs, t.ID)
-		_, err = o.svc.store.Update(context.WithoutCancel(ctx), t.ID, t.Generation,
-			Progress{State: StateReady, Attempts: o.attempt, LastError: ptr(""), Outputs: outputs, Ready: true})
+		p := Progress{State: StateReady, Attempts: o.attempt, LastError: ptr(""), Outputs: outputs, Ready: true,
+			Version: cmp.Or(t.TargetVersion, o.svc.version)}
+		if monthly, err := o.svc.pricer.monthly(t.Stack, cfg, o.steps.Steps()); err == nil {
+			p.MonthlyCost = &monthly.After
+		} else {
+			o.svc.cfg.Logger.Warn("price the tenant's stack", "tenant", t.ID, "error", err)
+		}
+		_, err = o.svc.store.Update(context.WithoutCancel(ctx), t.ID, t.Generation, p)
 		return err
 	}
 	return o.remove(ctx, cfg)
@@ -236,6 +252,12 @@ func (o *operation) engine(ctx context.Context, op engine.Operation, cfg map[str
 	opts.Progress = io.Discard
 	rec := newRecorder(s, t.ID)
 	opts.Events = rec.handle
+	if o.steps != nil && op == engine.OpUp {
+		opts.Events = func(ev events.EngineEvent) {
+			rec.handle(ev)
+			o.steps.Handle(ev)
+		}
+	}
 	if op != engine.OpExport {
 		rec.add(EventOperation, map[string]any{"operation": op, "phase": "started", "attempt": o.attempt})
 		rec.flush()
@@ -362,12 +384,19 @@ func (o *operation) finish(err error) error {
 	}
 	msg := err.Error()
 	var cancel *rivertype.JobCancelError
-	final := errors.As(err, &cancel) || o.attempt >= o.job.MaxAttempts
+	maxAttempts := o.job.MaxAttempts
+	if t.MaxAttempts > 0 {
+		maxAttempts = min(maxAttempts, t.MaxAttempts)
+	}
+	final := errors.As(err, &cancel) || o.attempt >= maxAttempts
 	state := stateOf(t)
 	if final {
 		state = StateFailed
+		if cancel == nil && o.attempt < o.job.MaxAttempts {
+			err = river.JobCancel(err) // the generation's own tries are spent
+		}
 	} else {
-		msg += fmt.Sprintf(" (attempt %d of %d; retrying)", o.attempt, o.job.MaxAttempts)
+		msg += fmt.Sprintf(" (attempt %d of %d; retrying)", o.attempt, maxAttempts)
 	}
 	if _, uerr := s.store.Update(ctx, t.ID, t.Generation, Progress{State: state, Attempts: o.attempt, LastError: &msg}); uerr != nil {
 		return uerr
