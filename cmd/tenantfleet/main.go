@@ -1,6 +1,7 @@
 // Command tenantfleet provisions tenantfleet stacks through the Automation
-// API, manages the embedded local cloud, runs the account-signup service and
-// prices stack previews; its logic is packages cli, signup and cost.
+// API, manages the embedded local cloud, runs the account-signup service,
+// drives its fleet (rollouts, drift checks) as its client and prices stack
+// previews; its logic is packages cli, signup, fleet and cost.
 package main
 
 import (

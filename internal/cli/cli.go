@@ -142,7 +142,9 @@ The local commands manage the embedded local cloud (PostgreSQL, NATS JetStream a
 supervised processes on this machine) that the "local" cloud provisions into.
 
 serve runs the account-signup service: an HTTP API that provisions (and removes) a
-stack per tenant through the Automation API.
+stack per tenant through the Automation API, then keeps that fleet current; fleet
+is its client for day 2: the fleet's status, rollouts of a changed template in
+waves, drift checks.
 
 Exit codes: 0 success; 1 the operation failed; 2 usage or configuration error;
 3 preview or refresh found changes with --expect-no-changes; 4 cost above
@@ -152,7 +154,8 @@ Exit codes: 0 success; 1 the operation failed; 2 usage or configuration error;
   tenantfleet outputs --stack dev --json
   tenantfleet destroy --stack dev --remove
   tenantfleet local start
-  tenantfleet serve --listen 127.0.0.1:8080`,
+  tenantfleet serve --listen 127.0.0.1:8080
+  tenantfleet fleet rollout plan --all`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRun: func(_ *cobra.Command, _ []string) {

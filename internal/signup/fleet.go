@@ -37,10 +37,13 @@ type fleetRunner struct {
 	// ("rollout/3/acme").
 	driving map[string]bool
 	busy    map[string]bool
+	// drift bounds the tenants drift checks refresh at once, across
+	// checks (--drift-parallel).
+	drift chan struct{}
 }
 
 func newFleetRunner(s *Service) *fleetRunner {
-	return &fleetRunner{svc: s, driving: map[string]bool{}, busy: map[string]bool{}}
+	return &fleetRunner{svc: s, driving: map[string]bool{}, busy: map[string]bool{}, drift: make(chan struct{}, s.cfg.DriftParallel)}
 }
 
 // claim marks key as taken by this process; false if it already was.
@@ -210,6 +213,9 @@ func (f *fleetRunner) withTenantLease(ctx context.Context, tenant, owner string,
 		}
 	}
 	defer func() { _ = s.store.ReleaseLease(context.WithoutCancel(ctx), tenant, owner) }()
+	// The engine processes are recorded as a job's are: a lock a killed
+	// one leaves is then known to be this service's, and cleared.
+	ctx = engine.WithEngineObserver(ctx, engineRecorder{svc: s, tenant: tenant})
 	fctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() {
@@ -643,15 +649,15 @@ func (f *fleetRunner) automaticRollout(ctx context.Context) error {
 // ---- drift ----
 
 // driveDrift refreshes (as a preview: nothing is written) each tenant of a
-// drift check not yet checked, DriftParallel at a time, and records what
-// differs.
+// drift check not yet checked, DriftParallel at a time (across all
+// checks), and records what differs.
 func (f *fleetRunner) driveDrift(ctx context.Context, id int64) error {
 	s := f.svc
 	c, err := s.store.GetDriftCheck(ctx, id)
 	if err != nil {
 		return err
 	}
-	sem := make(chan struct{}, s.cfg.DriftParallel)
+	sem := f.drift
 	var wg sync.WaitGroup
 	for _, res := range c.Results {
 		if res.Status != driftPending {
@@ -741,7 +747,12 @@ func (f *fleetRunner) periodicDrift(ctx context.Context) {
 	if err != nil || len(running) > 0 {
 		return
 	}
-	if _, err := s.StartDriftCheck(ctx, Selector{}); err != nil && ctx.Err() == nil {
+	_, err = s.StartDriftCheck(ctx, Selector{})
+	var p *problem
+	if errors.As(err, &p) && p.Status == http.StatusUnprocessableEntity {
+		return // no ready tenant: nothing to check yet
+	}
+	if err != nil && ctx.Err() == nil {
 		s.cfg.Logger.Error("start the periodic drift check", "error", err)
 	}
 }

@@ -20,6 +20,7 @@ func (s *Service) StartRollout(ctx context.Context, spec RolloutSpec) (Rollout, 
 	if parallel < 1 {
 		parallel = DefaultWorkers // an insert-only replica: the workers' default
 	}
+	parallel = min(parallel, maxParallelCap)
 	if err := spec.normalize(s.version, parallel); err != nil {
 		return Rollout{}, err
 	}
@@ -148,11 +149,19 @@ func (s *Service) StartDriftCheck(ctx context.Context, sel Selector) (DriftCheck
 	if err != nil {
 		return DriftCheck{}, err
 	}
+	for i, id := range sel.IDs {
+		if !containsTenant(all, id) {
+			return DriftCheck{}, newProblem(http.StatusBadRequest, "selector.ids["+strconv.Itoa(i)+"]", "tenant %s does not exist", id)
+		}
+	}
 	var ids []string
 	for _, t := range all {
 		if t.State == StateReady && (sel.empty() || sel.Matches(t)) {
 			ids = append(ids, t.ID)
 		}
+	}
+	if len(ids) == 0 {
+		return DriftCheck{}, newProblem(http.StatusUnprocessableEntity, "selector", "no ready tenant to check: drift checks refresh ready tenants only")
 	}
 	c, err := s.store.CreateDriftCheck(ctx, sel, ids)
 	if err == nil {

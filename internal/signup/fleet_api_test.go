@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -172,6 +173,84 @@ func TestRolloutPlanAndHold(t *testing.T) {
 	for _, v := range f.Versions {
 		if v.Current != (v.Version == ts.svc.Version()) || (v.Current && v.Tenants != 1) {
 			t.Errorf("version %+v", v)
+		}
+	}
+}
+
+// TestAutomaticUpdatePolicy checks that the automatic policy starts one
+// rollout of every tenant not on the service's version, and no second one
+// while it is active; and that a signup gets the service's version.
+//
+//nolint:paralleltest // newTestServer sets TENANTFLEET_LOCAL_* with t.Setenv (localtest.Images).
+func TestAutomaticUpdatePolicy(t *testing.T) {
+	ts := newTestServer(t)
+	ts.markReady("aaaaaaaaaaaa", "acme", "globex")
+	ts.markReady(ts.svc.Version(), "current")
+	var target string
+	if err := ts.svc.Store().DB.QueryRow(`SELECT target_version FROM tenantfleet_tenant WHERE id = 'acme'`).Scan(&target); err != nil || target != ts.svc.Version() {
+		t.Errorf("a signup's target version: %q, %v; want the service's %s", target, err, ts.svc.Version())
+	}
+	for range 2 {
+		if err := ts.svc.fleet.automaticRollout(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, err := ts.svc.Store().ListRollouts(t.Context(), 10)
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("rollouts: %d, %v; want 1", len(rs), err)
+	}
+	r, err := ts.svc.Store().GetRollout(t.Context(), rs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, rt := range r.Tenants {
+		ids = append(ids, rt.Tenant)
+	}
+	if !cmp.Equal(ids, []string{"acme", "globex"}) || r.Version != ts.svc.Version() || !r.Spec.Selector.All {
+		t.Errorf("automatic rollout: tenants %v, version %s, spec %+v", ids, r.Version, r.Spec)
+	}
+}
+
+// TestDriftCheckBadInput checks the drift-check requests that must be
+// refused, and the metrics the fleet adds.
+//
+//nolint:paralleltest // newTestServer sets TENANTFLEET_LOCAL_* with t.Setenv (localtest.Images).
+func TestDriftCheckBadInput(t *testing.T) {
+	ts := newTestServer(t)
+	r := ts.do(request{method: "POST", path: "/v1/drift-checks"})
+	if p := decodeProblem(t, r); r.status != http.StatusUnprocessableEntity || p.Field != "selector" {
+		t.Errorf("a drift check of no ready tenant: %d %+v", r.status, p)
+	}
+	ts.markReady(ts.svc.Version(), "acme")
+	for _, c := range []struct{ body, field string }{
+		{`{"selector":{"ids":["nobody"]}}`, "selector.ids[0]"},
+		{`{"selector":{}}`, "selector"},
+		{`{"selector":{"tier":"small"}}`, "selector.tier"},
+		{`{"tenants":["acme"]}`, "tenants"},
+	} {
+		r := ts.do(request{method: "POST", path: "/v1/drift-checks", body: c.body})
+		if p := decodeProblem(t, r); r.status != http.StatusBadRequest || p.Field != c.field {
+			t.Errorf("%s: %d %+v, want 400 naming %s", c.body, r.status, p, c.field)
+		}
+	}
+	if n := ts.countRows("tenantfleet_drift_check"); n != 0 {
+		t.Errorf("%d drift checks recorded by refused requests", n)
+	}
+	r = ts.do(request{method: "POST", path: "/v1/drift-checks", body: `{"selector":{"ids":["acme"]}}`})
+	var c DriftCheck
+	if err := json.Unmarshal(r.body, &c); err != nil || r.status != http.StatusAccepted || c.Tenants != 1 || c.State != DriftCheckRunning {
+		t.Errorf("drift check: %d %s", r.status, r.body)
+	}
+	// A signup provider's webhook may not start fleet operations.
+	r = ts.do(request{method: "POST", path: "/v1/drift-checks", body: `{}`, signed: true})
+	if r.status != http.StatusUnauthorized {
+		t.Errorf("a webhook-signed drift check: %d %s, want 401", r.status, r.body)
+	}
+	metrics := string(ts.do(request{method: "GET", path: "/metrics", noAuth: true}).body)
+	for _, want := range []string{`tenantfleet_signup_tenant_drift{status="unchecked"} 1`, `tenantfleet_signup_rollouts{state="rolling"} 0`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
 		}
 	}
 }

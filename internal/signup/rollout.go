@@ -218,6 +218,9 @@ type RolloutSpec struct {
 	DryRun bool `json:"dryRun"`
 }
 
+// maxParallelCap bounds a rollout's maxParallel.
+const maxParallelCap = 100
+
 // The defaults of a rollout's spec.
 var (
 	defaultWaves         = []Wave{{Count: 1}, {Percent: 100}}
@@ -390,8 +393,8 @@ func (spec *RolloutSpec) normalize(defaultVersion string, defaultParallel int) e
 	switch {
 	case spec.MaxParallel == 0:
 		spec.MaxParallel = defaultParallel
-	case spec.MaxParallel < 0 || spec.MaxParallel > 100:
-		return newProblem(http.StatusBadRequest, "maxParallel", "maxParallel must be from 1 to 100")
+	case spec.MaxParallel < 0 || spec.MaxParallel > maxParallelCap:
+		return newProblem(http.StatusBadRequest, "maxParallel", "maxParallel must be from 1 to %d", maxParallelCap)
 	}
 	if spec.PauseBetweenWaves < 0 || time.Duration(spec.PauseBetweenWaves) > 24*time.Hour {
 		return newProblem(http.StatusBadRequest, "pauseBetweenWaves", "pauseBetweenWaves must be from 0s to 24h")
@@ -462,7 +465,8 @@ type Rollout struct {
 type WaveStatus struct {
 	Wave    int `json:"wave"`
 	Tenants int `json:"tenants"`
-	// State is pending, rolling or done.
+	// State is pending, rolling, done, empty (a wave that adds no tenant),
+	// or the rollout's paused, halted or cancelled for the current wave.
 	State string `json:"state"`
 }
 
@@ -553,14 +557,27 @@ func (r *Rollout) totals() {
 	r.Plan.MonthlyBefore = math.Round(r.Plan.MonthlyBefore*100) / 100
 	r.Plan.MonthlyAfter = math.Round(r.Plan.MonthlyAfter*100) / 100
 	r.Plan.MonthlyDelta = math.Round(r.Plan.MonthlyDelta*100) / 100
+	done := map[int]bool{}
+	for i := range waves {
+		done[i] = true
+	}
+	for _, t := range r.Tenants {
+		if !t.Status.done() {
+			done[t.Wave] = false
+		}
+	}
 	r.Waves = make([]WaveStatus, 0, len(waves))
 	for i := 1; i <= len(r.Spec.Waves); i++ {
 		w := waves[i]
 		switch {
-		case i < r.Wave || (r.State == RolloutSucceeded && w.Tenants > 0):
+		case w.Tenants == 0:
+			w.State = "empty" // a percentage that adds no tenant
+		case done[i] && r.State != RolloutPlanning && r.State != RolloutPlanned:
 			w.State = "done"
-		case i == r.Wave && r.State != RolloutPlanning && r.State != RolloutPlanned:
+		case i == r.Wave && r.State == RolloutRolling:
 			w.State = "rolling"
+		case i == r.Wave && (r.State == RolloutPaused || r.State == RolloutHalted || r.State == RolloutCancelled):
+			w.State = string(r.State)
 		}
 		r.Waves = append(r.Waves, *w)
 	}
