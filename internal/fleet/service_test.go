@@ -107,6 +107,6 @@ func TestAgainstTheService(t *testing.T) {
 	})
 	t.Run("drift", func(t *testing.T) {
 		// No tenant is ready (nothing provisions them here): none to check.
-		must(t, run(t, srv.URL, "drift"), "Drift check 1 started for 0 tenants")
+		fails(t, run(t, srv.URL, "drift"), cli.ExitUsage, "no ready tenant to check: drift checks refresh ready tenants only (field selector)")
 	})
 }
