@@ -403,4 +403,40 @@ func TestSignupReplicasShareThePostgreSQLJobs(t *testing.T) {
 		t.Fatalf("the orphan's first job was worked by %v, want replica-b alone", attemptedBy)
 	}
 	a.waitState(t, "orphan", "ready", 5*time.Minute)
+
+	// Fleet operations on PostgreSQL, across the replicas: b comes back
+	// with a changed template; a rollout of two tenants started on b, and a
+	// drift check started on a, may be driven by either.
+	tpl := filepath.Join(f.projectDir, "tenant-template.yaml")
+	f.writeReleaseTemplate(tpl, "2", "dev")
+	b.args = append(b.args, "--template", tpl)
+	b.start(t)
+	code, ro := b.do(t, "POST", "/v1/rollouts", map[string]any{"selector": map[string]any{"ids": []string{"pa", "pb"}},
+		"waves": []any{1, "100%"}, "healthTimeout": "1m"})
+	if code != http.StatusAccepted {
+		t.Fatalf("rollout: %d %v", code, ro)
+	}
+	ro = waitRollout(t, b, ro["id"], 6*time.Minute, "succeeded")
+	if counts := ro["counts"].(map[string]any); counts["succeeded"] != 2.0 {
+		t.Errorf("rollout on PostgreSQL: %s", jsonString(ro))
+	}
+	for id, want := range map[string]string{"pa": "2", "pb": "2", "pc": ""} {
+		if got := releaseOf(t, a, id); got != want {
+			t.Errorf("%s shows release %q, want %q", id, got, want)
+		}
+	}
+	code, check := a.do(t, "POST", "/v1/drift-checks", nil)
+	if code != http.StatusAccepted {
+		t.Fatalf("drift check: %d %v", code, check)
+	}
+	eventually(t, 5*time.Minute, "the drift check on PostgreSQL to finish", func() error {
+		_, check = b.do(t, "GET", fmt.Sprintf("/v1/drift-checks/%v", check["id"]), nil)
+		if check["state"] != "done" {
+			return fmt.Errorf("state %v", check["state"])
+		}
+		return nil
+	})
+	if check["inSync"] != 7.0 || check["drifted"] != 0.0 {
+		t.Errorf("drift check on PostgreSQL: %s", jsonString(check))
+	}
 }

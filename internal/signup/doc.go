@@ -34,9 +34,23 @@
 // creates it left pending are cleared (refresh --clear-pending-creates) so
 // the update creates them again (the local cloud adopts what exists).
 //
+// Day 2: every template the service runs with is recorded as a version (a
+// hash of the template and the build), and each tenant the version it was
+// last applied with. A rollout previews each tenant it selects with a
+// version (changes, replacements, cost), then updates them in waves: each
+// update is a new generation of the tenant, tried once, run by the same
+// job, followed by a health gate (the app's /healthz, then a preview that
+// must show no changes). A rollout, and a drift check (a refresh preview of
+// each ready tenant), is driven by one process at a time, which holds a
+// lease on it as a job does on its tenant; its state is in the store, so a
+// process that starts after a crash carries on where the dead one was.
+//
 // Files: model.go (tenant, states, events), store.go (the service's tables),
-// template.go (the tenant template and validation), service.go (the
-// service, River client, sweep), worker.go (the job), api.go, auth.go,
-// sse.go and metrics.go (the HTTP surface), openapi.yaml (its description),
-// command.go (the serve command).
+// template.go (the tenant template and validation), version.go (template
+// versions), service.go (the service, River client, sweep), worker.go (the
+// job), rollout.go (rollouts: spec, waves, states), fleet.go (the driver of
+// rollouts and drift checks), fleet_api.go (their operations and routes),
+// store_rollout.go and store_drift.go (their tables), pricing.go, api.go,
+// auth.go, sse.go and metrics.go (the HTTP surface), openapi.yaml (its
+// description), command.go (the serve command).
 package signup
