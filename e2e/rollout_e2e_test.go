@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -36,6 +38,25 @@ tenant:
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		f.tb.Fatal(err)
 	}
+}
+
+// fleetCLI runs `tenantfleet fleet ARGS` against the service.
+func (s *signupService) fleetCLI(tb testing.TB, args ...string) (string, string, int) {
+	tb.Helper()
+	env := append(slices.Clone(s.f.env), "TENANTFLEET_URL="+s.url, "TENANTFLEET_API_TOKEN="+s.token)
+	cmd := exec.Command(filepath.Join(s.f.bin, "tenantfleet"), append([]string{"fleet"}, args...)...)
+	cmd.Dir, cmd.Env = s.f.projectDir, env
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exitErr *exec.ExitError
+	switch {
+	case errors.As(err, &exitErr):
+		return stdout.String(), stderr.String(), exitErr.ExitCode()
+	case err != nil:
+		tb.Fatalf("tenantfleet fleet %s: %v", strings.Join(args, " "), err)
+	}
+	return stdout.String(), stderr.String(), 0
 }
 
 // releaseOf reads the release a tenant's web app shows (GET /api/info).
@@ -203,11 +224,14 @@ func TestFleetRollouts(t *testing.T) {
 			t.Fatalf("list: %d", code)
 		}
 
-		code, plan := svc.do(t, "POST", "/v1/rollouts", map[string]any{"selector": map[string]any{"all": true}, "dryRun": true})
-		if code != http.StatusAccepted {
-			t.Fatalf("plan: %d %v", code, plan)
+		// The plan, through the CLI client as an operator runs it.
+		stdout, stderr, code := svc.fleetCLI(t, "rollout", "plan", "--all")
+		if code != 0 || !strings.Contains(stdout, "Total: 8 tenants planned of 8, 0 errors · 8 update, 40 same") ||
+			!strings.Contains(stdout, "Monthly cost: $0.00 → $0.00 ($0.00)") {
+			t.Fatalf("tenantfleet fleet rollout plan --all: exit %d\n%s\n%s", code, stdout, stderr)
 		}
-		plan = waitRollout(t, svc, plan["id"], 5*time.Minute, "planned")
+		_, rollouts := svc.do(t, "GET", "/v1/rollouts", nil)
+		plan := waitRollout(t, svc, rollouts["rollouts"].([]any)[0].(map[string]any)["id"], time.Minute, "planned")
 		totals := plan["plan"].(map[string]any)
 		if totals["tenants"] != 8.0 || totals["planned"] != 8.0 || totals["update"] != 8.0 || totals["replace"] != 0.0 ||
 			totals["create"] != 0.0 || totals["delete"] != 0.0 || totals["monthlyDelta"] != 0.0 {

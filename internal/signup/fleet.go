@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tenantfleet/tenantfleet/internal/cost"
@@ -73,9 +74,6 @@ func (f *fleetRunner) isBusy(key string) bool {
 // waits for the drivers to stop.
 func (f *fleetRunner) run(ctx context.Context) {
 	s := f.svc
-	if err := s.store.ReleaseFleetLeasesOf(ctx, s.cfg.ReplicaID+"/"); err != nil && ctx.Err() == nil {
-		s.cfg.Logger.Error("release the previous process's rollout leases", "error", err)
-	}
 	if s.cfg.UpdatePolicy == UpdateAutomatic {
 		if err := f.automaticRollout(ctx); err != nil && ctx.Err() == nil {
 			s.cfg.Logger.Error("start the automatic rollout", "error", err)
@@ -216,8 +214,8 @@ func (f *fleetRunner) withTenantLease(ctx context.Context, tenant, owner string,
 	// The engine processes are recorded as a job's are: a lock a killed
 	// one leaves is then known to be this service's, and cleared.
 	ctx = engine.WithEngineObserver(ctx, engineRecorder{svc: s, tenant: tenant})
-	fctx, stop := context.WithCancel(ctx)
-	defer stop()
+	fctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	go func() {
 		t := time.NewTicker(leaseRenew)
 		defer t.Stop()
@@ -226,11 +224,18 @@ func (f *fleetRunner) withTenantLease(ctx context.Context, tenant, owner string,
 			case <-fctx.Done():
 				return
 			case <-t.C:
-				_, _ = s.store.RenewLease(fctx, tenant, owner, leaseTTL)
+				if ok, err := s.store.RenewLease(fctx, tenant, owner, leaseTTL); err == nil && !ok {
+					stop(errLeaseLost) // another operation may run on the stack now
+					return
+				}
 			}
 		}
 	}()
-	return fn(fctx)
+	err := fn(fctx)
+	if cause := context.Cause(fctx); errors.Is(cause, errLeaseLost) {
+		return cause
+	}
+	return err
 }
 
 // tenantConfig is the stack config of tenant t with the template of version.
@@ -479,9 +484,11 @@ func (f *fleetRunner) roll(ctx context.Context, r Rollout, inFlight int) error {
 		}
 	}
 	if wave == 0 || waveDone(waveOf[wave]) {
+		// The next wave with work: after a resume rolled an earlier wave
+		// again, the waves already done are passed over.
 		next := 0
 		for w := wave + 1; w <= len(r.Spec.Waves); w++ {
-			if len(waveOf[w]) > 0 {
+			if len(waveOf[w]) > 0 && !waveDone(waveOf[w]) {
 				next = w
 				break
 			}
@@ -658,28 +665,45 @@ func (f *fleetRunner) driveDrift(ctx context.Context, id int64) error {
 		return err
 	}
 	sem := f.drift
-	var wg sync.WaitGroup
+	var (
+		wg           sync.WaitGroup
+		recordFailed atomic.Bool
+	)
 	for _, res := range c.Results {
 		if res.Status != driftPending {
 			continue
 		}
+		if ctx.Err() != nil {
+			break
+		}
+		acquired := false
 		select {
 		case sem <- struct{}{}:
+			acquired = true
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
+			if acquired {
+				<-sem // the send won the race with ctx: give the slot back
+			}
 			break
 		}
 		wg.Add(1)
 		go func(tenant string) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			f.checkDrift(ctx, id, tenant)
+			if err := f.checkDrift(ctx, id, tenant); err != nil {
+				recordFailed.Store(true)
+				s.cfg.Logger.Error("record a drift result", "check", id, "tenant", tenant, "error", err)
+			}
 		}(res.Tenant)
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
 		return nil // stopping: the check resumes with the tenants left
+	}
+	if recordFailed.Load() {
+		return errors.New("a result could not be recorded; the check is driven again")
 	}
 	if err := s.store.FinishDriftCheck(ctx, id); err != nil {
 		return err
@@ -691,9 +715,18 @@ func (f *fleetRunner) driveDrift(ctx context.Context, id int64) error {
 	return nil
 }
 
-func (f *fleetRunner) checkDrift(ctx context.Context, id int64, tenant string) {
+func (f *fleetRunner) checkDrift(ctx context.Context, id int64, tenant string) error {
 	s := f.svc
 	res := DriftResult{Tenant: tenant}
+	// A tenant not ready is skipped without waiting for its lease, which
+	// an operation of its own holds (checked again under the lease).
+	if t, err := s.store.Get(ctx, tenant); errors.Is(err, ErrNotFound) || (err == nil && t.State != StateReady) {
+		res.Status, res.Error = driftSkipped, "the tenant no longer exists"
+		if err == nil {
+			res.Error = fmt.Sprintf("the tenant is %s, not ready", t.State)
+		}
+		return f.recordDrift(ctx, id, res)
+	}
 	err := f.withTenantLease(ctx, tenant, fmt.Sprintf("%s/drift/%d", s.instance, id), func(ctx context.Context) error {
 		t, err := s.store.Get(ctx, tenant)
 		if errors.Is(err, ErrNotFound) {
@@ -724,15 +757,18 @@ func (f *fleetRunner) checkDrift(ctx context.Context, id int64, tenant string) {
 		return nil
 	})
 	if ctx.Err() != nil {
-		return
+		return nil // stopping: the tenant is checked again
 	}
 	if err != nil {
 		res.Status, res.Error = DriftError, err.Error()
 	}
-	if err := s.store.SetDriftResult(context.WithoutCancel(ctx), id, res); err != nil {
-		s.cfg.Logger.Error("record a drift result", "check", id, "tenant", tenant, "error", err)
-	}
-	s.notify()
+	return f.recordDrift(ctx, id, res)
+}
+
+func (f *fleetRunner) recordDrift(ctx context.Context, id int64, res DriftResult) error {
+	err := f.svc.store.SetDriftResult(context.WithoutCancel(ctx), id, res)
+	f.svc.notify()
+	return err
 }
 
 // periodicDrift starts a drift check of every ready tenant when the last
@@ -743,8 +779,8 @@ func (f *fleetRunner) periodicDrift(ctx context.Context) {
 	if err != nil || time.Since(last) < s.cfg.DriftInterval {
 		return
 	}
-	running, err := s.store.DriftChecksToDrive(ctx)
-	if err != nil || len(running) > 0 {
+	running, err := s.store.DriftChecksRunning(ctx)
+	if err != nil || running > 0 {
 		return
 	}
 	_, err = s.StartDriftCheck(ctx, Selector{})

@@ -114,8 +114,8 @@ func (s *Service) ResumeRollout(ctx context.Context, id int64) (Rollout, error) 
 		to = RolloutRolling
 	}
 	yes, no := true, false
-	return s.transition(ctx, id, []RolloutState{RolloutPaused, RolloutHalted}, to, "", func(tx *sql.Tx) error {
-		if r.State != RolloutHalted {
+	return s.transition(ctx, id, []RolloutState{RolloutPaused, RolloutHalted}, to, "", func(tx *sql.Tx, from RolloutState) error {
+		if from != RolloutHalted {
 			return nil
 		}
 		if err := s.store.setTenantStatuses(ctx, tx, id, []TenantStatus{TenantFailed}, TenantPlanned, &yes); err != nil {
@@ -129,12 +129,13 @@ func (s *Service) ResumeRollout(ctx context.Context, id int64) (Rollout, error) 
 // keep their version); updates in flight finish.
 func (s *Service) CancelRollout(ctx context.Context, id int64) (Rollout, error) {
 	return s.transition(ctx, id, []RolloutState{RolloutPlanning, RolloutRolling, RolloutPaused, RolloutHalted}, RolloutCancelled,
-		"cancelled by an operator", func(tx *sql.Tx) error {
+		"cancelled by an operator", func(tx *sql.Tx, _ RolloutState) error {
 			return s.store.setTenantStatuses(ctx, tx, id, []TenantStatus{TenantPending, TenantPlanned}, TenantSkipped, nil)
 		})
 }
 
-func (s *Service) transition(ctx context.Context, id int64, from []RolloutState, to RolloutState, reason string, change func(*sql.Tx) error) (Rollout, error) {
+func (s *Service) transition(ctx context.Context, id int64, from []RolloutState, to RolloutState, reason string,
+	change func(*sql.Tx, RolloutState) error) (Rollout, error) {
 	r, err := s.store.TransitionRollout(ctx, id, from, to, reason, change)
 	if err == nil {
 		s.notify()

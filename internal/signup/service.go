@@ -347,6 +347,17 @@ func (s *Service) Run(ctx context.Context, drain time.Duration) error {
 		<-ctx.Done()
 		return nil
 	}
+	// The previous process of this replica is dead (this one holds the
+	// replica lock): free its leases before anything of this process takes
+	// one, so that none of this process's own is freed.
+	if ids, err := s.store.ReleaseLeasesOf(ctx, s.cfg.ReplicaID+"/"); err != nil {
+		s.cfg.Logger.Error("release the previous process's leases", "error", err)
+	} else if len(ids) > 0 {
+		s.cfg.Logger.Info("resuming the operations a previous run of this replica left", "tenants", ids)
+	}
+	if err := s.store.ReleaseFleetLeasesOf(ctx, s.cfg.ReplicaID+"/"); err != nil {
+		s.cfg.Logger.Error("release the previous process's rollout and drift-check leases", "error", err)
+	}
 	if err := s.river.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start the job queue: %w", err)
 	}
@@ -380,15 +391,10 @@ func (s *Service) Run(ctx context.Context, drain time.Duration) error {
 	return s.river.StopAndCancel(context.Background())
 }
 
-// sweep requeues the work of dead replicas: at start, the leases this
-// replica's previous process held; then, every 30 s, any unsettled tenant
-// whose lease has expired. It also prunes old webhook ids.
+// sweep requeues the work of dead replicas: every 30 s (at once at start,
+// after Run freed the leases this replica's previous process held), any
+// unsettled tenant whose lease has expired. It also prunes old webhook ids.
 func (s *Service) sweep(ctx context.Context) {
-	if ids, err := s.store.ReleaseLeasesOf(ctx, s.cfg.ReplicaID+"/"); err != nil {
-		s.cfg.Logger.Error("release the previous process's leases", "error", err)
-	} else if len(ids) > 0 {
-		s.cfg.Logger.Info("resuming the operations a previous run of this replica left", "tenants", ids)
-	}
 	tick := time.NewTicker(30 * time.Second)
 	defer tick.Stop()
 	for {

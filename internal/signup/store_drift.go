@@ -171,6 +171,13 @@ func (s *Store) DriftChecksToDrive(ctx context.Context) ([]int64, error) {
 		DriftCheckRunning, millis(time.Now()))
 }
 
+// DriftChecksRunning counts the drift checks not done, driven or not.
+func (s *Store) DriftChecksRunning(ctx context.Context) (int, error) {
+	var n int
+	err := s.DB.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM tenantfleet_drift_check WHERE state = ?`), DriftCheckRunning).Scan(&n)
+	return n, err
+}
+
 // LastDriftCheckStart is when the newest drift check started (zero: never).
 func (s *Store) LastDriftCheckStart(ctx context.Context) (time.Time, error) {
 	var at sql.NullInt64

@@ -155,6 +155,23 @@ func (s *Store) heldTenants(ctx context.Context, tx *sql.Tx) (map[string]int64, 
 	return out, rows.Err()
 }
 
+// lockRollout reads a rollout's state in tx, locking its row on
+// PostgreSQL: every transaction that changes a rollout or its tenants takes
+// this lock first, so that they are serialised (and never deadlock) per
+// rollout. SQLite transactions are IMMEDIATE: one writer at a time already.
+func (s *Store) lockRollout(ctx context.Context, tx *sql.Tx, id int64) (RolloutState, error) {
+	query := `SELECT state FROM tenantfleet_rollout WHERE id = ?`
+	if s.dialect == dialectPostgres {
+		query += ` FOR UPDATE`
+	}
+	var state RolloutState
+	err := tx.QueryRowContext(ctx, s.q(query), id).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrRolloutNotFound
+	}
+	return state, err
+}
+
 // ErrRolloutNotFound is a rollout id that names none.
 var ErrRolloutNotFound = errors.New("no such rollout")
 
@@ -298,20 +315,13 @@ func (s *Store) ReleaseFleetLeasesOf(ctx context.Context, prefix string) error {
 }
 
 // TransitionRollout moves a rollout from one of the states from to to,
-// with reason, and applies change to its tenants in the same transaction.
+// with reason, and applies change to its tenants in the same transaction
+// (given the state the rollout was in).
 // A rollout in another state gets a ConflictError naming the field state.
 func (s *Store) TransitionRollout(ctx context.Context, id int64, from []RolloutState, to RolloutState, reason string,
-	change func(tx *sql.Tx) error) (Rollout, error) {
+	change func(tx *sql.Tx, from RolloutState) error) (Rollout, error) {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		query := `SELECT state FROM tenantfleet_rollout WHERE id = ?`
-		if s.dialect == dialectPostgres {
-			query += ` FOR UPDATE`
-		}
-		var state RolloutState
-		err := tx.QueryRowContext(ctx, s.q(query), id).Scan(&state)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrRolloutNotFound
-		}
+		state, err := s.lockRollout(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -330,7 +340,7 @@ func (s *Store) TransitionRollout(ctx context.Context, id int64, from []RolloutS
 			return err
 		}
 		if change != nil {
-			if err := change(tx); err != nil {
+			if err := change(tx, state); err != nil {
 				return err
 			}
 		}
@@ -441,6 +451,9 @@ type rolloutTenantUpdate struct {
 func (s *Store) UpdateRolloutTenant(ctx context.Context, id int64, tenant string, from []TenantStatus, generation int64, u rolloutTenantUpdate) (bool, error) {
 	applied := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.lockRollout(ctx, tx, id); err != nil {
+			return err
+		}
 		var (
 			status TenantStatus
 			wave   int
@@ -469,7 +482,7 @@ func (s *Store) UpdateRolloutTenant(ctx context.Context, id int64, tenant string
 			args = append(args, string(changes), string(repl), u.Before, u.After)
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE tenantfleet_rollout_tenant SET `+strings.Join(sets, ", ")+
-			` WHERE rollout_id = ? AND tenant_id = ?`), append(args, id, tenant)...); err != nil {
+			` WHERE rollout_id = ? AND tenant_id = ? AND status = ?`), append(args, id, tenant, string(status))...); err != nil {
 			return err
 		}
 		applied = true
@@ -489,6 +502,13 @@ func (s *Store) UpdateRolloutTenant(ctx context.Context, id int64, tenant string
 func (s *Store) StartRolloutUpdate(ctx context.Context, id int64, tenant, version string, enqueue Enqueue) (bool, error) {
 	started := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		state, err := s.lockRollout(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if state != RolloutRolling {
+			return nil // paused or cancelled since the driver looked
+		}
 		var (
 			status TenantStatus
 			wave   int
