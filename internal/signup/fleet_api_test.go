@@ -254,3 +254,51 @@ func TestDriftCheckBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestRolloutUpdatesStartOnlyWhileRolling checks the store's guards of a
+// rollout's update: none starts while the rollout is paused, one starts a
+// new generation tried once with the version, and a cancelled rollout
+// still holds a tenant whose update is in flight.
+//
+//nolint:paralleltest // newTestServer sets TENANTFLEET_LOCAL_* with t.Setenv (localtest.Images).
+func TestRolloutUpdatesStartOnlyWhileRolling(t *testing.T) {
+	ts := newTestServer(t)
+	ctx := t.Context()
+	ts.markReady("aaaaaaaaaaaa", "acme")
+	store := ts.svc.Store()
+	r, err := ts.svc.StartRollout(ctx, RolloutSpec{Selector: Selector{All: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.UpdateRolloutTenant(ctx, r.ID, "acme", []TenantStatus{TenantPending}, 0,
+		rolloutTenantUpdate{Status: TenantPlanned, Plan: true, Changes: map[string]int{"update": 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.TransitionRollout(ctx, r.ID, []RolloutState{RolloutPlanning}, RolloutRolling, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.svc.PauseRollout(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := store.Get(ctx, "acme")
+	if started, err := store.StartRolloutUpdate(ctx, r.ID, "acme", r.Version, ts.svc.enqueue); err != nil || started {
+		t.Fatalf("an update started while paused: %v %v", started, err)
+	}
+	if _, err := ts.svc.ResumeRollout(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if started, err := store.StartRolloutUpdate(ctx, r.ID, "acme", r.Version, ts.svc.enqueue); err != nil || !started {
+		t.Fatalf("no update started while rolling: %v %v", started, err)
+	}
+	after, _ := store.Get(ctx, "acme")
+	if after.Generation != before.Generation+1 || after.TargetVersion != r.Version || after.MaxAttempts != 1 || after.State != StateQueued {
+		t.Errorf("the update's generation: %+v", after)
+	}
+	if _, err := ts.svc.CancelRollout(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	resp := ts.do(request{method: "POST", path: "/v1/rollouts", body: `{"selector":{"ids":["acme"]}}`})
+	if p := decodeProblem(t, resp); resp.status != http.StatusConflict || p.Field != "selector" {
+		t.Errorf("a rollout of a tenant whose update is in flight: %d %+v", resp.status, p)
+	}
+}
