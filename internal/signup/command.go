@@ -145,7 +145,7 @@ resumes at the next start); a second signal stops at once.`,
 	f.DurationVar(&cfg.OperationTimeout, "operation-timeout", DefaultOperationTimeout, "longest one tenant operation may run")
 	f.StringVar(&cfg.UpdatePolicy, "update-policy", UpdateManual, "what a changed template does at start: manual (nothing until a rollout is started) or automatic (a rollout of every tenant with the default waves)")
 	f.DurationVar(&cfg.DriftInterval, "drift-interval", 0, "run a drift check of every ready tenant this often, e.g. 6h (0: only when asked)")
-	f.IntVar(&cfg.DriftParallel, "drift-parallel", DefaultDriftParallel, "tenants a drift check refreshes at once")
+	f.IntVar(&cfg.DriftParallel, "drift-parallel", DefaultDriftParallel, "tenants drift checks refresh at once (across all checks)")
 	f.DurationVar(&drain, "drain-timeout", 10*time.Minute, "on SIGTERM, how long running operations may finish before they are interrupted")
 	f.StringVar(&cfg.ReplicaID, "replica-id", "", "this replica's id among those sharing a PostgreSQL job database (default: host name)")
 	f.StringVar(&apiTokenFile, "api-token-file", "", "file of operators' bearer tokens, one per line (instead of $"+EnvAPIToken+")")
