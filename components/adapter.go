@@ -296,11 +296,28 @@ type TopicInput struct {
 // Topic is a created fanout topic. ID is the identifier publishers use (the ARN on AWS).
 type Topic struct {
 	ID pulumi.StringOutput
+	// Publisher is set where publishing needs more than ID and the
+	// publisher's own cloud identity: a user of the topic's own (DigitalOcean's
+	// Kafka). nil elsewhere.
+	Publisher *TopicPublisher
 	// Native exposes the cloud resources by role, for users.
 	Native map[string]pulumi.Resource
 	// State is the adapter's own, opaque to the components: what Subscribe
 	// needs of the topic (see TopicState).
 	State any
+}
+
+// TopicPublisher is how a publisher reaches a topic that has users of its
+// own. The fanout exports it as its "publisher" output.
+type TopicPublisher struct {
+	// URL addresses the topic with the publisher's user, no password
+	// (kafka://<user>@<host>:<port>/<topic>).
+	URL pulumi.StringOutput
+	// Password is the publisher user's password, a secret.
+	Password pulumi.StringOutput
+	// CACertificate is the PEM certificate of the CA that signs the
+	// brokers' certificates, when that is a private CA.
+	CACertificate pulumi.StringOutput
 }
 
 // SubscriptionInput is one subscriber of a fanout.

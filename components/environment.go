@@ -15,6 +15,7 @@ const (
 	EnvCloud            = "TENANTFLEET_CLOUD"
 	EnvStack            = "TENANTFLEET_STACK"
 	EnvWorkload         = "TENANTFLEET_WORKLOAD"
+	EnvImage            = "TENANTFLEET_IMAGE"
 	EnvDatabaseHost     = "DATABASE_HOST"
 	EnvDatabasePort     = "DATABASE_PORT"
 	EnvDatabaseName     = "DATABASE_NAME"
@@ -41,7 +42,7 @@ const (
 // PORT is set for the web app only.
 func ContractVariables() []string {
 	return []string{
-		EnvTenantID, EnvCloud, EnvStack, EnvWorkload,
+		EnvTenantID, EnvCloud, EnvStack, EnvWorkload, EnvImage,
 		EnvDatabaseHost, EnvDatabasePort, EnvDatabaseName, EnvDatabaseUser, EnvDatabasePassword, EnvDatabaseSSLMode,
 		EnvQueueURL, EnvDeadLetterURL, EnvPort,
 	}
@@ -54,14 +55,17 @@ func IsContractVariable(name string) bool {
 }
 
 // contractEnv builds the plain (non-secret) part of the contract for one
-// workload, merged with the spec's own variables. DATABASE_PASSWORD is left to
+// workload, merged with the spec's own variables. TENANTFLEET_IMAGE is the
+// image reference as the spec gives it (web.image, worker.image), so an app
+// can show which image it runs. DATABASE_PASSWORD is left to
 // the adapter, which injects it from the cloud's secret store.
-func contractEnv(cloud string, scope Scope, workload string, port int, db *Database, q *Queue, extra map[string]string) pulumi.StringMap {
+func contractEnv(cloud string, scope Scope, workload, image string, port int, db *Database, q *Queue, extra map[string]string) pulumi.StringMap {
 	env := pulumi.StringMap{
 		EnvTenantID:        pulumi.String(scope.Tenant),
 		EnvCloud:           pulumi.String(cloud),
 		EnvStack:           pulumi.String(scope.Stack),
 		EnvWorkload:        pulumi.String(workload),
+		EnvImage:           pulumi.String(image),
 		EnvDatabaseHost:    db.Host,
 		EnvDatabasePort:    db.Port.ApplyT(func(p int) string { return strconv.Itoa(p) }).(pulumi.StringOutput),
 		EnvDatabaseName:    db.Name,

@@ -32,6 +32,10 @@ type MessagingFanout struct {
 	QueueURLs pulumi.StringMapOutput `pulumi:"queueUrls"`
 	// DeadLetterQueueURLs maps each subscriber name to its dead-letter queue.
 	DeadLetterQueueURLs pulumi.StringMapOutput `pulumi:"deadLetterQueueUrls"`
+	// Publisher is the topic's publisher user where the cloud has one
+	// (DigitalOcean): url, password (a secret) and caCertificate. nil
+	// elsewhere, where publishers use their own cloud identity.
+	Publisher *TopicPublisher
 
 	// Native is the escape hatch: the cloud's resources by role.
 	Native map[string]pulumi.Resource
@@ -98,6 +102,7 @@ func NewMessagingFanout(ctx *pulumi.Context, name string, args *MessagingFanoutA
 	}
 
 	fanout.TopicID = topic.ID
+	fanout.Publisher = topic.Publisher
 	fanout.QueueURLs = queueURLs.ToStringMapOutput()
 	fanout.DeadLetterQueueURLs = deadLetterURLs.ToStringMapOutput()
 	if err := ctx.RegisterResourceOutputs(fanout, fanout.Outputs()); err != nil {
@@ -109,11 +114,19 @@ func NewMessagingFanout(ctx *pulumi.Context, name string, args *MessagingFanoutA
 // Outputs is the fanout's outputs by name, as registered on the component
 // and as a stack exports them.
 func (f *MessagingFanout) Outputs() pulumi.Map {
-	return pulumi.Map{
+	outs := pulumi.Map{
 		"topicId":             f.TopicID,
 		"queueUrls":           f.QueueURLs,
 		"deadLetterQueueUrls": f.DeadLetterQueueURLs,
 	}
+	if p := f.Publisher; p != nil {
+		outs["publisher"] = pulumi.Map{
+			"url":           p.URL,
+			"password":      pulumi.ToSecret(p.Password),
+			"caCertificate": p.CACertificate,
+		}
+	}
+	return outs
 }
 
 // copyPrefixed copies src into dst with every key prefixed, so the resources

@@ -100,18 +100,18 @@ func NewTenantUnit(ctx *pulumi.Context, name string, args *TenantUnitArgs, opts 
 	if err != nil {
 		return nil, fmt.Errorf("tenant unit %q: queue: %w", name, err)
 	}
-	workload := func(kind string, port int, extra map[string]string) Workload {
+	workload := func(kind, image string, port int, extra map[string]string) Workload {
 		return Workload{
 			Scope:      scope,
 			Foundation: base,
 			Platform:   platform,
-			Env:        contractEnv(cloud.Name(), scope, kind, port, db, queue, extra),
+			Env:        contractEnv(cloud.Name(), scope, kind, image, port, db, queue, extra),
 			Database:   db,
 			Queue:      queue,
 		}
 	}
-	webIn := WebAppInput{Workload: workload(WorkloadWeb, spec.Web.Port, spec.Web.Env), Spec: spec.Web}
-	workerIn := ContainerInput{Workload: workload(WorkloadWorker, 0, spec.Worker.Env), Spec: spec.Worker}
+	webIn := WebAppInput{Workload: workload(WorkloadWeb, spec.Web.Image, spec.Web.Port, spec.Web.Env), Spec: spec.Web}
+	workerIn := ContainerInput{Workload: workload(WorkloadWorker, spec.Worker.Image, 0, spec.Worker.Env), Spec: spec.Worker}
 	web, worker, err := workloads(ctx, name, webIn, workerIn, unit)
 	if err != nil {
 		return nil, fmt.Errorf("tenant unit %q: %w", name, err)

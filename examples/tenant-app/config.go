@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/tenantfleet/tenantfleet/queue"
 )
 
 // The environment contract (README "The environment contract",
@@ -18,6 +20,7 @@ const (
 	envCloud            = "TENANTFLEET_CLOUD"
 	envStack            = "TENANTFLEET_STACK"
 	envWorkload         = "TENANTFLEET_WORKLOAD"
+	envImage            = "TENANTFLEET_IMAGE"
 	envDatabaseHost     = "DATABASE_HOST"
 	envDatabasePort     = "DATABASE_PORT"
 	envDatabaseName     = "DATABASE_NAME"
@@ -26,6 +29,8 @@ const (
 	envDatabaseSSLMode  = "DATABASE_SSLMODE"
 	envQueueURL         = "QUEUE_URL"
 	envDeadLetterURL    = "DEAD_LETTER_QUEUE_URL"
+	envQueuePassword    = "QUEUE_PASSWORD" // DigitalOcean only
+	envQueueCACert      = "QUEUE_CA_CERT"  // DigitalOcean only
 	envPort             = "PORT"
 
 	roleWeb    = "web"
@@ -38,17 +43,31 @@ const (
 // after a fleet change. The app only shows it.
 const envRelease = "APP_RELEASE"
 
+// envShowEnv is not part of the contract either: an optional comma-separated
+// list of variable names (say "FEATURE_FLAGS,LOG_LEVEL") whose values the
+// page and GET /api/info show, so a platform engineer can check a setting a
+// template change made. Contract variables and anything that looks like a
+// secret are refused at start.
+const envShowEnv = "APP_SHOW_ENV"
+
 // Config is everything the app reads from its environment.
 type Config struct {
-	Role          string // web or worker
-	TenantID      string
-	Cloud         string
-	Stack         string
-	Release       string // APP_RELEASE; empty when not set
-	DB            DBConfig
-	QueueURL      string
-	DeadLetterURL string
-	Port          int // web only
+	Role     string // web or worker
+	TenantID string
+	Cloud    string
+	Stack    string
+	Image    string // TENANTFLEET_IMAGE
+	Release  string // APP_RELEASE; empty when not set
+	Shown    []shownVar
+	DB       DBConfig
+	Queue    queue.Config // QUEUE_URL and the rest; the password is never logged
+	Port     int          // web: required; worker: set by Cloud Run on GCP, else 0
+}
+
+// shownVar is one APP_SHOW_ENV variable and its value ("" when unset).
+type shownVar struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }
 
 // DBConfig holds the database parts of the contract. Password is never logged.
@@ -93,7 +112,7 @@ func roleFrom(args []string, getenv func(string) string) (string, error) {
 // named in one error, then every malformed one.
 func loadConfig(role string, getenv func(string) string) (Config, error) {
 	required := []string{
-		envTenantID, envCloud, envStack,
+		envTenantID, envCloud, envStack, envImage,
 		envDatabaseHost, envDatabasePort, envDatabaseName, envDatabaseUser, envDatabasePassword, envDatabaseSSLMode,
 		envQueueURL, envDeadLetterURL,
 	}
@@ -115,13 +134,13 @@ func loadConfig(role string, getenv func(string) string) (Config, error) {
 
 	val := func(name string) string { return strings.TrimSpace(getenv(name)) }
 	c := Config{
-		Role:          role,
-		TenantID:      val(envTenantID),
-		Cloud:         val(envCloud),
-		Stack:         val(envStack),
-		Release:       val(envRelease),
-		QueueURL:      val(envQueueURL),
-		DeadLetterURL: val(envDeadLetterURL),
+		Role:     role,
+		TenantID: val(envTenantID),
+		Cloud:    val(envCloud),
+		Stack:    val(envStack),
+		Image:    val(envImage),
+		Release:  val(envRelease),
+		Queue:    queue.ConfigFromEnv(getenv),
 		DB: DBConfig{
 			Host:     val(envDatabaseHost),
 			Name:     val(envDatabaseName),
@@ -137,11 +156,49 @@ func loadConfig(role string, getenv func(string) string) (Config, error) {
 	if !slices.Contains(validSSLModes, c.DB.SSLMode) {
 		errs = append(errs, fmt.Errorf("%s=%q: want one of %s", envDatabaseSSLMode, c.DB.SSLMode, strings.Join(validSSLModes, ", ")))
 	}
-	if role == roleWeb {
+	if role == roleWeb || val(envPort) != "" {
 		c.Port, err = parsePort(envPort, val(envPort))
 		errs = append(errs, err)
 	}
+	if c.Queue.Cloud == queue.CloudDigitalOcean && c.Queue.Password == "" {
+		errs = append(errs, fmt.Errorf("%s: required on %s (the Kafka user's password)", envQueuePassword, c.Queue.Cloud))
+	}
+	c.Shown, err = shownVars(val(envShowEnv), getenv)
+	errs = append(errs, err)
 	return c, errors.Join(errs...)
+}
+
+// shownVars reads the variables APP_SHOW_ENV names. It refuses the
+// contract's variables (the page shows those it should already) and names
+// that suggest a secret, since the page is public.
+func shownVars(list string, getenv func(string) string) ([]shownVar, error) {
+	out := []shownVar{}
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		upper := strings.ToUpper(name)
+		for _, word := range []string{"PASSWORD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "CERT"} {
+			if strings.Contains(upper, word) {
+				return nil, fmt.Errorf("%s: %s looks like a secret (its name holds %s); the page is public", envShowEnv, name, word)
+			}
+		}
+		if slices.Contains(contractVariables(), name) {
+			return nil, fmt.Errorf("%s: %s is part of the environment contract, not a template setting", envShowEnv, name)
+		}
+		out = append(out, shownVar{Name: name, Value: getenv(name)})
+	}
+	return out, nil
+}
+
+// contractVariables are the contract's variables as the app reads them.
+func contractVariables() []string {
+	return []string{
+		envTenantID, envCloud, envStack, envWorkload, envImage,
+		envDatabaseHost, envDatabasePort, envDatabaseName, envDatabaseUser, envDatabasePassword, envDatabaseSSLMode,
+		envQueueURL, envDeadLetterURL, envQueuePassword, envQueueCACert, envPort,
+	}
 }
 
 func parsePort(name, v string) (int, error) {

@@ -12,7 +12,7 @@ func TestMissingEnvNamesEveryVariable(t *testing.T) {
 	t.Parallel()
 
 	all := []string{
-		envWorkload, envTenantID, envCloud, envStack,
+		envWorkload, envTenantID, envCloud, envStack, envImage,
 		envDatabaseHost, envDatabasePort, envDatabaseName, envDatabaseUser, envDatabasePassword, envDatabaseSSLMode,
 		envQueueURL, envDeadLetterURL,
 	}
@@ -149,14 +149,87 @@ func TestConnStringRoundTripsAndPasswordNeverInErrors(t *testing.T) {
 	}
 }
 
-func TestWorkerOnOtherCloudsFailsClearly(t *testing.T) {
+func TestWorkerReportsABadQueueURL(t *testing.T) {
+	t.Parallel()
+
+	// Every cloud has a queue client; a QUEUE_URL of another cloud's form is
+	// an error naming QUEUE_URL, before anything is received.
+	for _, cloud := range []string{"local", "aws", "azure", "gcp", "digitalocean"} {
+		env := fullEnv()
+		env[envCloud] = cloud
+		env[envQueueURL] = "ftp://example.com/acme"
+		env[envQueuePassword] = "kafka-pass"
+		err := run(t.Context(), []string{"worker"}, envMap(env), quietLog())
+		if err == nil || !strings.HasPrefix(err.Error(), "QUEUE_URL: ") {
+			t.Errorf("%s: got %v, want an error starting QUEUE_URL:", cloud, err)
+		}
+	}
+	env := fullEnv()
+	env[envCloud] = "mainframe"
+	if err := run(t.Context(), []string{"worker"}, envMap(env), quietLog()); err == nil || !strings.Contains(err.Error(), `TENANTFLEET_CLOUD="mainframe"`) {
+		t.Errorf("unknown cloud: %v", err)
+	}
+}
+
+func TestDigitalOceanNeedsTheQueuePassword(t *testing.T) {
 	t.Parallel()
 
 	env := fullEnv()
-	env[envCloud] = "aws"
-	env[envQueueURL] = "https://sqs.eu-west-1.amazonaws.com/123/acme"
-	err := run(t.Context(), []string{"worker"}, envMap(env), quietLog())
-	if err == nil || err.Error() != "queue client for aws is not part of this example yet" {
+	env[envCloud] = "digitalocean"
+	env[envQueueURL] = "kafka://acme@kafka.example.com:25073/acme?group=acme&maxReceiveCount=5&visibilityTimeout=30s"
+	_, err := loadConfig(roleWorker, envMap(env))
+	if err == nil || !strings.Contains(err.Error(), "QUEUE_PASSWORD: required on digitalocean") {
 		t.Errorf("got %v", err)
+	}
+	env[envQueuePassword] = "p4ss"
+	c, err := loadConfig(roleWorker, envMap(env))
+	if err != nil || c.Queue.Password != "p4ss" || c.Queue.URL != env[envQueueURL] {
+		t.Errorf("config %+v, %v", c.Queue, err)
+	}
+}
+
+func TestShownVariables(t *testing.T) {
+	t.Parallel()
+
+	env := fullEnv()
+	env[envShowEnv] = " FEATURE_FLAGS, LOG_LEVEL ,,UNSET"
+	env["FEATURE_FLAGS"] = "beta-billing"
+	env["LOG_LEVEL"] = "debug"
+	c, err := loadConfig(roleWeb, envMap(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []shownVar{{"FEATURE_FLAGS", "beta-billing"}, {"LOG_LEVEL", "debug"}, {"UNSET", ""}}
+	if !slices.Equal(c.Shown, want) {
+		t.Errorf("shown %v, want %v", c.Shown, want)
+	}
+	for list, why := range map[string]string{
+		"LOG_LEVEL,STRIPE_API_KEY": "looks like a secret",
+		"db_password":              "looks like a secret",
+		"DATABASE_HOST":            "part of the environment contract",
+		"QUEUE_URL":                "part of the environment contract",
+	} {
+		env[envShowEnv] = list
+		if _, err := loadConfig(roleWeb, envMap(env)); err == nil || !strings.Contains(err.Error(), why) || !strings.Contains(err.Error(), envShowEnv) {
+			t.Errorf("%s: got %v, want %q", list, err, why)
+		}
+	}
+}
+
+func TestWorkerPortIsOptional(t *testing.T) {
+	t.Parallel()
+
+	env := fullEnv()
+	delete(env, envPort)
+	if c, err := loadConfig(roleWorker, envMap(env)); err != nil || c.Port != 0 {
+		t.Errorf("no PORT: port %d, %v", c.Port, err)
+	}
+	env[envPort] = "8080" // Cloud Run sets it
+	if c, err := loadConfig(roleWorker, envMap(env)); err != nil || c.Port != 8080 {
+		t.Errorf("PORT=8080: port %d, %v", c.Port, err)
+	}
+	env[envPort] = "x"
+	if _, err := loadConfig(roleWorker, envMap(env)); err == nil || !strings.Contains(err.Error(), "PORT") {
+		t.Errorf("PORT=x: %v", err)
 	}
 }

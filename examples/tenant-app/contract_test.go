@@ -13,9 +13,12 @@ func TestAppReadsTheWholeContract(t *testing.T) {
 	t.Parallel()
 
 	app := []string{
-		envTenantID, envCloud, envStack, envWorkload,
+		envTenantID, envCloud, envStack, envWorkload, envImage,
 		envDatabaseHost, envDatabasePort, envDatabaseName, envDatabaseUser, envDatabasePassword, envDatabaseSSLMode,
-		envQueueURL, envDeadLetterURL, envPort,
+		envQueueURL, envDeadLetterURL, envQueuePassword, envQueueCACert, envPort,
+	}
+	if !slices.Equal(app, contractVariables()) {
+		t.Errorf("contractVariables() = %v, want %v", contractVariables(), app)
 	}
 	contract := components.ContractVariables()
 	for _, v := range contract {

@@ -8,7 +8,12 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/tenantfleet/tenantfleet/queue"
 )
+
+// Message is the queue package's, as the worker gets it.
+type Message = queue.Message
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
@@ -21,6 +26,7 @@ func fullEnv() map[string]string {
 		envCloud:            "local",
 		envStack:            "dev",
 		envWorkload:         "web",
+		envImage:            "registry.example.com/tenant-app:1.4.2",
 		envDatabaseHost:     "127.0.0.1",
 		envDatabasePort:     "5432",
 		envDatabaseName:     "acme",
@@ -87,8 +93,8 @@ func (s *memStore) all() []Event {
 	return append([]Event(nil), s.events...)
 }
 
-// fakeQueue is a scripted Queue: Receive hands out the batches in order,
-// then waits.
+// fakeQueue is a scripted queue.Receiver and queue.Sender: Receive hands
+// out the batches in order, then waits.
 type fakeQueue struct {
 	mu        sync.Mutex
 	batches   [][]Message
@@ -130,7 +136,7 @@ func (q *fakeQueue) Ack(_ context.Context, m Message) error {
 	return nil
 }
 
-func (q *fakeQueue) Nak(_ context.Context, m Message, d time.Duration) error {
+func (q *fakeQueue) Nack(_ context.Context, m Message, d time.Duration) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.naked = append(q.naked, m.ID)
@@ -138,13 +144,13 @@ func (q *fakeQueue) Nak(_ context.Context, m Message, d time.Duration) error {
 	return nil
 }
 
-func (q *fakeQueue) Publish(_ context.Context, body []byte, h map[string]string) (string, error) {
+func (q *fakeQueue) Send(_ context.Context, m queue.Outgoing) (string, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if string(body) == "publish-error" {
+	if string(m.Body) == "publish-error" {
 		return "", errors.New("boom")
 	}
-	q.published = append(q.published, published{string(body), h})
+	q.published = append(q.published, published{string(m.Body), m.Attributes})
 	return "42", nil
 }
 

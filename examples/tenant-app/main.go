@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -20,6 +21,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/tenantfleet/tenantfleet/queue"
 )
 
 func main() {
@@ -58,20 +61,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, log *sl
 		store.Close(cctx)
 	}()
 
+	qc := cfg.Queue
+	qc.Name, qc.Logger = "tenant-app-"+cfg.Role, log
 	switch cfg.Role {
 	case roleWorker:
-		q, err := openQueue(ctx, cfg.Cloud, cfg.QueueURL, true, log)
+		q, err := queue.OpenReceiver(ctx, qc)
 		if err != nil {
 			return err
 		}
 		defer closeQueue(q, log)
-		return runWorker(ctx, q, store, log, defaultWorkerOptions())
+		if cfg.Port == 0 {
+			return runWorker(ctx, q, store, log, defaultWorkerOptions())
+		}
+		// Cloud Run sets PORT in the worker too and counts the revision
+		// ready only once something listens there: answer /healthz.
+		return runWorkerWithHealth(ctx, ":"+strconv.Itoa(cfg.Port), q, store, log)
 	case roleWeb:
-		info := appInfo{TenantID: cfg.TenantID, Cloud: cfg.Cloud, Stack: cfg.Stack, Release: cfg.Release, Workload: cfg.Role}
+		info := appInfo{TenantID: cfg.TenantID, Cloud: cfg.Cloud, Stack: cfg.Stack, Image: cfg.Image, Release: cfg.Release, Workload: cfg.Role, Env: cfg.Shown}
 		app := &webApp{info: info, store: store, log: log}
 		// The pages work without a queue client; only /api/enqueue needs one.
-		if q, err := openQueue(ctx, cfg.Cloud, cfg.QueueURL, false, log); err != nil {
-			log.Warn("no queue client: POST /api/enqueue answers 501", "err", err)
+		if q, err := queue.OpenSender(ctx, qc); err != nil {
+			log.Warn("no queue client: POST /api/enqueue answers 503", "err", err)
 			app.queueErr = err
 		} else {
 			defer closeQueue(q, log)
@@ -85,10 +95,43 @@ func run(ctx context.Context, args []string, getenv func(string) string, log *sl
 
 // closeQueue closes the queue client as the app exits; a failure is logged,
 // as nothing is left to return it to.
-func closeQueue(q Queue, log *slog.Logger) {
+func closeQueue(q interface{ Close() error }, log *slog.Logger) {
 	if err := q.Close(); err != nil {
 		log.Warn("close the queue client", "err", err)
 	}
+}
+
+// runWorkerWithHealth runs the worker and, beside it, a listener on addr
+// answering GET /healthz, until ctx ends or the listener fails.
+func runWorkerWithHealth(ctx context.Context, addr string, q queue.Receiver, store Store, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("health endpoint listening", "addr", ln.Addr().String())
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- runWorker(wctx, q, store, log, defaultWorkerOptions()) }()
+	select {
+	case err = <-errc: // the listener failed: stop the worker too
+		cancel()
+		<-done
+		return err
+	case err = <-done:
+	}
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer scancel()
+	_ = srv.Shutdown(sctx)
+	return err
 }
 
 // serveWeb serves app on addr until ctx ends, then drains requests.

@@ -13,6 +13,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tenantfleet/tenantfleet/queue"
 )
 
 // startJetStream runs an in-process NATS server with JetStream storing in a
@@ -56,7 +58,7 @@ func createLocalQueue(t *testing.T, js jetstream.JetStream, srv *server.Server, 
 
 // countingQueue records what the worker does with each message.
 type countingQueue struct {
-	Queue
+	queue.Receiver
 	mu         sync.Mutex
 	acks       map[string]int
 	naks       map[string]int
@@ -64,7 +66,7 @@ type countingQueue struct {
 }
 
 func (c *countingQueue) Receive(ctx context.Context, limit int, wait time.Duration) ([]Message, error) {
-	msgs, err := c.Queue.Receive(ctx, limit, wait)
+	msgs, err := c.Receiver.Receive(ctx, limit, wait)
 	c.mu.Lock()
 	for _, m := range msgs {
 		c.deliveries[string(m.Body)] = append(c.deliveries[string(m.Body)], m.Deliveries)
@@ -77,14 +79,14 @@ func (c *countingQueue) Ack(ctx context.Context, m Message) error {
 	c.mu.Lock()
 	c.acks[string(m.Body)]++
 	c.mu.Unlock()
-	return c.Queue.Ack(ctx, m)
+	return c.Receiver.Ack(ctx, m)
 }
 
-func (c *countingQueue) Nak(ctx context.Context, m Message, d time.Duration) error {
-	c.mu.Lock() // counted before the nak reaches the server
+func (c *countingQueue) Nack(ctx context.Context, m Message, d time.Duration) error {
+	c.mu.Lock() // counted before the nack reaches the server
 	c.naks[string(m.Body)]++
 	c.mu.Unlock()
-	return c.Queue.Nak(ctx, m, d)
+	return c.Receiver.Nack(ctx, m, d)
 }
 
 func (c *countingQueue) counts(body string) (acks, naks int, deliveries []int) {
@@ -122,25 +124,26 @@ func TestWorkerAgainstEmbeddedJetStream(t *testing.T) {
 	defer cancel()
 
 	// The web app's side: publish only (does not bind the consumer).
-	pub, err := openQueue(ctx, "local", queueURL, false, quietLog())
+	qc := queue.Config{Cloud: "local", URL: queueURL}
+	pub, err := queue.OpenSender(ctx, qc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = pub.Close() }()
-	if _, err := pub.Publish(ctx, []byte("hello"), map[string]string{"Trace": "t-1"}); err != nil {
+	if _, err := pub.Send(ctx, queue.Outgoing{Body: []byte("hello"), Attributes: map[string]string{"Trace": "t-1"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pub.Publish(ctx, []byte("doomed"), map[string]string{failHeader: "always"}); err != nil {
+	if _, err := pub.Send(ctx, queue.Outgoing{Body: []byte("doomed"), Attributes: map[string]string{failHeader: "always"}}); err != nil {
 		t.Fatal(err)
 	}
 
 	// The worker's side.
-	wq, err := openQueue(ctx, "local", queueURL, true, quietLog())
+	wq, err := queue.OpenReceiver(ctx, qc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = wq.Close() }()
-	q := &countingQueue{Queue: wq, acks: map[string]int{}, naks: map[string]int{}, deliveries: map[string][]int{}}
+	q := &countingQueue{Receiver: wq, acks: map[string]int{}, naks: map[string]int{}, deliveries: map[string][]int{}}
 	store := &memStore{}
 	done := make(chan error, 1)
 	o := workerOptions{Batch: 10, Wait: 300 * time.Millisecond, Handle: 5 * time.Second, Backoff: 50 * time.Millisecond}
@@ -218,7 +221,7 @@ func TestNATSQueueBindsButNeverCreatesTheConsumer(t *testing.T) {
 	badURL := queueURL[:len(queueURL)-len("worker")] + "nobody"
 
 	ctx := t.Context()
-	q, err := openQueue(ctx, "local", badURL, true, quietLog())
+	q, err := queue.OpenReceiver(ctx, queue.Config{Cloud: "local", URL: badURL})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,30 +10,29 @@ import (
 	"net/http"
 	"strings"
 	"time"
-)
 
-// Publisher is the part of Queue the web app uses.
-type Publisher interface {
-	Publish(ctx context.Context, body []byte, headers map[string]string) (string, error)
-}
+	"github.com/tenantfleet/tenantfleet/queue"
+)
 
 // appInfo is what the page shows at its top and GET /api/info returns: what
 // a platform engineer checks after a fleet change. Release is APP_RELEASE,
-// empty when not set.
+// empty when not set; Env the variables APP_SHOW_ENV names.
 type appInfo struct {
-	TenantID string `json:"tenant"`
-	Cloud    string `json:"cloud"`
-	Stack    string `json:"stack"`
-	Release  string `json:"release"`
-	Workload string `json:"workload"`
+	TenantID string     `json:"tenant"`
+	Cloud    string     `json:"cloud"`
+	Stack    string     `json:"stack"`
+	Image    string     `json:"image"`
+	Release  string     `json:"release"`
+	Workload string     `json:"workload"`
+	Env      []shownVar `json:"env"`
 }
 
-// webApp serves the tenant's pages. queue is nil when the cloud has no queue
-// client in this example yet (enqueue then answers 501 with queueErr).
+// webApp serves the tenant's pages. queue is nil when the queue client could
+// not be opened (enqueue then answers 503 with queueErr).
 type webApp struct {
 	info     appInfo
 	store    Store
-	queue    Publisher
+	queue    queue.Sender
 	queueErr error
 	log      *slog.Logger
 }
@@ -97,7 +96,10 @@ td.body, td.attrs { font-family: ui-monospace, monospace; white-space: pre-wrap;
 <dl>
 <dt>Cloud</dt><dd>{{.Info.Cloud}}</dd>
 <dt>Stack</dt><dd>{{.Info.Stack}}</dd>
+<dt>Image</dt><dd><code>{{.Info.Image}}</code></dd>
 <dt>Release</dt><dd>{{or .Info.Release "not set"}}</dd>
+{{range .Info.Env}}<dt><code>{{.Name}}</code></dt><dd>{{if .Value}}<code>{{.Value}}</code>{{else}}not set{{end}}</dd>
+{{end}}
 <dt>Database</dt><dd>{{if .DBError}}<span class="err">error: {{.DBError}}</span>{{else}}<span class="ok">ping ok</span>{{end}}</dd>
 </dl>
 <h2>Events received{{if not .DBError}}: {{.Count}}{{end}}</h2>
@@ -173,9 +175,9 @@ func (a *webApp) enqueue(w http.ResponseWriter, r *http.Request) {
 	if a.queue == nil {
 		msg := "no queue client"
 		if a.queueErr != nil {
-			msg = a.queueErr.Error()
+			msg = "no queue client: " + a.queueErr.Error()
 		}
-		writeJSON(w, http.StatusNotImplemented, map[string]string{"error": msg})
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": msg})
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
@@ -192,19 +194,19 @@ func (a *webApp) enqueue(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "empty body: the body is the message"})
 		return
 	}
-	headers := map[string]string{}
+	attrs := map[string]string{}
 	if v := r.Header.Get(failHeader); v != "" {
-		headers[failHeader] = v
+		attrs[failHeader] = v
 	}
 	if v := r.URL.Query().Get("fail"); v != "" {
-		headers[failHeader] = v
+		attrs[failHeader] = v
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	id, err := a.queue.Publish(ctx, body, headers)
+	id, err := a.queue.Send(ctx, queue.Outgoing{Body: body, Attributes: attrs})
 	if err != nil {
 		a.log.Warn("enqueue failed", "err", err)
-		writeJSON(w, http.StatusBadGateway, map[string]string{"error": "publishing: " + err.Error()})
+		writeJSON(w, http.StatusBadGateway, map[string]string{"error": "sending: " + err.Error()})
 		return
 	}
 	a.log.Info("enqueued", "id", id)

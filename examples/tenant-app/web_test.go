@@ -14,7 +14,8 @@ import (
 
 func newTestApp() (*webApp, *memStore, *fakeQueue) {
 	s, q := &memStore{}, &fakeQueue{}
-	info := appInfo{TenantID: "acme", Cloud: "local", Stack: "dev", Release: "2026-12-02.1", Workload: roleWeb}
+	info := appInfo{TenantID: "acme", Cloud: "local", Stack: "dev", Image: "registry.example.com/tenant-app:1.4.2", Release: "2026-12-02.1", Workload: roleWeb,
+		Env: []shownVar{{"FEATURE_FLAGS", "beta-billing"}, {"LOG_LEVEL", ""}}}
 	return &webApp{info: info, store: s, queue: q, log: quietLog()}, s, q
 }
 
@@ -85,8 +86,16 @@ func TestIndexShowsRelease(t *testing.T) {
 	t.Parallel()
 
 	app, _, _ := newTestApp()
-	if page := do(app.routes(), "GET", "/", "").Body.String(); !strings.Contains(page, "<dt>Release</dt><dd>2026-12-02.1</dd>") {
-		t.Errorf("page does not show the release:\n%s", page)
+	page := do(app.routes(), "GET", "/", "").Body.String()
+	for _, want := range []string{
+		"<dt>Release</dt><dd>2026-12-02.1</dd>",
+		"<dt>Image</dt><dd><code>registry.example.com/tenant-app:1.4.2</code></dd>",
+		"<dt><code>FEATURE_FLAGS</code></dt><dd><code>beta-billing</code></dd>",
+		"<dt><code>LOG_LEVEL</code></dt><dd>not set</dd>",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page does not show %s:\n%s", want, page)
+		}
 	}
 	app.info.Release = ""
 	if page := do(app.routes(), "GET", "/", "").Body.String(); !strings.Contains(page, "<dt>Release</dt><dd>not set</dd>") {
@@ -106,17 +115,17 @@ func TestAPIInfo(t *testing.T) {
 		{
 			reason:  "every field, under the names a platform engineer queries",
 			release: "2026-12-02.1",
-			want:    map[string]any{"tenant": "acme", "cloud": "local", "stack": "dev", "release": "2026-12-02.1", "workload": "web"},
+			want:    map[string]any{"tenant": "acme", "cloud": "local", "stack": "dev", "image": "registry.example.com/tenant-app:1.4.2", "release": "2026-12-02.1", "workload": "web", "env": []any{map[string]any{"name": "FEATURE_FLAGS", "value": "beta-billing"}, map[string]any{"name": "LOG_LEVEL", "value": ""}}},
 		},
 		{
 			reason: "APP_RELEASE not set: the key stays, empty",
-			want:   map[string]any{"tenant": "acme", "cloud": "local", "stack": "dev", "release": "", "workload": "web"},
+			want:   map[string]any{"tenant": "acme", "cloud": "local", "stack": "dev", "image": "registry.example.com/tenant-app:1.4.2", "release": "", "workload": "web", "env": []any{map[string]any{"name": "FEATURE_FLAGS", "value": "beta-billing"}, map[string]any{"name": "LOG_LEVEL", "value": ""}}},
 		},
 		{
 			reason:  "the database plays no part: it answers while the database is down",
 			release: "2026-12-02.1",
 			dbErr:   errors.New("db down"),
-			want:    map[string]any{"tenant": "acme", "cloud": "local", "stack": "dev", "release": "2026-12-02.1", "workload": "web"},
+			want:    map[string]any{"tenant": "acme", "cloud": "local", "stack": "dev", "image": "registry.example.com/tenant-app:1.4.2", "release": "2026-12-02.1", "workload": "web", "env": []any{map[string]any{"name": "FEATURE_FLAGS", "value": "beta-billing"}, map[string]any{"name": "LOG_LEVEL", "value": ""}}},
 		},
 	} {
 		app, s, _ := newTestApp()
@@ -215,8 +224,8 @@ func TestEnqueue(t *testing.T) {
 		t.Errorf("GET /api/enqueue = %d", w.Code)
 	}
 
-	app.queue, app.queueErr = nil, errors.New("queue client for aws is not part of this example yet")
-	if w := do(h, "POST", "/api/enqueue", "x"); w.Code != 501 || !strings.Contains(w.Body.String(), "not part of this example yet") {
+	app.queue, app.queueErr = nil, errors.New("QUEUE_URL: empty")
+	if w := do(h, "POST", "/api/enqueue", "x"); w.Code != 503 || !strings.Contains(w.Body.String(), "no queue client: QUEUE_URL: empty") {
 		t.Errorf("no queue client = %d %q", w.Code, w.Body)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/tenantfleet/tenantfleet/queue"
 )
 
 // failHeader makes the worker refuse a message on every delivery, so the
@@ -16,14 +18,14 @@ type outcome int
 
 const (
 	outcomeAcked       outcome = iota // stored and acked
-	outcomeRefused                    // Tenantfleet-Fail: always: nak'd, not stored
-	outcomeStoreFailed                // the database failed: nak'd with a delay
+	outcomeRefused                    // Tenantfleet-Fail: always: nacked, not stored
+	outcomeStoreFailed                // the database failed: nacked with a delay
 	outcomeAckFailed                  // stored, but the ack failed: it will come back (at least once)
 )
 
-// wantsFailure is the worker's ack/nak decision: true means nak.
-func wantsFailure(m Message) bool {
-	return strings.EqualFold(strings.TrimSpace(headerValue(m.Headers, failHeader)), "always")
+// wantsFailure is the worker's ack/nack decision: true means nack.
+func wantsFailure(m queue.Message) bool {
+	return strings.EqualFold(strings.TrimSpace(m.Attribute(failHeader)), "always")
 }
 
 // storeRetryDelay spaces out redeliveries while the database is failing, so
@@ -38,23 +40,23 @@ func storeRetryDelay(deliveries int) time.Duration {
 
 // handleMessage processes one delivery and logs one line about it (id and
 // subject, never the body).
-func handleMessage(ctx context.Context, q Queue, store Store, m Message, log *slog.Logger) outcome {
+func handleMessage(ctx context.Context, q queue.Receiver, store Store, m queue.Message, log *slog.Logger) outcome {
 	l := log.With("id", m.ID, "subject", m.Subject, "delivery", m.Deliveries)
 	if wantsFailure(m) {
-		if err := q.Nak(ctx, m, 0); err != nil {
-			l.Warn("message refused (Tenantfleet-Fail: always); nak failed", "err", err)
+		if err := q.Nack(ctx, m, 0); err != nil {
+			l.Warn("message refused (Tenantfleet-Fail: always); nack failed", "err", err)
 		} else {
-			l.Info("message refused (Tenantfleet-Fail: always); nak'd for redelivery")
+			l.Info("message refused (Tenantfleet-Fail: always); nacked for redelivery")
 		}
 		return outcomeRefused
 	}
-	event, err := store.Insert(ctx, m.Subject, string(m.Body), flattenHeaders(m.Headers))
+	event, err := store.Insert(ctx, m.Subject, string(m.Body), cleanAttributes(m.Attributes))
 	if err != nil {
 		delay := storeRetryDelay(m.Deliveries)
-		if nerr := q.Nak(ctx, m, delay); nerr != nil {
-			l.Warn("storing message failed; nak failed", "err", err, "nakErr", nerr)
+		if nerr := q.Nack(ctx, m, delay); nerr != nil {
+			l.Warn("storing message failed; nack failed", "err", err, "nackErr", nerr)
 		} else {
-			l.Warn("storing message failed; nak'd", "err", err, "retryIn", delay.String())
+			l.Warn("storing message failed; nacked", "err", err, "retryIn", delay.String())
 		}
 		return outcomeStoreFailed
 	}
@@ -66,12 +68,12 @@ func handleMessage(ctx context.Context, q Queue, store Store, m Message, log *sl
 	return outcomeAcked
 }
 
-// flattenHeaders turns message headers into the events.attributes object;
-// repeated values are joined with ", ".
-func flattenHeaders(h map[string][]string) map[string]string {
-	out := make(map[string]string, len(h))
-	for k, v := range h {
-		out[pgText(k)] = pgText(strings.Join(v, ", "))
+// cleanAttributes makes message attributes storable as the
+// events.attributes object (see pgText).
+func cleanAttributes(attrs map[string]string) map[string]string {
+	out := make(map[string]string, len(attrs))
+	for k, v := range attrs {
+		out[pgText(k)] = pgText(v)
 	}
 	return out
 }
@@ -91,7 +93,7 @@ func defaultWorkerOptions() workerOptions {
 // handled when ctx ends is finished; the rest of its batch is handed back.
 // While the database fails it stops receiving (each delivery counts toward
 // the dead-letter limit) and pings until the database is back.
-func runWorker(ctx context.Context, q Queue, store Store, log *slog.Logger, o workerOptions) error {
+func runWorker(ctx context.Context, q queue.Receiver, store Store, log *slog.Logger, o workerOptions) error {
 	backoff := o.Backoff
 	pause := func() {
 		select {
@@ -134,7 +136,7 @@ func runWorker(ctx context.Context, q Queue, store Store, log *slog.Logger, o wo
 					if dbDown && ctx.Err() == nil {
 						delay = storeRetryDelay(rest.Deliveries)
 					}
-					_ = q.Nak(context.WithoutCancel(ctx), rest, delay)
+					_ = q.Nack(context.WithoutCancel(ctx), rest, delay)
 				}
 				break
 			}

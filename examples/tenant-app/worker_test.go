@@ -12,17 +12,17 @@ func TestAckNakDecision(t *testing.T) {
 	t.Parallel()
 
 	for _, tc := range []struct {
-		headers map[string][]string
+		headers map[string]string
 		nak     bool
 	}{
 		{nil, false},
-		{map[string][]string{"Other": {"x"}}, false},
-		{map[string][]string{failHeader: {"always"}}, true},
-		{map[string][]string{"tenantfleet-fail": {" Always "}}, true},
-		{map[string][]string{failHeader: {"sometimes"}}, false},
-		{map[string][]string{failHeader: {""}}, false},
+		{map[string]string{"Other": "x"}, false},
+		{map[string]string{failHeader: "always"}, true},
+		{map[string]string{"tenantfleet-fail": " Always "}, true},
+		{map[string]string{failHeader: "sometimes"}, false},
+		{map[string]string{failHeader: ""}, false},
 	} {
-		if got := wantsFailure(Message{Headers: tc.headers}); got != tc.nak {
+		if got := wantsFailure(Message{Attributes: tc.headers}); got != tc.nak {
 			t.Errorf("%v: nak = %v, want %v", tc.headers, got, tc.nak)
 		}
 	}
@@ -34,16 +34,16 @@ func TestHandleMessage(t *testing.T) {
 	ctx := t.Context()
 	s, q := &memStore{}, &fakeQueue{}
 
-	ok := Message{ID: "1", Subject: "queue.acme", Body: []byte("hello\x00\xff"), Headers: map[string][]string{"Trace": {"a", "b"}}, Deliveries: 1}
+	ok := Message{ID: "1", Subject: "queue.acme", Body: []byte("hello\x00\xff"), Attributes: map[string]string{"Trace": "a, b\x00"}, Deliveries: 1}
 	if got := handleMessage(ctx, q, s, ok, quietLog()); got != outcomeAcked {
 		t.Errorf("normal message: outcome %v", got)
 	}
 	evs := s.all()
-	if len(evs) != 1 || evs[0].Subject != "queue.acme" || evs[0].Body != "hello\x00\xff" || string(evs[0].Attributes) != `{"Trace":"a, b"}` {
+	if len(evs) != 1 || evs[0].Subject != "queue.acme" || evs[0].Body != "hello\x00\xff" || string(evs[0].Attributes) != "{\"Trace\":\"a, b\uFFFD\"}" {
 		t.Errorf("stored %+v", evs)
 	}
 
-	fail := Message{ID: "2", Subject: "queue.acme", Body: []byte("x"), Headers: map[string][]string{failHeader: {"always"}}, Deliveries: 3}
+	fail := Message{ID: "2", Subject: "queue.acme", Body: []byte("x"), Attributes: map[string]string{failHeader: "always"}, Deliveries: 3}
 	if got := handleMessage(ctx, q, s, fail, quietLog()); got != outcomeRefused {
 		t.Errorf("always-fail message: outcome %v", got)
 	}

@@ -2,15 +2,14 @@ package cli
 
 import (
 	"context"
-	"net/url"
+	"errors"
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
 	"github.com/tenantfleet/tenantfleet/internal/engine"
+	"github.com/tenantfleet/tenantfleet/queue"
 )
 
 // publishCommand publishes one message to the stack's fanout topic.
@@ -26,85 +25,132 @@ func (a *App) publishCommand() *cobra.Command {
 		Short: "Publish one message to the stack's fanout topic",
 		Long: `Publish sends one message to the topic of the stack's fanout (the stack output
 fanout.topicId), so every subscriber receives it once. --attr sets message
-attributes (NATS headers on the local cloud), which apps read alongside the body.
+attributes, which subscriber filters match and apps read alongside the body:
+SNS message attributes on AWS, application properties on Azure, Pub/Sub
+attributes on GCP, Kafka record headers on DigitalOcean, NATS headers on the
+local cloud.
 
-Publishing from this command is supported on the local cloud. On AWS publish with
-the AWS CLI instead: aws sns publish --topic-arn <fanout.topicId> --message ...
+Credentials are the cloud's usual ones, as for its own CLI:
+  aws            the AWS SDK's default chain (AWS_PROFILE, AWS_ACCESS_KEY_ID and
+                 AWS_SECRET_ACCESS_KEY, aws sso login, a role where it runs)
+  azure          DefaultAzureCredential (az login, AZURE_CLIENT_ID and
+                 AZURE_TENANT_ID with a secret or a federated token, a managed
+                 identity); the identity needs Azure Service Bus Data Sender on
+                 the topic (the namespace has SAS keys disabled)
+  gcp            Application Default Credentials (gcloud auth
+                 application-default login, GOOGLE_APPLICATION_CREDENTIALS)
+  digitalocean   the fanout's own publisher user, from the stack's secret output
+                 fanout.publisher (nothing to set up)
+  local          none
 
-Exit codes: 0 published; 1 the publish failed; 2 usage error or a stack without a
-local fanout.`,
+Exit codes: 0 published; 1 the publish failed; 2 usage error, a stack without
+a fanout, or missing credentials.`,
 		Example: `  tenantfleet publish --stack dev --data '{"type":"account.created","account":"42"}'
-  tenantfleet publish --stack dev --data 'hello' --attr event_type=invoice.paid --id evt-0001`,
+  tenantfleet publish --stack prod --data 'hello' --attr event_type=invoice.paid
+  tenantfleet publish --stack dev --data 'once' --id evt-0001   # local cloud: deduplicated`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			headers := nats.Header{}
+			msg := queue.Outgoing{Body: []byte(data), Attributes: map[string]string{}, ID: id}
 			for _, kv := range attrs {
 				k, v, ok := strings.Cut(kv, "=")
 				if !ok || k == "" {
 					return usageErrorf("--attr %q: want NAME=VALUE", kv)
 				}
-				headers.Add(k, v)
+				if _, dup := msg.Attributes[k]; dup {
+					return usageErrorf("--attr %s given twice: an attribute has one value", k)
+				}
+				msg.Attributes[k] = v
 			}
-			if id != "" {
-				headers.Set(jetstream.MsgIDHeader, id)
-			}
-			report, err := a.stackWithProjectDir(cmd, engine.OpOutputs, engine.StackOptions{Stack: f.stack, ProjectDir: f.projectDir, Backend: f.backend, Verbose: a.verbose})
+			// ShowSecrets: DigitalOcean's publisher password is a secret
+			// output; it is used here and never printed.
+			report, err := a.stackWithProjectDir(cmd, engine.OpOutputs, engine.StackOptions{Stack: f.stack, ProjectDir: f.projectDir, Backend: f.backend, Verbose: a.verbose, ShowSecrets: true})
 			if err != nil {
 				return err
 			}
-			fanout, _ := report.Outputs["fanout"].(map[string]any)
-			topic, _ := fanout["topicId"].(string)
-			if topic == "" {
-				return usageErrorf("stack %s has no fanout: set tenantfleet:fanout in Pulumi.%s.yaml and run up", f.stack, f.stack)
-			}
-			seq, err := publish(cmd.Context(), topic, []byte(data), headers)
+			tc, err := fanoutTopic(f.stack, report.Outputs)
 			if err != nil {
 				return err
+			}
+			if id != "" && tc.Cloud != queue.CloudLocal {
+				return usageErrorf("--id: deduplication by message id is the local cloud's only; stack %s publishes to %s", f.stack, tc.Cloud)
+			}
+			tc.Name = "tenantfleet-publish"
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			pub, err := queue.OpenTopic(ctx, tc)
+			if err != nil {
+				return usageErrorf("publish to the fanout of stack %s: %v", f.stack, err)
+			}
+			defer func() { _ = pub.Close() }()
+			msgID, err := pub.Send(ctx, msg)
+			// A duplicate id is what a retried publish should get: the
+			// message is there once, which is success.
+			duplicate := errors.Is(err, queue.ErrDuplicate)
+			if err != nil && !duplicate {
+				return failedErrorf("publish to %s: %v", topicName(tc), err)
 			}
 			if f.json {
-				return writeJSON(a.Stdout, map[string]any{"stack": f.stack, "topic": topic, "sequence": seq})
+				return writeJSON(a.Stdout, map[string]any{"stack": f.stack, "cloud": tc.Cloud, "topic": topicName(tc), "messageId": msgID, "duplicate": duplicate})
 			}
-			notef(a.Stderr, "published %d bytes to %s (sequence %d)\n", len(data), topicName(topic), seq)
+			if duplicate {
+				notef(a.Stderr, "not published again: %v\n", err)
+				return nil
+			}
+			notef(a.Stderr, "published %d bytes to %s (%s, message %s)\n", len(data), topicName(tc), tc.Cloud, msgID)
 			return nil
 		},
 	}
 	f.register(cmd)
 	cmd.Flags().StringVar(&data, "data", "", "the message body (required)")
 	cmd.Flags().StringArrayVar(&attrs, "attr", nil, "a message attribute NAME=VALUE (repeatable)")
-	cmd.Flags().StringVar(&id, "id", "", "a message id: a second publish with the same id within two minutes is dropped as a duplicate")
+	cmd.Flags().StringVar(&id, "id", "", "local cloud only: a message id; a second publish with the same id within two minutes is dropped as a duplicate")
 	_ = cmd.MarkFlagRequired("data")
 	return cmd
 }
 
-// publish sends data to the local cloud topic addressed by topicURL
-// (nats://127.0.0.1:PORT?stream=S&subject=SUBJ) and returns its stream sequence.
-func publish(ctx context.Context, topicURL string, data []byte, headers nats.Header) (uint64, error) {
-	u, err := url.Parse(topicURL)
-	if err != nil || u.Scheme != "nats" || u.Query().Get("subject") == "" {
-		return 0, usageErrorf("the fanout topic %q is not a local cloud topic: publish to it with the cloud's own tools", topicURL)
+// fanoutTopic finds the stack's fanout topic in its outputs and the cloud it
+// is on, from the topic id's form: every cloud's is distinct.
+func fanoutTopic(stack string, outputs map[string]any) (queue.TopicConfig, error) {
+	fanout, _ := outputs["fanout"].(map[string]any)
+	topic, _ := fanout["topicId"].(string)
+	if topic == "" {
+		return queue.TopicConfig{}, usageErrorf("stack %s has no fanout: set tenantfleet:fanout in Pulumi.%s.yaml and run up", stack, stack)
 	}
-	nc, err := nats.Connect("nats://"+u.Host, nats.Timeout(5*time.Second), nats.Name("tenantfleet publish"))
-	if err != nil {
-		return 0, failedErrorf("connect to the local cloud's NATS at %s (is it running? tenantfleet local status): %v", u.Host, err)
+	tc := queue.TopicConfig{Topic: topic}
+	switch {
+	case strings.HasPrefix(topic, "nats://"):
+		tc.Cloud = queue.CloudLocal
+	case strings.HasPrefix(topic, "arn:"):
+		tc.Cloud = queue.CloudAWS
+	case strings.HasPrefix(strings.ToLower(topic), "/subscriptions/"):
+		tc.Cloud = queue.CloudAzure
+	case strings.HasPrefix(topic, "projects/"):
+		tc.Cloud = queue.CloudGCP
+	default:
+		// DigitalOcean's topic id is the Kafka topic's name; its publisher
+		// user is a separate output.
+		p, ok := fanout["publisher"].(map[string]any)
+		if !ok {
+			return queue.TopicConfig{}, usageErrorf("stack %s: the fanout's topic %q is of no cloud tenantfleet knows, and the stack has no fanout.publisher output (run up with this tenantfleet to add it)", stack, topic)
+		}
+		tc.Cloud = queue.CloudDigitalOcean
+		tc.Topic, _ = p["url"].(string)
+		tc.Password, _ = p["password"].(string)
+		tc.CACert, _ = p["caCertificate"].(string)
+		if tc.Topic == "" || tc.Password == "" || tc.Password == "[secret]" {
+			return queue.TopicConfig{}, usageErrorf("stack %s: the fanout.publisher output lacks the publisher's url or password", stack)
+		}
 	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return 0, failedErrorf("JetStream: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	ack, err := js.PublishMsg(ctx, &nats.Msg{Subject: u.Query().Get("subject"), Data: data, Header: headers})
-	if err != nil {
-		return 0, failedErrorf("publish to %s: %v", u.Query().Get("subject"), err)
-	}
-	return ack.Sequence, nil
+	return tc, nil
 }
 
-// topicName is the subject of a local topic URL, for messages.
-func topicName(topicURL string) string {
-	if u, err := url.Parse(topicURL); err == nil && u.Query().Get("subject") != "" {
-		return u.Query().Get("subject")
+// topicName is how messages name the topic: the subject on the local cloud,
+// the Kafka URL (which holds no password) on DigitalOcean, the id elsewhere.
+func topicName(tc queue.TopicConfig) string {
+	if tc.Cloud == queue.CloudLocal {
+		if i := strings.Index(tc.Topic, "subject="); i >= 0 {
+			return strings.SplitN(tc.Topic[i+len("subject="):], "&", 2)[0]
+		}
 	}
-	return topicURL
+	return tc.Topic
 }

@@ -11,5 +11,6 @@
 // batch; nothing is committed past a record that was not produced.
 //
 // The environment contract (Usage prints it) is read by LoadConfig; the
-// kafka:// URL format is parsed by ParseURL so other code can reuse it.
+// kafka:// URLs are parsed by ParseURL, a thin wrapper of queue.ParseKafkaURL,
+// the one parser of them, which the apps' queue client uses too.
 package forward

@@ -53,14 +53,17 @@
 // apply).
 //
 // How queues then differ from SQS and SNS:
-//   - Kafka counts no deliveries and hides no message. The consumer honours
-//     maxReceiveCount and visibilityTimeout from QUEUE_URL: it retries a
-//     message at most that many times, each within the timeout, then produces
-//     it to the dead-letter topic and commits. A consumer that crashes
-//     redelivers from its last commit, so the count restarts.
+//   - Kafka counts no deliveries and hides no message. The consumer (the
+//     queue package, github.com/tenantfleet/tenantfleet/queue, which the
+//     example app uses) honours maxReceiveCount and visibilityTimeout from
+//     QUEUE_URL: a failed delivery is produced again to the topic with its
+//     count in a header, and after maxReceiveCount deliveries to the
+//     dead-letter topic with its headers and its origin, then committed. It
+//     is at least once: a crash redelivers what was not committed.
 //   - Order and parallelism follow partitions (3 per topic): at most three
-//     consumers of a queue work at once, and a slow message holds back its
-//     partition, where SQS hands the next message to any free consumer.
+//     consumers of a queue work at once, and an unsettled message holds back
+//     its partition's commit (not its deliveries), where SQS hands the next
+//     message to any free consumer.
 //   - Retention deletes by time (retention.ms) whether or not a message was
 //     consumed, like SQS; a consumed message stays until then (Kafka does not
 //     delete on acknowledge), which only costs disk.

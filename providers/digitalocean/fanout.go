@@ -34,7 +34,9 @@ const forwarderSize = "apps-s-1vcpu-0.5gb"
 // platform's cluster (Topic.ID, its name, as a queue's ID is) keeping
 // messages 14 days, so no subscriber loses one while its forwarder is down
 // for less, and a publisher user that may produce to it and nothing else
-// (Native "topic-publisher": its name and password are the publishers' credentials).
+// (Native "topic-publisher"; Topic.Publisher, which the fanout exports as
+// its "publisher" output: url, password and caCertificate, what
+// `tenantfleet publish` uses).
 func (a *Adapter) Topic(ctx *pulumi.Context, name string, in components.TopicInput, parent pulumi.Resource) (*components.Topic, error) {
 	p, err := platformOf(in.Platform)
 	if err != nil {
@@ -49,7 +51,15 @@ func (a *Adapter) Topic(ctx *pulumi.Context, name string, in components.TopicInp
 	if err != nil {
 		return nil, fmt.Errorf("fanout publisher user: %w", err)
 	}
-	return &components.Topic{ID: topic.Name, Native: map[string]pulumi.Resource{roleTopic: topic, roleTopicPublisher: publisher}}, nil
+	return &components.Topic{
+		ID: topic.Name,
+		Publisher: &components.TopicPublisher{
+			URL:           kafkaURL(p, publisher.Name, topic.Name),
+			Password:      pulumi.ToSecret(publisher.Password).(pulumi.StringOutput),
+			CACertificate: p.kafkaCA,
+		},
+		Native: map[string]pulumi.Resource{roleTopic: topic, roleTopicPublisher: publisher},
+	}, nil
 }
 
 // Subscribe implements components.FanoutProvisioner. Kafka cannot deliver
