@@ -1,11 +1,16 @@
 # tenantfleet — `make help` lists the targets.
 PULUMI_VERSION := v3.232.0
 GOLANGCI_LINT_VERSION := v2.15.0
+# The images' version (label and tag): make images IMAGE_VERSION=1.4.0
+IMAGE_VERSION ?= dev
+# How the images' programs are built: static, as the images hold no libc,
+# for linux/amd64 (internal/image's tests build them the same way).
+STATIC_GO_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags='-s -w'
 # Adapters with a golden resource graph under providers/<name>/testdata.
 ADAPTERS := aws azure digitalocean gcp local
 
 .DEFAULT_GOAL := help
-.PHONY: help demo down setup build cli lint-tool lint test vet fmt-check golden bench
+.PHONY: help demo down setup build images cli lint-tool lint test vet fmt-check golden bench
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,6 +29,13 @@ build: ## Build bin/tenantfleet, the local provider plugin, DigitalOcean's fanou
 	go build -o bin/tenantfleet-forwarder ./cmd/tenantfleet-forwarder
 	go build -o bin/pulumi-resource-tenantfleet-local ./cmd/pulumi-resource-tenantfleet-local
 	go build -o bin/images/tenant-app/dev/entrypoint ./examples/tenant-app
+
+images: ## Build OCI images of the example app and the forwarder without Docker into bin/oci (layouts, docker-load tarballs)
+	go build -o bin/tenantfleet ./cmd/tenantfleet
+	$(STATIC_GO_BUILD) -o bin/oci/linux_amd64/tenant-app ./examples/tenant-app
+	$(STATIC_GO_BUILD) -o bin/oci/linux_amd64/tenantfleet-forwarder ./cmd/tenantfleet-forwarder
+	bin/tenantfleet image build --out bin/oci --binaries bin/oci/linux_amd64 --version $(IMAGE_VERSION) \
+	  --revision "$$(git rev-parse HEAD 2>/dev/null)"
 
 cli: ## Build the pinned Pulumi CLI into ./bin/pulumi (no-op when already built)
 	@scripts/build-pulumi-cli.sh

@@ -206,8 +206,8 @@ func (m *manualTimers) fire() {
 func openFakeServiceBus(t *testing.T, bus *fakeServiceBus, timers *manualTimers) (Receiver, Sender) {
 	t.Helper()
 	h := hooks{azure: azureHooks{
-		receiver:  func(ns, q string) (sbReceiver, error) { return bus, nil },
-		sender:    func(ns, q string) (sbSender, error) { return bus, nil },
+		receiver:  func(_, _ string) (sbReceiver, error) { return bus, nil },
+		sender:    func(_, _ string) (sbSender, error) { return bus, nil },
 		afterFunc: timers.afterFunc,
 	}}
 	c := Config{Cloud: CloudAzure, URL: "https://tf-prod-bus.servicebus.windows.net/prod-acme", hooks: h}
@@ -374,7 +374,7 @@ func TestServiceBusTopicNeedsCredentials(t *testing.T) {
 	bus := newFakeServiceBus(10)
 	topic := "/subscriptions/s/resourceGroups/g/providers/Microsoft.ServiceBus/namespaces/tf-prod-bus/topics/account-events"
 	tc := TopicConfig{Cloud: CloudAzure, Topic: topic, hooks: hooks{azure: azureHooks{
-		sender:     func(ns, q string) (sbSender, error) { return bus, nil },
+		sender:     func(_, _ string) (sbSender, error) { return bus, nil },
 		credential: func() (azcore.TokenCredential, error) { return failingCredential{}, nil },
 	}}}
 	_, err := OpenTopic(t.Context(), tc)

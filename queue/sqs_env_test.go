@@ -58,6 +58,7 @@ func checkNoAWSCredentialsError(t *testing.T, err error) {
 	}
 }
 
+//nolint:paralleltest // t.Setenv: the AWS SDK reads the process environment
 func TestSNSNoCredentials(t *testing.T) {
 	awsEmptyEnv(t)
 	_, err := openAWSTestTopic(t, hooks{}).Send(t.Context(), Outgoing{Body: []byte("x")})
@@ -66,6 +67,8 @@ func TestSNSNoCredentials(t *testing.T) {
 
 // The SDK's own error can quote what a credential_process printed; the
 // driver's must not.
+//
+//nolint:paralleltest // t.Setenv: the AWS SDK reads the process environment
 func TestSNSCredentialsErrorHidesSecrets(t *testing.T) {
 	awsEmptyEnv(t)
 	const secret = "tf-secret-7f3a9c"
@@ -92,7 +95,7 @@ func TestSNSCredentialsErrorHidesSecrets(t *testing.T) {
 func TestSNSCredentialsTimeout(t *testing.T) {
 	awsEmptyEnv(t)
 	release := make(chan struct{})
-	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	imds := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		select {
 		case <-release:
 		case <-r.Context().Done():
@@ -118,7 +121,7 @@ func TestAWSRegionFromURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	if got := r.(*sqsQueue).client.Options().Region; got != "eu-central-1" {
 		t.Errorf("SQS client region %q, want the URL's eu-central-1", got)
 	}
@@ -146,7 +149,7 @@ func TestSQSLocalEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	o := r.(*sqsQueue).client.Options()
 	if o.Region != "eu-north-1" || o.BaseEndpoint == nil || *o.BaseEndpoint != "http://localhost:4100" {
 		t.Errorf("region %q, endpoint %v; want the configured ones", o.Region, o.BaseEndpoint)

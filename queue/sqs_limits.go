@@ -109,7 +109,8 @@ func checkAWSAttributeName(name string) error {
 		return fmt.Errorf("name of %d characters; at most %d", len(name), awsMaxAttributeNameLen)
 	}
 	if i := strings.IndexFunc(name, func(r rune) bool {
-		return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.')
+		allowed := r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.'
+		return !allowed
 	}); i >= 0 {
 		r, _ := utf8.DecodeRuneInString(name[i:])
 		return fmt.Errorf("character %q is not allowed in a name (A-Z a-z 0-9 _ - . only)", r)
@@ -134,7 +135,7 @@ func checkAWSText(b []byte) error {
 		if r == utf8.RuneError && size == 1 {
 			return fmt.Errorf("not valid UTF-8 at byte %d", i)
 		}
-		if !(r == 0x9 || r == 0xA || r == 0xD || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF) {
+		if xmlChar := r == 0x9 || r == 0xA || r == 0xD || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF; !xmlChar {
 			return fmt.Errorf("character U+%04X at byte %d is not allowed (SQS accepts #x9, #xA, #xD, #x20-#xD7FF, #xE000-#xFFFD, #x10000-#x10FFFF)", r, i)
 		}
 		i += size

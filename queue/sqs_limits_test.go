@@ -13,6 +13,8 @@ import (
 )
 
 func TestAWSMessageLimits(t *testing.T) {
+	t.Parallel()
+
 	attrs := func(n int) map[string]string {
 		m := make(map[string]string, n)
 		for i := range n {
@@ -72,6 +74,7 @@ func TestAWSMessageLimits(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			for _, s := range []struct {
 				service, want string
 				check         func(Outgoing) error
@@ -89,6 +92,8 @@ func TestAWSMessageLimits(t *testing.T) {
 }
 
 func TestSQSMessageConversion(t *testing.T) {
+	t.Parallel()
+
 	got := sqsMessage("tf-acme-queue", sqstypes.Message{
 		MessageId:     aws.String("m-1"),
 		ReceiptHandle: aws.String("rh-1"),
@@ -119,6 +124,8 @@ func TestSQSMessageConversion(t *testing.T) {
 }
 
 func TestSQSSeconds(t *testing.T) {
+	t.Parallel()
+
 	for _, c := range []struct {
 		d          time.Duration
 		wait, nack int32

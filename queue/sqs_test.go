@@ -290,6 +290,7 @@ func sqsCheckMessage(t *testing.T, m Message, body string, attrs map[string]stri
 	}
 }
 
+//nolint:paralleltest // goaws keeps its queues in globals it reads without a lock (top of this file)
 func TestSQSReceiveAck(t *testing.T) {
 	s := goaws(t)
 	name := s.name(t, "work")
@@ -323,6 +324,7 @@ func TestSQSReceiveAck(t *testing.T) {
 	}
 }
 
+//nolint:paralleltest // goaws keeps its queues in globals it reads without a lock (top of this file)
 func TestSQSReceiveLimit(t *testing.T) {
 	s := goaws(t)
 	url, _ := s.queue(t, s.name(t, "work"), "", 0)
@@ -355,6 +357,7 @@ func TestSQSReceiveLimit(t *testing.T) {
 	}
 }
 
+//nolint:paralleltest // goaws keeps its queues in globals it reads without a lock (top of this file)
 func TestSQSNack(t *testing.T) {
 	s := goaws(t)
 	url, _ := s.queue(t, s.name(t, "work"), "", 0)
@@ -401,6 +404,7 @@ func TestSQSNack(t *testing.T) {
 	})
 }
 
+//nolint:paralleltest // goaws keeps its queues in globals it reads without a lock (top of this file)
 func TestSQSDeadLetter(t *testing.T) {
 	s := goaws(t)
 	const maxReceiveCount = 2
@@ -447,6 +451,7 @@ func TestSQSDeadLetter(t *testing.T) {
 	}
 }
 
+//nolint:paralleltest // goaws keeps its queues in globals it reads without a lock (top of this file)
 func TestSNSFanoutRawDeliveryFilter(t *testing.T) {
 	s := goaws(t)
 	_, snsc := s.clients(t)
@@ -507,6 +512,7 @@ func TestSNSFanoutRawDeliveryFilter(t *testing.T) {
 	}
 }
 
+//nolint:paralleltest // goaws keeps its queues in globals it reads without a lock (top of this file)
 func TestSNSTopicRefusals(t *testing.T) {
 	s := goaws(t)
 	topic, err := OpenTopic(t.Context(), TopicConfig{Cloud: CloudAWS, Topic: "arn:aws:sns:us-east-1:000000000000:never-created", hooks: s.hooks()})
@@ -530,6 +536,7 @@ func TestSNSTopicRefusals(t *testing.T) {
 	}
 }
 
+//nolint:paralleltest // goaws keeps its queues in globals it reads without a lock (top of this file)
 func TestSQSSenderRefusals(t *testing.T) {
 	s := goaws(t)
 	url, _ := s.queue(t, s.name(t, "work"), "", 0)
@@ -556,6 +563,8 @@ func TestSQSSenderRefusals(t *testing.T) {
 
 // A Receive whose ctx ends returns nothing, no error; the poll it leaves
 // open hands back what it brings.
+//
+//nolint:paralleltest // goaws keeps its queues in globals it reads without a lock (top of this file)
 func TestSQSReceiveCancelled(t *testing.T) {
 	s := goaws(t)
 	name := s.name(t, "work")

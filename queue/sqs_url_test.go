@@ -8,6 +8,8 @@ import (
 )
 
 func TestParseSQSURL(t *testing.T) {
+	t.Parallel()
+
 	long := strings.Repeat("q", 80)
 	cases := []struct {
 		name, raw string
@@ -59,6 +61,7 @@ func TestParseSQSURL(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			got, err := parseSQSURL(c.raw)
 			if c.err != "" {
 				if err == nil || !strings.HasPrefix(err.Error(), "QUEUE_URL: ") || !strings.Contains(err.Error(), c.err) {
@@ -81,6 +84,8 @@ func TestParseSQSURL(t *testing.T) {
 }
 
 func TestParseSNSTopicARN(t *testing.T) {
+	t.Parallel()
+
 	long := strings.Repeat("t", 256)
 	cases := []struct {
 		name, raw string
@@ -110,6 +115,7 @@ func TestParseSNSTopicARN(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			got, err := parseSNSTopicARN(c.raw)
 			if c.err != "" {
 				if err == nil || !strings.HasPrefix(err.Error(), "topic: ") || !strings.Contains(err.Error(), c.err) {

@@ -124,7 +124,9 @@ func runWorkerWithHealth(ctx context.Context, addr string, q queue.Receiver, sto
 	select {
 	case err = <-errc: // the listener failed: stop the worker too
 		cancel()
-		<-done
+		if werr := <-done; werr != nil {
+			log.Warn("worker stopped with an error", "err", werr)
+		}
 		return err
 	case err = <-done:
 	}

@@ -146,6 +146,10 @@ stack per tenant through the Automation API, then keeps that fleet current; flee
 is its client for day 2: the fleet's status, rollouts of a changed template in
 waves, drift checks.
 
+publish sends one message to a stack's fanout topic on any cloud; image builds the
+example app's and the forwarder's container images without Docker and pushes them
+to a registry.
+
 Exit codes: 0 success; 1 the operation failed; 2 usage or configuration error;
 3 preview or refresh found changes with --expect-no-changes; 4 cost above
 --fail-above or --fail-delta.`,
@@ -155,7 +159,8 @@ Exit codes: 0 success; 1 the operation failed; 2 usage or configuration error;
   tenantfleet destroy --stack dev --remove
   tenantfleet local start
   tenantfleet serve --listen 127.0.0.1:8080
-  tenantfleet fleet rollout plan --all`,
+  tenantfleet fleet rollout plan --all
+  tenantfleet image push tenant-app registry.digitalocean.com/acme/tenant-app:1.4.0`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRun: func(_ *cobra.Command, _ []string) {
@@ -174,6 +179,7 @@ Exit codes: 0 success; 1 the operation failed; 2 usage or configuration error;
 	root.AddCommand(a.stackCommands()...)
 	root.AddCommand(a.localCommand())
 	root.AddCommand(a.publishCommand())
+	root.AddCommand(a.imageCommand())
 	for _, build := range a.extra {
 		root.AddCommand(build(a))
 	}

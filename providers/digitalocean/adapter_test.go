@@ -2,6 +2,8 @@ package digitalocean_test
 
 import (
 	"encoding/json"
+	"errors"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -305,5 +307,64 @@ func TestKafkaTopicsAreCreatedOneAtATime(t *testing.T) {
 				t.Errorf("topics %s and %s do not wait for each other: the engine may create them at once", a, b)
 			}
 		}
+	}
+}
+
+// TestFanoutExportsItsPublisher checks the fanout's "publisher" output,
+// what `tenantfleet publish` produces with: the publisher user's kafka://
+// URL on the cluster (no password in it), its password as a secret, and the
+// cluster's CA.
+func TestFanoutExportsItsPublisher(t *testing.T) {
+	t.Parallel()
+
+	var (
+		url, password, ca string
+		secret            bool
+	)
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		a, err := dop.NewWithConfig(testConfig)
+		if err != nil {
+			return err
+		}
+		p, err := components.NewPlatform(ctx, "platform", &components.PlatformArgs{Cloud: a})
+		if err != nil {
+			return err
+		}
+		f, err := components.NewMessagingFanout(ctx, "events", &components.MessagingFanoutArgs{
+			Spec:  components.FanoutSpec{Name: "account-events", Subscribers: []components.SubscriberSpec{{Name: "audit"}}},
+			Cloud: a, Platform: p,
+		})
+		if err != nil {
+			return err
+		}
+		if f.Publisher == nil {
+			return errors.New("the fanout has no publisher")
+		}
+		pub, ok := f.Outputs()["publisher"].(pulumi.Map)
+		if !ok {
+			return errors.New(`Outputs() has no "publisher" map`)
+		}
+		pw, ok := pub["password"].(pulumi.Output)
+		if !ok {
+			return errors.New("the publisher password is not an output")
+		}
+		secret = pulumi.IsSecret(pw)
+		pulumi.All(pub["url"], pub["password"], pub["caCertificate"]).ApplyT(func(v []any) error {
+			url, password, ca = v[0].(string), v[1].(string), v[2].(string)
+			return nil
+		})
+		return nil
+	}, pulumi.WithMocks("tenantfleet", "dev", &recorder{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^kafka://[^:@/]+@[^/]+:\d+/[a-z0-9.-]+$`).MatchString(url) || !strings.Contains(url, "publisher") {
+		t.Errorf("publisher url %q: want kafka://<publisher user>@<host>:<port>/<topic>", url)
+	}
+	if !secret || password == "" {
+		t.Errorf("publisher password %q secret=%v: want a secret", password, secret)
+	}
+	if ca == "" {
+		t.Error("no CA certificate")
 	}
 }
