@@ -45,7 +45,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, log *sl
 		return err
 	}
 	log = log.With("tenant", cfg.TenantID, "workload", cfg.Role)
-	log.Info("starting", "cloud", cfg.Cloud, "stack", cfg.Stack, "release", cfg.Release, "database", cfg.DB)
+	log.Info("starting", "cloud", cfg.Cloud, "stack", cfg.Stack, "image", cfg.Image, "release", cfg.Release, "database", cfg.DB)
 
 	conns := 1
 	if cfg.Role == roleWeb {
