@@ -488,9 +488,15 @@ func TestFleetRollouts(t *testing.T) {
 		}
 		for _, id := range drifted {
 			svc.waitState(t, id, "ready", 5*time.Minute)
-			if got := releaseOf(t, svc, id); got != "4" {
-				t.Errorf("reconciled %s shows release %q, want 4", id, got)
-			}
+			// The reconcile recreated the web process: ready means the
+			// engine is done, not that the app listens yet (a reconcile has
+			// no health gate), so wait for it to answer.
+			eventually(t, 2*time.Minute, "reconciled "+id+" to answer with release 4", func() error {
+				if got := releaseOf(t, svc, id); got != "4" {
+					return fmt.Errorf("release %q", got)
+				}
+				return nil
+			})
 		}
 		if c := sweep(); c["drifted"] != 0.0 || c["inSync"] != 8.0 {
 			t.Errorf("after reconcile: %s", jsonString(c))

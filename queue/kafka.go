@@ -131,6 +131,11 @@ const (
 	// kafkaMinPoll is the shortest poll Receive makes while waiting for a
 	// held record or a visibility timeout.
 	kafkaMinPoll = 20 * time.Millisecond
+	// kafkaExpireRetry is how long Receive waits before it tries again to
+	// hand back timed-out messages whose copy could not be produced (a
+	// dead-letter topic refusing writes, say); meanwhile it goes on
+	// receiving. Each try is bounded by kafkaCommitTimeout.
+	kafkaExpireRetry = 5 * time.Second
 )
 
 // kafkaHooks are the test hooks of this driver.

@@ -31,8 +31,9 @@ type kafkaReceiver struct {
 	cancel   context.CancelFunc
 	loopDone chan struct{}
 
-	recvMu   sync.Mutex // one Receive at a time: a poll and its AllowRebalance pair up
-	commitMu sync.Mutex // one commit at a time, none across a revocation
+	recvMu      sync.Mutex // one Receive at a time: a poll and its AllowRebalance pair up
+	expireAfter time.Time  // recvMu held: no expire before (after a failed one)
+	commitMu    sync.Mutex // one commit at a time, none across a revocation
 
 	mu       sync.Mutex
 	closed   bool
@@ -125,12 +126,24 @@ func (r *kafkaReceiver) Receive(ctx context.Context, limit int, wait time.Durati
 		if ctx.Err() != nil {
 			return nil, nil
 		}
-		if err := r.expire(ctx); err != nil {
-			return nil, err
+		if now := r.now(); !now.Before(r.expireAfter) {
+			// A copy that cannot be produced must not stop the queue: the
+			// other messages go on being received, and the timed-out ones
+			// (holding their partition's commit) are tried again later.
+			ectx, cancel := context.WithTimeout(ctx, kafkaCommitTimeout)
+			err := r.expire(ectx)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				r.log.Warn("queue: handing back timed-out messages failed; retrying", "retryIn", kafkaExpireRetry.String(), "err", err)
+				r.expireAfter = now.Add(kafkaExpireRetry)
+			}
 		}
 		if out := r.due(limit); len(out) > 0 {
 			// With whatever else is already there, without waiting.
-			return append(out, r.pollBuffered(limit-len(out))...), nil
+			if n := limit - len(out); n > 0 {
+				out = append(out, r.pollBuffered(n)...)
+			}
+			return out, nil
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
@@ -169,7 +182,13 @@ func (r *kafkaReceiver) pollBuffered(n int) []Message {
 // takeFetches takes in a poll's records and reports its errors.
 func (r *kafkaReceiver) takeFetches(fetches kgo.Fetches) ([]Message, error) {
 	// The poll blocks rebalances until AllowRebalance: take the records in
-	// first, so a revocation always finds them.
+	// first, so a revocation always finds them. Once Close has begun nothing
+	// is taken in: the commit stays before those records, and they go to
+	// the next consumer rather than to a caller who could no longer ack.
+	if r.isClosed() {
+		r.cl.AllowRebalance()
+		return nil, errKafkaClosed
+	}
 	msgs := r.takeIn(fetches.Records())
 	r.cl.AllowRebalance()
 
@@ -311,6 +330,10 @@ func (r *kafkaReceiver) nextEvent() time.Duration {
 			case kafkaHeld:
 				next = min(next, e.notBefore.Sub(now))
 			case kafkaDelivered:
+				if e.expired { // a failed hand-back: retried after expireAfter
+					next = min(next, r.expireAfter.Sub(now))
+					continue
+				}
 				next = min(next, e.deliveredAt.Add(r.visibility).Sub(now))
 			}
 		}

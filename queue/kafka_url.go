@@ -119,12 +119,14 @@ func ParseKafkaURL(raw string) (KafkaEndpoint, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		// url.Error repeats the whole URL: report only the cause.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
+		// url's errors quote the URL or a part of it (a password with a
+		// '/' in it makes "invalid port \":<start of the password>\""), so
+		// say nothing of the cause but whether user info holds a password.
+		rest := strings.TrimPrefix(raw, "kafka://")
+		if at := strings.LastIndex(rest, "@"); at >= 0 && strings.Contains(rest[:at], ":") {
+			return KafkaEndpoint{}, ErrPasswordInKafkaURL
 		}
-		return KafkaEndpoint{}, fmt.Errorf("not a URL: %w", err)
+		return KafkaEndpoint{}, errors.New("not a URL: want kafka://<user>@<host>:<port>/<topic>")
 	}
 	if u.Scheme != "kafka" {
 		return KafkaEndpoint{}, fmt.Errorf("scheme %q: want kafka://<user>@<host>:<port>/<topic>", u.Scheme)

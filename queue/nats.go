@@ -212,7 +212,7 @@ func (q *natsQueue) Receive(ctx context.Context, limit int, wait time.Duration) 
 	// first message only, so each one is handled as soon as it arrives (a
 	// pull for a full batch stays open until the batch fills or expires).
 	msgs, err := q.collect(ctx, func() (jetstream.MessageBatch, error) { return c.FetchNoWait(limit) })
-	if len(msgs) > 0 || err != nil || ctx.Err() != nil {
+	if len(msgs) > 0 || err != nil || ctx.Err() != nil || wait <= 0 {
 		return msgs, err
 	}
 	return q.collect(ctx, func() (jetstream.MessageBatch, error) { return c.Fetch(1, jetstream.FetchMaxWait(wait)) })

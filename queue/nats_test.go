@@ -132,6 +132,9 @@ func TestNATSQueue(t *testing.T) {
 	if msgs, err := r.Receive(ctx, 10, 10*time.Millisecond); err != nil || len(msgs) != 0 {
 		t.Fatalf("empty queue: %v, %v", msgs, err)
 	}
+	if msgs, err := r.Receive(ctx, 10, 0); err != nil || len(msgs) != 0 {
+		t.Fatalf("empty queue, no wait: %v, %v", msgs, err)
+	}
 	if _, err := s.Send(ctx, Outgoing{Body: []byte("hello"), Attributes: map[string]string{"Trace": "t-1"}}); err != nil {
 		t.Fatal(err)
 	}

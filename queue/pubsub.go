@@ -262,11 +262,13 @@ func (q *pubsubReceiver) Receive(ctx context.Context, limit int, wait time.Durat
 		// behind the deadline; this loop retries and remembers it.
 		resp, err := q.client.Pull(pctx, req, gax.WithRetry(func() gax.Retryer { return nil }))
 		cancel()
-		if ctx.Err() != nil {
-			return nil, nil // the caller is done; nothing came back
-		}
+		// Messages a Pull brought are returned even when ctx has just ended:
+		// dropped, they would stay leased until their ack deadline.
 		if err == nil && len(resp.GetReceivedMessages()) > 0 {
 			return q.messages(resp.GetReceivedMessages()), nil
+		}
+		if ctx.Err() != nil {
+			return nil, nil // the caller is done; nothing came back
 		}
 		// DEADLINE_EXCEEDED is a Pull that found nothing in time: ours (the
 		// server may report it a moment before the context does) or the

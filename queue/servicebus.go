@@ -304,7 +304,9 @@ func newServiceBusSender(e serviceBusEntity, h azureHooks, log *slog.Logger) (Se
 }
 
 func (q *serviceBusQueue) Receive(ctx context.Context, limit int, wait time.Duration) ([]Message, error) {
-	rctx, cancel := context.WithTimeout(ctx, wait)
+	// ReceiveMessages waits for a first message over the AMQP link: give a
+	// caller asking for what is there now (wait 0) a moment to get it.
+	rctx, cancel := context.WithTimeout(ctx, max(wait, time.Second))
 	defer cancel()
 	msgs, err := q.receiver.ReceiveMessages(rctx, max(limit, 1), nil)
 	if err != nil {
