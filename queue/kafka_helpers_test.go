@@ -355,3 +355,30 @@ func kafkaSelfSignedTLS(t *testing.T) (*tls.Config, string) {
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}},
 		string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 }
+
+// kafkaWaitHeld receives (expecting nothing) until the receiver holds a
+// record for a later delivery, so what follows does not depend on whether
+// one short poll happened to fetch it; it fails after 30s.
+func kafkaWaitHeld(t *testing.T, r Receiver) {
+	t.Helper()
+	kr := r.(*kafkaReceiver)
+	held := func() bool {
+		kr.mu.Lock()
+		defer kr.mu.Unlock()
+		for _, p := range kr.parts {
+			for _, e := range p.entries {
+				if e.state == kafkaHeld {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !held() {
+		if time.Now().After(deadline) {
+			t.Fatal("no record held within 30s")
+		}
+		kafkaReceiveNone(t, r)
+	}
+}
