@@ -10,7 +10,7 @@ STATIC_GO_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldf
 ADAPTERS := aws azure digitalocean gcp local
 
 .DEFAULT_GOAL := help
-.PHONY: help demo down setup build images cli lint-tool lint test vet fmt-check golden bench
+.PHONY: help demo down setup build images cli browser lint-tool lint test vet fmt-check golden bench
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,7 +48,10 @@ lint-tool: ## Build the pinned golangci-lint into ./bin/golangci-lint (no-op whe
 lint: lint-tool ## Run golangci-lint (.golangci.yaml) on every package
 	GOLANGCI_LINT_CACHE="$$(go env GOCACHE)/golangci-lint" ./bin/golangci-lint run ./...
 
-test: setup vet fmt-check lint ## Set up and run the whole test suite, end-to-end test included (what CI runs)
+browser: ## Install the headless Chromium the console's browser test drives (Debian's chromium; no-op when present)
+	@scripts/setup-browser.sh
+
+test: setup browser vet fmt-check lint ## Set up and run the whole test suite, end-to-end and browser tests included (what CI runs)
 	@test "$$(./bin/pulumi version)" = "$(PULUMI_VERSION)" || { echo "bin/pulumi is not $(PULUMI_VERSION)"; exit 1; }
 	go test -timeout 45m ./...
 

@@ -75,6 +75,7 @@ type api struct {
 	maxBody int64
 	mux     *http.ServeMux
 	prom    http.Handler
+	console *console
 }
 
 // Handler returns the service's HTTP API: the /v1 tenant operations (with
@@ -104,6 +105,7 @@ func (s *Service) Handler() http.Handler {
 	for _, rt := range routes() {
 		a.mux.Handle(rt.pattern, a.serveRoute(rt))
 	}
+	a.registerConsole()
 	return a
 }
 
@@ -208,7 +210,9 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	routeName = pattern
-	quiet = !strings.Contains(pattern, " /v1/") // probes and scrapes
+	// Probes, scrapes and the console's assets are logged at debug level.
+	quiet = !strings.Contains(pattern, " /v1/") && (strings.HasPrefix(pattern, "GET /healthz") || strings.HasPrefix(pattern, "GET /readyz") ||
+		strings.HasPrefix(pattern, "GET /metrics") || strings.HasPrefix(pattern, "GET /static/"))
 	a.mux.ServeHTTP(sw, r)
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"math"
 	"net/http"
 	"sort"
 	"strconv"
@@ -193,30 +192,21 @@ type Fleet struct {
 	// Drift counts the tenants by drift status.
 	Drift map[string]int `json:"drift"`
 	// MonthlyCost sums the tenants' stacks as priced after their last update.
-	MonthlyCost    float64 `json:"monthlyCost"`
-	ActiveRollouts []int64 `json:"activeRollouts"`
+	MonthlyCost float64 `json:"monthlyCost"`
+	// CostByCloud is the monthly cost of each cloud's tenants.
+	CostByCloud    map[string]float64 `json:"costByCloud"`
+	ActiveRollouts []int64            `json:"activeRollouts"`
 }
 
-// Fleet summarises the tenants (deleted ones left out).
+// Fleet summarises the tenants (deleted ones left out), counted by the
+// database: it reads no tenant row.
 func (s *Service) Fleet(ctx context.Context) (Fleet, error) {
-	all, err := s.allTenants(ctx)
+	c, err := s.store.CountFleet(ctx)
 	if err != nil {
 		return Fleet{}, err
 	}
-	f := Fleet{CurrentVersion: s.version, UpdatePolicy: s.cfg.UpdatePolicy, ByState: map[string]int{}, ByCloud: map[string]int{},
-		ByTier: map[string]int{}, Drift: map[string]int{DriftUnchecked: 0, DriftInSync: 0, DriftDrifted: 0, DriftError: 0}}
-	for _, t := range all {
-		if t.State == StateDeleted {
-			continue
-		}
-		f.Tenants++
-		f.ByState[string(t.State)]++
-		f.ByCloud[t.Cloud]++
-		f.ByTier[t.Tier]++
-		f.Drift[t.Drift.Status]++
-		f.MonthlyCost += t.MonthlyCost
-	}
-	f.MonthlyCost = math.Round(f.MonthlyCost*100) / 100
+	f := Fleet{CurrentVersion: s.version, UpdatePolicy: s.cfg.UpdatePolicy, Tenants: c.Tenants, ByState: c.ByState,
+		ByCloud: c.ByCloud, ByTier: c.ByTier, Drift: c.Drift, MonthlyCost: c.MonthlyCost, CostByCloud: c.CostByCloud}
 	if f.Versions, err = s.store.Versions(ctx); err != nil {
 		return Fleet{}, err
 	}

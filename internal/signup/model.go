@@ -88,6 +88,12 @@ type Tenant struct {
 	MonthlyCost float64 `json:"monthlyCost"`
 	// Drift is what the last drift check found.
 	Drift TenantDrift `json:"drift"`
+	// Resources are the stack's resources after its last update (shown
+	// by GET /v1/tenants/{id}, not in lists).
+	Resources []StackResource `json:"-"`
+	// ProvisionSeconds is how long the tenant took from its signup (or
+	// retry) to ready the first time.
+	ProvisionSeconds *float64 `json:"provisionSeconds,omitempty"`
 
 	CreatedAt time.Time  `json:"createdAt"`
 	UpdatedAt time.Time  `json:"updatedAt"`
@@ -130,6 +136,16 @@ type TenantDrift struct {
 	// Resources are the resources that differ from the stack's state.
 	Resources []engine.DriftResource `json:"resources,omitempty"`
 	Error     string                 `json:"error,omitempty"`
+}
+
+// StackResource is one resource of a tenant's stack.
+type StackResource struct {
+	URN  string `json:"urn"`
+	Type string `json:"type"`
+	// Parent is the URN of the resource's parent (a component, or the stack).
+	Parent string `json:"parent,omitempty"`
+	// Custom is false for components, which group other resources.
+	Custom bool `json:"custom"`
 }
 
 // RetainedResource is a resource left in the cloud by a delete with retainDatabase.

@@ -53,6 +53,12 @@ func writeProblem(w http.ResponseWriter, p *problem) {
 // caller's making are named; any other is logged and answered with a 500
 // that says nothing of it.
 func (a *api) writeError(x *exchange, err error) {
+	writeProblem(x.w, a.problemOf(x, err))
+}
+
+// problemOf is the problem err stands for (logged when it is not the
+// caller's).
+func (a *api) problemOf(x *exchange, err error) *problem {
 	var (
 		af  *authFailure
 		p   *problem
@@ -82,7 +88,7 @@ func (a *api) writeError(x *exchange, err error) {
 		a.log.Error("request failed", "request_id", rid, "error", err.Error())
 		p = internalProblem(rid)
 	}
-	writeProblem(x.w, p)
+	return p
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

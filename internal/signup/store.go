@@ -290,6 +290,15 @@ func (s *Store) Migrate(ctx context.Context) error {
 			checked_at BIGINT,
 			PRIMARY KEY (check_id, tenant_id)
 		)`,
+		// The console's sessions, by the SHA-256 of the cookie's value.
+		`CREATE TABLE IF NOT EXISTS tenantfleet_console_session (
+			id_sum TEXT PRIMARY KEY,
+			csrf TEXT NOT NULL,
+			token_sum TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL,
+			last_seen_at BIGINT NOT NULL
+		)`,
 	}
 	for _, stmt := range stmts {
 		if _, err := s.DB.ExecContext(ctx, stmt); err != nil {
@@ -312,6 +321,12 @@ func (s *Store) Migrate(ctx context.Context) error {
 		{"tenantfleet_tenant", "drift_resources", "TEXT NOT NULL DEFAULT '[]'"},
 		{"tenantfleet_tenant", "drift_error", "TEXT NOT NULL DEFAULT ''"},
 		{"tenantfleet_tenant", "drift_checked_at", "BIGINT"},
+		// The stack's resources after its last update (the console's
+		// tenant page), and how long the tenant's provisioning took from
+		// its signup (or retry) at provision_started_at to ready.
+		{"tenantfleet_tenant", "resources", "TEXT NOT NULL DEFAULT '[]'"},
+		{"tenantfleet_tenant", "provision_started_at", "BIGINT"},
+		{"tenantfleet_tenant", "provision_seconds", "DOUBLE PRECISION"},
 	} {
 		if err := s.addColumn(ctx, c); err != nil {
 			return fmt.Errorf("migrate the job database (%s): %w", s.where, err)

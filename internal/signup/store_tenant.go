@@ -14,7 +14,8 @@ import (
 
 const tenantColumns = `id, stack, cloud, region, tier, request, state, desired, generation, cancel_generation,
 	delete_options, outputs, retained, attempts, last_error, job_id, lease_owner, created_at, updated_at, ready_at, deleted_at,
-	template_version, target_version, max_attempts, refresh, monthly_cost, drift_status, drift_resources, drift_error, drift_checked_at`
+	template_version, target_version, max_attempts, refresh, monthly_cost, drift_status, drift_resources, drift_error, drift_checked_at,
+	resources, provision_seconds`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -24,16 +25,24 @@ func scanTenant(row rowScanner) (Tenant, error) {
 		request, delOpts, outputs, retained string
 		created, updated                    int64
 		ready, deleted, driftAt             sql.NullInt64
-		driftResources                      string
+		driftResources, resources           string
 		refresh                             int
+		provision                           sql.NullFloat64
 	)
 	err := row.Scan(&t.ID, &t.Stack, &t.Cloud, &t.Region, &t.Tier, &request, &t.State, &t.Desired, &t.Generation,
 		&t.CancelGeneration, &delOpts, &outputs, &retained, &t.Attempts, &t.LastError, &t.JobID, &t.LeaseOwner, &created, &updated, &ready, &deleted,
-		&t.TemplateVersion, &t.TargetVersion, &t.MaxAttempts, &refresh, &t.MonthlyCost, &t.Drift.Status, &driftResources, &t.Drift.Error, &driftAt)
+		&t.TemplateVersion, &t.TargetVersion, &t.MaxAttempts, &refresh, &t.MonthlyCost, &t.Drift.Status, &driftResources, &t.Drift.Error, &driftAt,
+		&resources, &provision)
 	if err != nil {
 		return Tenant{}, err
 	}
 	t.Refresh = refresh != 0
+	if provision.Valid {
+		t.ProvisionSeconds = &provision.Float64
+	}
+	if err := json.Unmarshal([]byte(resources), &t.Resources); err != nil {
+		return Tenant{}, fmt.Errorf("tenant %s: corrupt resources: %w", t.ID, err)
+	}
 	t.Drift.CheckedAt = fromMillis(driftAt)
 	if err := json.Unmarshal([]byte(driftResources), &t.Drift.Resources); err != nil {
 		return Tenant{}, fmt.Errorf("tenant %s: corrupt drift resources: %w", t.ID, err)
@@ -84,30 +93,44 @@ func (s *Store) get(ctx context.Context, q querier, id string) (Tenant, error) {
 	return t, err
 }
 
-// ListFilter narrows a list of tenants.
+// ListFilter narrows a list of tenants: each field set must match.
 type ListFilter struct {
 	// State, when not empty, keeps the tenants in it.
 	State State
 	// Drifted keeps the tenants the last drift check found drifted.
 	Drifted bool
+	// Cloud, Tier and Version (the template version last applied), when
+	// not empty, keep the tenants with that value.
+	Cloud, Tier, Version string
+}
+
+// where is the filter as an SQL condition and its arguments.
+func (f ListFilter) where() (string, []any) {
+	conds := []string{"1 = 1"}
+	var args []any
+	if f.State != "" {
+		conds = append(conds, "state = ?")
+		args = append(args, string(f.State))
+	}
+	if f.Drifted {
+		conds = append(conds, "drift_status = ?", "state <> ?")
+		args = append(args, DriftDrifted, string(StateDeleted))
+	}
+	for _, c := range []struct{ column, value string }{{"cloud", f.Cloud}, {"tier", f.Tier}, {"template_version", f.Version}} {
+		if c.value != "" {
+			conds = append(conds, c.column+" = ?")
+			args = append(args, c.value)
+		}
+	}
+	return strings.Join(conds, " AND "), args
 }
 
 // List returns up to limit tenants ordered by id, after the id after, that
 // pass filter.
 func (s *Store) List(ctx context.Context, filter ListFilter, after string, limit int) ([]Tenant, error) {
-	query := `SELECT ` + tenantColumns + ` FROM tenantfleet_tenant WHERE id > ?`
-	args := []any{after}
-	if filter.State != "" {
-		query += ` AND state = ?`
-		args = append(args, string(filter.State))
-	}
-	if filter.Drifted {
-		query += ` AND drift_status = ? AND state <> ?`
-		args = append(args, DriftDrifted, string(StateDeleted))
-	}
-	query += ` ORDER BY id LIMIT ?`
-	args = append(args, limit)
-	return s.queryTenants(ctx, query, args...)
+	where, args := filter.where()
+	query := `SELECT ` + tenantColumns + ` FROM tenantfleet_tenant WHERE id > ? AND ` + where + ` ORDER BY id LIMIT ?`
+	return s.queryTenants(ctx, query, append(append([]any{after}, args...), limit)...)
 }
 
 func (s *Store) queryTenants(ctx context.Context, query string, args ...any) ([]Tenant, error) {
@@ -211,10 +234,10 @@ func (s *Store) signupTx(ctx context.Context, tx *sql.Tx, req Request, reqJSON [
 	switch {
 	case errors.Is(err, ErrNotFound):
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO tenantfleet_tenant
-			(id, stack, cloud, region, tier, request, state, desired, generation, target_version, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`),
+			(id, stack, cloud, region, tier, request, state, desired, generation, target_version, created_at, updated_at, provision_started_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`),
 			req.ID, stack, req.Cloud, req.Region, req.Tier, string(reqJSON), string(StateQueued), string(DesiredPresent),
-			version, millis(now), millis(now)); err != nil {
+			version, millis(now), millis(now), millis(now)); err != nil {
 			return err
 		}
 		return s.startGeneration(ctx, tx, req.ID, 1, enqueue, out, started)
@@ -232,8 +255,9 @@ func (s *Store) signupTx(ctx context.Context, tx *sql.Tx, req Request, reqJSON [
 		gen := existing.Generation + 1
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE tenantfleet_tenant SET cloud = ?, region = ?, tier = ?, request = ?,
 			state = ?, desired = ?, generation = ?, attempts = 0, last_error = '', outputs = '{}', retained = '[]',
-			delete_options = '{}', target_version = ?, max_attempts = 0, refresh = 0, updated_at = ?, deleted_at = NULL, ready_at = NULL WHERE id = ?`),
-			req.Cloud, req.Region, req.Tier, string(reqJSON), string(StateQueued), string(DesiredPresent), gen, version, millis(now), req.ID); err != nil {
+			delete_options = '{}', target_version = ?, max_attempts = 0, refresh = 0, updated_at = ?, deleted_at = NULL, ready_at = NULL,
+			provision_started_at = ?, provision_seconds = NULL, resources = '[]' WHERE id = ?`),
+			req.Cloud, req.Region, req.Tier, string(reqJSON), string(StateQueued), string(DesiredPresent), gen, version, millis(now), millis(now), req.ID); err != nil {
 			return err
 		}
 		return s.startGeneration(ctx, tx, req.ID, gen, enqueue, out, started)
@@ -449,6 +473,8 @@ type Progress struct {
 	Version string
 	// MonthlyCost, when set, is the stack's priced monthly cost.
 	MonthlyCost *float64
+	// Resources, when not nil, are the stack's resources after an update.
+	Resources []StackResource
 }
 
 // Update applies p to the tenant if it is still at generation and records
@@ -480,11 +506,22 @@ func (s *Store) Update(ctx context.Context, id string, generation int64, p Progr
 			args = append(args, string(b))
 		}
 		if p.Ready {
-			sets = append(sets, "ready_at = ?")
-			args = append(args, now)
+			// The first ready of the tenant's life (or of a retry) times
+			// its provisioning; later updates leave that figure be.
+			sets = append(sets, "ready_at = ?",
+				"provision_seconds = CASE WHEN ready_at IS NULL AND provision_started_at IS NOT NULL THEN (? - provision_started_at) / 1000.0 ELSE provision_seconds END")
+			args = append(args, now, now)
+		}
+		if p.Resources != nil {
+			b, err := json.Marshal(p.Resources)
+			if err != nil {
+				return err
+			}
+			sets = append(sets, "resources = ?")
+			args = append(args, string(b))
 		}
 		if p.Deleted {
-			sets = append(sets, "deleted_at = ?", "outputs = '{}'", "template_version = ''", "monthly_cost = 0",
+			sets = append(sets, "deleted_at = ?", "outputs = '{}'", "resources = '[]'", "template_version = ''", "monthly_cost = 0",
 				"drift_status = 'unchecked'", "drift_resources = '[]'", "drift_error = ''", "drift_checked_at = NULL")
 			args = append(args, now)
 		}

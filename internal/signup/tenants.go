@@ -3,9 +3,12 @@ package signup
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/tenantfleet/tenantfleet/components"
 )
 
 // tenantView is a tenant as the API shows it: the record and its links.
@@ -15,6 +18,8 @@ type tenantView struct {
 	// service's template version.
 	TemplateCurrent bool        `json:"templateCurrent"`
 	Links           tenantLinks `json:"links"`
+	// Resources are the stack's resources (GET /v1/tenants/{id} only).
+	Resources []StackResource `json:"resources,omitempty"`
 }
 
 type tenantLinks struct {
@@ -91,7 +96,9 @@ func (a *api) get(x *exchange) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(x.w, http.StatusOK, viewOf(t, a.svc.version))
+	v := viewOf(t, a.svc.version)
+	v.Resources = t.Resources
+	writeJSON(x.w, http.StatusOK, v)
 	return nil
 }
 
@@ -101,7 +108,7 @@ const (
 )
 
 func (a *api) list(x *exchange) error {
-	q, err := queryParams(x.r, "state", "drift", "limit", "after")
+	q, err := queryParams(x.r, "state", "drift", "cloud", "tier", "version", "limit", "after")
 	if err != nil {
 		return err
 	}
@@ -113,6 +120,10 @@ func (a *api) list(x *exchange) error {
 		}
 	}
 	if filter.Drifted, err = boolParam(q, "drift"); err != nil {
+		return err
+	}
+	filter.Cloud, filter.Tier, filter.Version = q["cloud"], q["tier"], q["version"]
+	if err := a.svc.checkFilter(filter); err != nil {
 		return err
 	}
 	limit := defaultPageSize
@@ -142,6 +153,11 @@ func (a *api) list(x *exchange) error {
 		}
 		if filter.Drifted {
 			next.Set("drift", "true")
+		}
+		for k, v := range map[string]string{"cloud": filter.Cloud, "tier": filter.Tier, "version": filter.Version} {
+			if v != "" {
+				next.Set(k, v)
+			}
 		}
 		out.Next = "/v1/tenants?" + next.Encode()
 	}
@@ -208,5 +224,22 @@ func (a *api) cancel(x *exchange) error {
 	}
 	// A redelivered cancel changes nothing: 200 with the tenant as it is.
 	writeTenant(x.w, a.svc, t, cancelled)
+	return nil
+}
+
+var cloudNamePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+
+// checkFilter refuses a list filter value no tenant could have, naming
+// its query parameter.
+func (s *Service) checkFilter(f ListFilter) error {
+	if f.Cloud != "" && !cloudNamePattern.MatchString(f.Cloud) {
+		return newProblem(http.StatusBadRequest, "cloud", "cloud must be a cloud's name, such as %s", strings.Join(s.cfg.Template.CloudNames(), ", "))
+	}
+	if f.Tier != "" && !slices.Contains(components.Tiers(), components.Tier(f.Tier)) {
+		return newProblem(http.StatusBadRequest, "tier", "tier is not a tier; valid tiers are %s", joinTiers())
+	}
+	if f.Version != "" && !versionPattern.MatchString(f.Version) {
+		return newProblem(http.StatusBadRequest, "version", "version must be a template version: 12 hexadecimal digits, as GET /v1/fleet lists them")
+	}
 	return nil
 }

@@ -178,7 +178,7 @@ func (o *operation) run(ctx context.Context) error {
 		}
 		outputs := tenantOutputs(report.Outputs, t.ID)
 		p := Progress{State: StateReady, Attempts: o.attempt, LastError: ptr(""), Outputs: outputs, Ready: true,
-			Version: cmp.Or(t.TargetVersion, o.svc.version)}
+			Version: cmp.Or(t.TargetVersion, o.svc.version), Resources: stackResources(o.steps.Steps())}
 		if monthly, err := o.svc.pricer.monthly(t.Stack, cfg, o.steps.Steps()); err == nil {
 			p.MonthlyCost = &monthly.After
 		} else {
@@ -435,4 +435,23 @@ func (retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 	}
 	jitter := time.Duration(float64(d) * 0.1 * (2*rand.Float64() - 1))
 	return time.Now().Add(d + jitter)
+}
+
+// stackResources lists the resources a stack holds after an update, from
+// the update's steps (every resource has one, unchanged ones a "same").
+func stackResources(steps []cost.Step) []StackResource {
+	out := []StackResource{}
+	seen := map[string]bool{}
+	for _, st := range steps {
+		if st.New == nil || seen[st.URN] {
+			continue
+		}
+		switch st.Op {
+		case "delete", "delete-replaced", "discard", "discard-replaced", "remove-pending-replace":
+			continue
+		}
+		seen[st.URN] = true
+		out = append(out, StackResource{URN: st.URN, Type: st.Type, Parent: st.New.Parent, Custom: st.New.Custom})
+	}
+	return out
 }
