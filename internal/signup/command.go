@@ -44,6 +44,8 @@ errors. GET /v1/tenants/{id} reports the state (queued, provisioning, ready,
 failed, deprovisioning, deleted) and the non-secret outputs; .../events streams
 the engine's progress (Server-Sent Events); DELETE destroys and removes the stack.
 The API is described by /openapi.yaml; /healthz, /readyz and /metrics are open.
+A web console at / (sign in with an operator token) shows the fleet, each
+tenant's live timeline and actions, and rollouts wave by wave.
 
 Day 2: every template the service runs with is recorded as a version (a hash
 of the template and the tenantfleet build); each tenant records the version it

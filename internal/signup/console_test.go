@@ -299,6 +299,31 @@ func seedConsole(tb testing.TB, s *Store, n int) {
 			tb.Fatal(err)
 		}
 	}
+	// A rolling rollout of every tenant in three waves: the first two done
+	// or in flight, the last planned.
+	spec := `{"selector":{"all":true},"version":"bbbbbbbbbbbb","waves":[1,"10%","100%"],"maxParallel":2,` +
+		`"pauseBetweenWaves":"0s","healthTimeout":"2m0s","maxFailures":0,"dryRun":false}`
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO tenantfleet_rollout (state, version, spec, wave, created_at, updated_at)
+		VALUES ('rolling', 'bbbbbbbbbbbb', ?, 2, ?, ?)`), spec, now.UnixMilli(), now.UnixMilli()); err != nil {
+		tb.Fatal(err)
+	}
+	for i := range n {
+		wave, status := 3, TenantPlanned
+		switch {
+		case i == 0:
+			wave, status = 1, TenantSucceeded
+		case i < n/10:
+			wave, status = 2, TenantSucceeded
+			if i%7 == 0 {
+				status = TenantUpdating
+			}
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO tenantfleet_rollout_tenant (rollout_id, tenant_id, wave, status, from_version,
+			planned, changes, replacements, monthly_before, monthly_after, updated_at) VALUES (1, ?, ?, ?, 'aaaaaaaaaaaa', 1, ?, '[]', 31.5, 33, ?)`),
+			fmt.Sprintf("tenant-%05d", i), wave, string(status), `{"update":2,"same":8}`, now.UnixMilli()); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		tb.Fatal(err)
 	}
@@ -335,7 +360,8 @@ func TestConsolePages(t *testing.T) {
 		{"/tenants/tenant-00000", []string{"Tenant tenant-00000", "••••••• secret", `href="http://127.0.0.1:9/"`, "Resources by component",
 			"tenantfleet:index:TenantUnit", "t-database", "up succeeded: 10 create", "41.2s", "up started (attempt 1)", "Delete the tenant…", "Reconcile…",
 			`name="mode" value="force"`, `name="mode" value="retainDatabase"`}},
-		{"/rollouts", []string{"Start a rollout", "No rollout yet."}},
+		{"/rollouts", []string{"Start a rollout", `href="/rollouts/1"`, "rolling"}},
+		{"/rollouts/1", []string{"Rollout 1", "Wave 1", "Wave 3", "8 same, 2 update", "&#43;$1.50", "passed: /healthz answered", "Pause", "Cancel…"}},
 	} {
 		p := b.get(c.path)
 		if p.status != 200 {
@@ -469,7 +495,7 @@ func BenchmarkConsolePages(b *testing.B) {
 	br.signIn(testToken)
 	cookies := br.c.Jar.Cookies(mustURL(b, srv.URL))
 	h := svc.Handler()
-	for _, path := range []string{"/", "/tenants", "/tenants?state=ready&cloud=aws&limit=500", "/tenants?after=tenant-00900", "/tenants/tenant-00000", "/rollouts"} {
+	for _, path := range []string{"/", "/tenants", "/tenants?state=ready&cloud=aws&limit=500", "/tenants?after=tenant-00900", "/tenants/tenant-00000", "/rollouts", "/rollouts/1"} {
 		b.Run(path, func(b *testing.B) {
 			for b.Loop() {
 				req := httptest.NewRequest("GET", path, nil)

@@ -45,6 +45,12 @@
 // lease on it as a job does on its tenant; its state is in the store, so a
 // process that starts after a crash carries on where the dead one was.
 //
+// The console (console.go, console_pages.go, console/) serves pages at /
+// rendered from the same Service and store calls as the JSON routes, with
+// embedded assets. An operator signs in with a bearer token posted in the
+// sign-in form; the session is a random cookie whose SHA-256 is stored, and
+// every state-changing form carries the session's CSRF token.
+//
 // Files: model.go (tenant, states, events), store.go (the service's tables),
 // template.go (the tenant template and validation), version.go (template
 // versions), service.go (the service, River client, sweep), worker.go (the
