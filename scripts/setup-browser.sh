@@ -1,12 +1,28 @@
 #!/usr/bin/env bash
-# Installs the headless browser the console's browser test drives
-# (internal/signup/console, e2e TestConsole): Debian's chromium package.
-# A test tool's own browser download (npx playwright install, puppeteer)
-# cannot reach the internet here; Debian's package can be installed.
+# Installs what the console's browser test (e2e TestConsole) needs:
+# - the headless browser it drives: Debian's chromium package (a test
+#   tool's own browser download, npx playwright install or puppeteer, cannot
+#   reach the internet here; Debian's package can be installed);
+# - axe-core, the accessibility rules engine the test runs in each page,
+#   pinned, from the npm registry (npm checks the tarball's integrity), into
+#   bin/axe-core/axe.min.js.
 #
-# Idempotent: prints nothing and changes nothing when chromium is present.
+# Idempotent: prints nothing and changes nothing when both are present.
 # TENANTFLEET_CHROMIUM names another Chromium or Chrome binary to use.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+
+AXE_VERSION=4.14.1
+if [ ! -f bin/axe-core/axe.min.js ] || [ "$(cat bin/axe-core/VERSION 2>/dev/null)" != "$AXE_VERSION" ]; then
+  command -v npm >/dev/null 2>&1 || { echo "setup-browser: npm is needed to fetch axe-core $AXE_VERSION (the browser test's accessibility check)" >&2; exit 1; }
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  echo "setup-browser: fetching axe-core $AXE_VERSION (npm registry)" >&2
+  (cd "$tmp" && npm pack --silent "axe-core@$AXE_VERSION" >/dev/null && tar -xzf "axe-core-$AXE_VERSION.tgz")
+  mkdir -p bin/axe-core
+  cp "$tmp/package/axe.min.js" "$tmp/package/LICENSE" bin/axe-core/
+  echo "$AXE_VERSION" > bin/axe-core/VERSION
+fi
 
 if [ -n "${TENANTFLEET_CHROMIUM:-}" ]; then
   if [ -x "$TENANTFLEET_CHROMIUM" ]; then exit 0; fi

@@ -126,6 +126,13 @@ func newConsole() *console {
 // registerConsole adds the console's routes to the API's mux.
 func (a *api) registerConsole() {
 	a.console = newConsole()
+	a.console.crossOrigin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setConsoleHeaders(w.Header())
+		x := &consoleExchange{exchange: &exchange{w: w, r: r, maxBody: a.maxBody}}
+		a.log.Warn("console: a cross-site form post refused", "request_id", requestID(r.Context()), "path", r.URL.Path)
+		a.renderError(x, newProblem(http.StatusForbidden, "Origin",
+			"this form was posted from another site; the console takes its forms only from its own pages"))
+	}))
 	for _, rt := range consoleRoutes() {
 		a.mux.Handle(rt.pattern, a.serveConsole(rt))
 	}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -129,7 +130,7 @@ func newProvisioningChart(ps []Provisioning) provisioningChart {
 	}
 	c.P50, c.P95 = percentile(secs, 50), percentile(secs, 95)
 	scale := chartHeight / math.Max(c.Max, 1)
-	w := chartWidth / float64(chartTenants)
+	w := chartWidth / float64(max(len(ps), chartTenants/2)) // a few tenants do not make bars wider than 1/25
 	for i, p := range ps {
 		h := math.Max(p.Seconds*scale, 1)
 		c.Bars = append(c.Bars, chartBar{X: float64(i) * w, Y: chartHeight - h, W: w * 0.8, H: h,
@@ -894,7 +895,14 @@ var consoleFuncs = template.FuncMap{
 		}
 		return n * 100 / total
 	},
-	"add":     func(a, b int) int { return a + b },
+	"add": func(a, b int) int { return a + b },
+	"base": func(source string) string { return filepath.Base(source) },
+	"plural": func(n int, word string) string {
+		if n == 1 {
+			return word
+		}
+		return word + "s"
+	},
 	"clip":    func(s string) string { return clip(s, 140) },
 	"isState": func(s State, want string) bool { return string(s) == want },
 }

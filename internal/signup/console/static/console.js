@@ -111,6 +111,8 @@
         badge.className = 'state state-' + st;
         if (settled[st]) {
           es.close();
+          var which = document.getElementById('timeline-which');
+          if (which) which.textContent = 'last';
           stopped(status, 'The tenant is ' + st + '.');
           refresh(['tenant-details']).catch(function () {
             stopped(status, 'The tenant is ' + st + '; reload the page for its outputs.');
