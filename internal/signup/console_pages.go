@@ -895,7 +895,7 @@ var consoleFuncs = template.FuncMap{
 		}
 		return n * 100 / total
 	},
-	"add": func(a, b int) int { return a + b },
+	"add":  func(a, b int) int { return a + b },
 	"base": func(source string) string { return filepath.Base(source) },
 	"plural": func(n int, word string) string {
 		if n == 1 {
