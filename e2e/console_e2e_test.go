@@ -248,13 +248,13 @@ func TestConsole(t *testing.T) {
 		if n := b.text(t, ".notice"); n != "Rollout started." {
 			t.Errorf("notice %q", n)
 		}
-		if live := evalJS[string](t, b, `document.getElementById('rollout-live').dataset.live || ''`); live != "/rollouts/"+id+"/live" {
+		if live := evalJS[string](t, b, `document.getElementById('rollout-head').dataset.live || ''`); live != "/rollouts/"+id+"/live" {
 			t.Fatalf("the page of a new rollout is not live: data-live %q", live)
 		}
 		b.markNoReload(t)
-		const waves = `const r = document.getElementById('rollout-live');
+		const waves = `const r = document.getElementById('rollout-head');
 			const state = r ? r.querySelector('h1 .state').textContent.trim() : '';
-			const waves = r ? Array.from(r.querySelectorAll('h3 .wave'), w => w.textContent.trim()) : [];`
+			const waves = Array.from(document.querySelectorAll('#rollout-body h3 .wave'), w => w.textContent.trim());`
 		b.waitFor(t, "the page to show wave 1 done and wave 2 waiting", 5*time.Minute, `(() => {
 			`+waves+`
 			return state === 'rolling' && waves.length === 2 && waves[0] === 'done' && waves[1] !== 'done';
@@ -262,10 +262,10 @@ func TestConsole(t *testing.T) {
 		b.waitFor(t, "the page to show the rollout succeeded", 5*time.Minute, `(() => {
 			`+waves+`
 			return state === 'succeeded' && waves.join() === 'done,done' && !r.dataset.live &&
-				Array.from(r.querySelectorAll('.wave-tenants .phase'), p => p.textContent.trim()).join() === 'succeeded,succeeded';
+				Array.from(document.querySelectorAll('#rollout-body .wave-tenants .phase'), p => p.textContent.trim()).join() === 'succeeded,succeeded';
 		})()`)
 		b.wantNoReload(t)
-		for i, h := range evalJS[[]string](t, b, `Array.from(document.querySelectorAll('#rollout-live h3'), h => h.textContent.replace(/\s+/g, ' ').trim())`) {
+		for i, h := range evalJS[[]string](t, b, `Array.from(document.querySelectorAll('#rollout-body h3'), h => h.textContent.replace(/\s+/g, ' ').trim())`) {
 			if want := fmt.Sprintf(`^Wave %d done \(1 tenants?\)$`, i+1); !regexp.MustCompile(want).MatchString(h) {
 				t.Errorf("wave heading %q, want %s", h, want)
 			}
@@ -295,12 +295,19 @@ func TestConsole(t *testing.T) {
 		b.screenshot(t, "overview")
 		b.navigate(t, "/tenants")
 		list := b.text(t, "table.tenants tbody")
-		for _, id := range []string{"acme", "bravo", "charlie"} {
+		for _, id := range []string{"acme", "charlie"} {
 			if !strings.Contains(list, id) {
 				t.Errorf("the tenant list does not show %s: %q", id, list)
 			}
 		}
+		if strings.Contains(list, "bravo") {
+			t.Errorf("the tenant list shows the deleted bravo by default: %q", list)
+		}
 		b.screenshot(t, "tenants")
+		b.navigate(t, "/tenants?state=deleted")
+		if list := b.text(t, "table.tenants tbody"); !strings.Contains(list, "bravo") {
+			t.Errorf("state=deleted does not list bravo: %q", list)
+		}
 	})
 
 	step("forged and cross-site form posts are refused and change nothing", func(t *testing.T) {

@@ -118,6 +118,10 @@ type exchange struct {
 	maxBody  int64
 	body     []byte
 	bodyRead bool
+
+	// allowed, when set, is asked again while an event stream runs: the
+	// stream ends when it says no (the console's session ended).
+	allowed func() bool
 }
 
 // mutation is the webhook message that carried the request, if any.

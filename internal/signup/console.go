@@ -30,6 +30,9 @@ const (
 	sessionIdle = 2 * time.Hour
 	// sessionTouchEvery bounds the writes that record a session's use.
 	sessionTouchEvery = time.Minute
+	// sessionRecheck is how often a live stream checks that its session
+	// still holds.
+	sessionRecheck = 5 * time.Second
 	// maxSignInBody bounds the sign-in form.
 	maxSignInBody = 8 << 10
 )
@@ -206,7 +209,18 @@ func cookieName(r *http.Request) string {
 // with TLS here, or through a proxy that says so. A forged header only
 // makes this replica set a cookie the browser then keeps to HTTPS.
 func isTLS(r *http.Request) bool {
-	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		return true
+	}
+	// RFC 7239: Forwarded: for=...;proto=https
+	for _, f := range r.Header.Values("Forwarded") {
+		for _, part := range strings.FieldsFunc(f, func(r rune) bool { return r == ';' || r == ',' }) {
+			if k, v, ok := strings.Cut(strings.TrimSpace(part), "="); ok && strings.EqualFold(k, "proto") && strings.EqualFold(strings.Trim(v, `"`), "https") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func sum(s string) string {
@@ -293,6 +307,12 @@ func (a *api) signIn(x *consoleExchange) error {
 		}
 		return a.render(x, http.StatusUnauthorized, "sign-in", "Sign in", view)
 	}
+	if old, err := x.r.Cookie(cookieName(x.r)); err == nil && old.Value != "" {
+		// Signing in again ends the session the browser had.
+		if err := a.svc.store.deleteSession(x.r.Context(), sum(old.Value)); err != nil {
+			return err
+		}
+	}
 	now := time.Now()
 	id := randomToken()
 	cs := consoleSession{idSum: sum(id), csrf: randomToken(), tokenSum: hex.EncodeToString(sha256Sum(token)),
@@ -323,9 +343,12 @@ func (a *api) signOut(x *consoleExchange) error {
 }
 
 // safeNext is where to go after signing in: a path of this site, else /.
+// Browsers drop tabs and newlines from URLs and read \ as /, so "/\t/x"
+// or "/\\x" would lead to another site: anything but a plain path is /.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") {
+	bad := next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') ||
+		strings.IndexFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0
+	if u, err := url.Parse(next); bad || err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
 		return "/"
 	}
 	return next
@@ -393,6 +416,7 @@ func noticeText(done string) string {
 		"resume":    "Rollout resumed.",
 		"rollout":   "Rollout started.",
 		"drift":     "Drift check started.",
+		"nothing":   "Nothing was started: the tenant is already where that action would take it.",
 	}[done]
 }
 

@@ -1,6 +1,7 @@
 package signup
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -31,6 +32,8 @@ const (
 	timelineLimit = 1000
 	// pastOperations bounds the operation events read for a tenant page.
 	pastOperations = 100
+	// activeRolloutsShown bounds the running rollouts the overview shows.
+	activeRolloutsShown = 10
 )
 
 // ---- overview ----
@@ -39,7 +42,7 @@ type overviewView struct {
 	Fleet        Fleet
 	Failed       []Tenant
 	FailedCount  int
-	Rollouts     []Rollout
+	Rollouts     []RolloutSummary
 	LastDrift    *DriftCheck
 	Provisioning provisioningChart
 	Signups      signupsChart
@@ -62,19 +65,11 @@ func (a *api) overviewPage(x *consoleExchange) error {
 	if v.Failed, err = a.svc.List(ctx, ListFilter{State: StateFailed}, "", 5); err != nil {
 		return err
 	}
-	for _, id := range f.ActiveRollouts {
-		r, err := a.svc.store.GetRollout(ctx, id)
-		if err != nil {
-			return err
-		}
-		v.Rollouts = append(v.Rollouts, r)
-	}
-	checks, err := a.svc.store.ListDriftChecks(ctx, 1)
-	if err != nil {
+	if v.Rollouts, err = a.svc.store.RolloutSummaries(ctx, activeRolloutsShown, true); err != nil {
 		return err
 	}
-	if len(checks) > 0 {
-		v.LastDrift = &checks[0]
+	if v.LastDrift, err = a.svc.store.LastDriftCheck(ctx); err != nil {
+		return err
 	}
 	ps, err := a.svc.store.RecentProvisionings(ctx, chartTenants)
 	if err != nil {
@@ -217,7 +212,15 @@ func (a *api) tenantsPage(x *consoleExchange) error {
 			return newProblem(http.StatusBadRequest, "state", "state is not a tenant state; valid states are %s", joinStates())
 		}
 	}
-	f.Drifted = q.Get("drift") == "true"
+	switch q.Get("drift") {
+	case "true":
+		f.Drifted = true
+	case "", "false":
+	default:
+		return newProblem(http.StatusBadRequest, "drift", "drift must be true or false")
+	}
+	// Deleted tenants are left out (as the overview counts) unless asked for.
+	f.Live = f.State != StateDeleted
 	f.Cloud, f.Tier, f.Version = q.Get("cloud"), q.Get("tier"), q.Get("version")
 	if err := a.svc.checkFilter(f); err != nil {
 		return err
@@ -271,12 +274,8 @@ func (a *api) tenantsPage(x *consoleExchange) error {
 	if v.Matching, err = a.svc.store.CountTenants(ctx, f); err != nil {
 		return err
 	}
-	fleet, err := a.svc.store.CountFleet(ctx)
-	if err != nil {
+	if v.Clouds, err = a.svc.store.TenantClouds(ctx); err != nil {
 		return err
-	}
-	for c := range fleet.ByCloud {
-		v.Clouds = append(v.Clouds, c)
 	}
 	for _, c := range a.svc.cfg.Template.CloudNames() {
 		if !slices.Contains(v.Clouds, c) {
@@ -345,6 +344,8 @@ type operationRow struct {
 
 type tenantActions struct {
 	Retry, Reconcile, Cancel, Delete bool
+	// DeleteAgain: the tenant's delete failed.
+	DeleteAgain bool
 }
 
 func (a *api) tenantPage(x *consoleExchange) error {
@@ -376,21 +377,38 @@ func (a *api) tenantPage(x *consoleExchange) error {
 		return err
 	}
 	v.LastSeq = start
+	lastState := ""
 	for _, e := range evs {
-		v.Timeline = append(v.Timeline, timelineOf(e))
+		row := timelineOf(e)
+		v.Timeline = append(v.Timeline, row)
 		v.LastSeq = e.Seq
+		if e.Type == EventState {
+			lastState = row.Status
+		}
+	}
+	if lastState != "" && State(lastState) != t.State {
+		// The tenant moved on between the two reads: show it as its
+		// events do, so that a settled tenant's page does not follow a
+		// stream that has ended.
+		if t, err = a.svc.Get(ctx, id); err != nil {
+			return err
+		}
+		v.Tenant, v.Settled = viewOf(t, a.svc.version), t.State.Settled()
+		v.Outputs = outputRows(t.Outputs)
+		v.Components = componentGroups(t.Resources)
 	}
 	if len(evs) == timelineLimit {
 		// More than a page: the live stream carries on from the last shown.
 		v.LastSeq = evs[len(evs)-1].Seq
 	}
-	v.Operations = operationRows(ops)
-	busy := !t.State.Settled()
+	v.Operations = operationRows(ops, t.State.Settled())
 	v.Actions = tenantActions{
 		Retry:     t.State == StateFailed && t.Desired == DesiredPresent,
-		Reconcile: t.State == StateReady,
-		Cancel:    busy,
-		Delete:    t.State != StateDeleted && t.Desired == DesiredPresent,
+		Reconcile: t.State == StateReady || t.State == StateFailed && t.Desired == DesiredPresent,
+		Cancel:    !t.State.Settled(),
+		// A failed delete may be tried again, with force or retain.
+		Delete:      t.State != StateDeleted && (t.Desired == DesiredPresent || t.State == StateFailed),
+		DeleteAgain: t.Desired == DesiredAbsent,
 	}
 	return a.render(x, http.StatusOK, "tenant", "Tenant "+t.ID, v)
 }
@@ -499,6 +517,7 @@ type eventData struct {
 	Status    string         `json:"status"`
 	Severity  string         `json:"severity"`
 	Message   string         `json:"message"`
+	Reason    string         `json:"reason"`
 }
 
 func opPhase(e Event) string {
@@ -532,8 +551,8 @@ func timelineOf(e Event) timelineRow {
 		if len(d.Changes) > 0 {
 			row.Summary += ": " + changesText(d.Changes)
 		}
-		if d.Error != "" {
-			row.Summary += " — " + d.Error
+		if why := cmp.Or(d.Error, d.Reason); why != "" {
+			row.Summary += " — " + why
 		}
 	case EventResource:
 		row.Name, _ = urnNameType(d.URN)
@@ -555,36 +574,46 @@ func timelineOf(e Event) timelineRow {
 }
 
 // operationRows pairs each operation's start with its end, newest first.
-func operationRows(ops []Event) []operationRow {
+// One operation runs at a time, so a start pairs with the newest unpaired
+// end whatever its name (a failed up may end as the refresh it ran
+// first). A start with no end is running when it is the newest event of
+// an unsettled tenant, else interrupted (its process died).
+func operationRows(ops []Event, settled bool) []operationRow {
 	var out []operationRow
-	var pending *operationRow
-	for _, e := range ops { // newest first: an end comes before its start
+	var end *operationRow
+	for i, e := range ops { // newest first: an end comes before its start
 		var d eventData
 		_ = json.Unmarshal(e.Data, &d)
-		if d.Phase == "started" {
-			if pending != nil && pending.Operation == d.Operation {
-				pending.At = e.At
-				out = append(out, *pending)
-				pending = nil
-				continue
+		if d.Phase != "started" {
+			if end != nil {
+				out = append(out, *end)
 			}
-			out = append(out, operationRow{Operation: d.Operation, Phase: "running", At: e.At})
+			row := operationRow{Operation: d.Operation, Phase: d.Phase, At: e.At, Error: cmp.Or(d.Error, d.Reason)}
+			if d.Seconds != nil {
+				row.Seconds = seconds(*d.Seconds)
+			}
+			if len(d.Changes) > 0 {
+				row.Changes = changesText(d.Changes)
+			}
+			end = &row
 			continue
 		}
-		if pending != nil {
-			out = append(out, *pending)
+		switch {
+		case end != nil:
+			end.At = e.At
+			if end.Operation != d.Operation {
+				end.Operation = d.Operation + " (" + end.Operation + ")"
+			}
+			out = append(out, *end)
+			end = nil
+		case i == 0 && !settled:
+			out = append(out, operationRow{Operation: d.Operation, Phase: "running", At: e.At})
+		default:
+			out = append(out, operationRow{Operation: d.Operation, Phase: "interrupted", At: e.At})
 		}
-		row := operationRow{Operation: d.Operation, Phase: d.Phase, At: e.At, Error: d.Error}
-		if d.Seconds != nil {
-			row.Seconds = seconds(*d.Seconds)
-		}
-		if len(d.Changes) > 0 {
-			row.Changes = changesText(d.Changes)
-		}
-		pending = &row
 	}
-	if pending != nil {
-		out = append(out, *pending)
+	if end != nil {
+		out = append(out, *end)
 	}
 	return out
 }
@@ -614,7 +643,23 @@ func seconds(s float64) string {
 // tenantLive is the tenant's event stream for the console's timeline: the
 // JSON API's stream, behind the session instead of a bearer token.
 func (a *api) tenantLive(x *consoleExchange) error {
+	x.allowed = a.sessionStillValid(x)
 	return a.events(x.exchange)
+}
+
+// sessionStillValid checks, at most every sessionRecheck, that the
+// session a live stream was opened with has not ended (signed out,
+// expired, its token rotated out).
+func (a *api) sessionStillValid(x *consoleExchange) func() bool {
+	checked := time.Now()
+	return func() bool {
+		if time.Since(checked) < sessionRecheck {
+			return true
+		}
+		checked = time.Now()
+		_, err := a.currentSession(x.r)
+		return err == nil
+	}
 }
 
 // tenantAction runs a tenant page's form: retry, reconcile, cancel or
@@ -626,6 +671,7 @@ func (a *api) tenantAction(x *consoleExchange) error {
 		return err
 	}
 	action := x.r.URL.Path[strings.LastIndex(x.r.URL.Path, "/")+1:]
+	started := false
 	switch action {
 	case "retry":
 		t, err := a.svc.Get(ctx, id)
@@ -635,16 +681,15 @@ func (a *api) tenantAction(x *consoleExchange) error {
 		if t.State != StateFailed {
 			return &ConflictError{Field: "state", Reason: fmt.Sprintf("tenant %s is %s: only a failed tenant is tried again", id, t.State)}
 		}
-		_, _, err = a.svc.Signup(ctx, t.Request, Mutation{})
-		if err != nil {
+		if _, started, err = a.svc.Signup(ctx, t.Request, Mutation{}); err != nil {
 			return err
 		}
 	case "reconcile":
-		if _, _, err := a.svc.Reconcile(ctx, id, Mutation{}); err != nil {
+		if _, started, err = a.svc.Reconcile(ctx, id, Mutation{}); err != nil {
 			return err
 		}
 	case "cancel":
-		if _, _, err := a.svc.Cancel(ctx, id, Mutation{}); err != nil {
+		if _, started, err = a.svc.Cancel(ctx, id, Mutation{}); err != nil {
 			return err
 		}
 	case "delete":
@@ -661,18 +706,22 @@ func (a *api) tenantAction(x *consoleExchange) error {
 		default:
 			return newProblem(http.StatusBadRequest, "mode", "mode must be protected, force or retainDatabase")
 		}
-		if _, _, err := a.svc.Delete(ctx, id, opts, Mutation{}); err != nil {
+		if _, started, err = a.svc.Delete(ctx, id, opts, Mutation{}); err != nil {
 			return err
 		}
 	}
-	http.Redirect(x.w, x.r, "/tenants/"+id+"?done="+action, http.StatusSeeOther)
+	done := action
+	if !started {
+		done = "nothing"
+	}
+	http.Redirect(x.w, x.r, "/tenants/"+id+"?done="+done, http.StatusSeeOther)
 	return nil
 }
 
 // ---- rollouts ----
 
 type rolloutsView struct {
-	Rollouts []Rollout
+	Rollouts []RolloutSummary
 	Versions []TemplateVersion
 	Current  string
 	Form     rolloutForm
@@ -691,7 +740,7 @@ func (a *api) rolloutsPage(x *consoleExchange) error {
 
 func (a *api) renderRollouts(x *consoleExchange, status int, form rolloutForm, msg string) error {
 	ctx := x.r.Context()
-	rs, err := a.svc.store.ListRollouts(ctx, defaultPageSize)
+	rs, err := a.svc.store.RolloutSummaries(ctx, defaultPageSize, false)
 	if err != nil {
 		return err
 	}
@@ -826,6 +875,7 @@ func (a *api) rolloutPage(x *consoleExchange) error {
 }
 
 func (a *api) rolloutLive(x *consoleExchange) error {
+	x.allowed = a.sessionStillValid(x)
 	return a.rolloutEvents(x.exchange)
 }
 

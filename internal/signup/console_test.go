@@ -519,3 +519,146 @@ func mustURL(tb testing.TB, s string) *url.URL {
 	}
 	return u
 }
+
+func TestConsoleSafeNext(t *testing.T) {
+	t.Parallel()
+	for next, want := range map[string]string{
+		"/tenants?state=failed": "/tenants?state=failed",
+		"/":                     "/",
+		"":                      "/",
+		"//evil.example/":       "/",
+		"/\\evil.example/":      "/",
+		"/\t/evil.example/":     "/",
+		"/\n/evil.example/":     "/",
+		"/\x0b/evil.example/":   "/",
+		"https://evil.example/": "/",
+		"tenants":               "/",
+		"/%2F/evil.example":     "/%2F/evil.example", // a path of this site
+	} {
+		if got := safeNext(next); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", next, got, want)
+		}
+	}
+}
+
+func TestConsoleOperationRows(t *testing.T) {
+	t.Parallel()
+	ev := func(seq int64, data string) Event {
+		return Event{Seq: seq, Type: EventOperation, At: time.Unix(seq, 0), Data: json.RawMessage(data)}
+	}
+	// Newest first: an up that failed in the refresh it ran first, an
+	// update interrupted by a crash, a cancelled one, a succeeded one.
+	ops := []Event{
+		ev(9, `{"operation":"up","phase":"started","attempt":1}`),
+		ev(8, `{"operation":"refresh","phase":"failed","error":"the stack is locked"}`),
+		ev(7, `{"operation":"up","phase":"started","attempt":2}`),
+		ev(6, `{"operation":"up","phase":"started","attempt":1}`),
+		ev(5, `{"operation":"up","phase":"cancelled","reason":"cancelled by the operator"}`),
+		ev(4, `{"operation":"up","phase":"started","attempt":1}`),
+		ev(3, `{"operation":"up","phase":"succeeded","changes":{"create":6},"seconds":3.9}`),
+		ev(2, `{"operation":"up","phase":"started","attempt":1}`),
+	}
+	got := operationRows(ops, false)
+	want := []operationRow{
+		{Operation: "up", Phase: "running", At: time.Unix(9, 0)},
+		{Operation: "up (refresh)", Phase: "failed", At: time.Unix(7, 0), Error: "the stack is locked"},
+		{Operation: "up", Phase: "interrupted", At: time.Unix(6, 0)},
+		{Operation: "up", Phase: "cancelled", At: time.Unix(4, 0), Error: "cancelled by the operator"},
+		{Operation: "up", Phase: "succeeded", At: time.Unix(2, 0), Seconds: "3.9s", Changes: "6 create"},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("operationRows =\n%v\nwant\n%v", got, want)
+	}
+	if got := operationRows(ops, true); got[0].Phase != "interrupted" {
+		t.Errorf("a settled tenant's unended operation is %q, want interrupted", got[0].Phase)
+	}
+}
+
+//nolint:paralleltest // newTestServer sets TENANTFLEET_LOCAL_* with t.Setenv (localtest.Images).
+func TestConsoleTenantStates(t *testing.T) {
+	ts := newTestServer(t)
+	seedConsole(t, ts.svc.store, 3)
+	if _, err := ts.svc.store.DB.Exec(`UPDATE tenantfleet_tenant SET state = 'failed', desired = 'absent', last_error = 'the database is deletion-protected' WHERE id = 'tenant-00001'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.svc.store.DB.Exec(`UPDATE tenantfleet_tenant SET state = 'deleted', desired = 'absent' WHERE id = 'tenant-00002'`); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, ts.srv.URL)
+	b.signIn(testToken)
+	p := b.get("/tenants/tenant-00001")
+	for _, want := range []string{"Delete again (the last delete failed)…", "deletion-protected"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("a tenant whose delete failed: the page lacks %q", want)
+		}
+	}
+	if strings.Contains(p.body, "Retry provisioning") || strings.Contains(p.body, "No action applies") {
+		t.Error("a tenant whose delete failed is offered a retry of its signup, or nothing")
+	}
+	if p := b.get("/tenants/tenant-00002"); !strings.Contains(p.body, "No action applies to a deleted tenant") {
+		t.Errorf("a deleted tenant's page:\n%s", p.body)
+	}
+	// Deleted tenants are left out of the list unless asked for.
+	if p := b.get("/tenants"); !strings.Contains(p.body, "<strong>2</strong> tenants match") || strings.Contains(p.body, `href="/tenants/tenant-00002"`) {
+		t.Errorf("the tenant list shows deleted tenants by default:\n%s", p.body)
+	}
+	if p := b.get("/tenants?state=deleted"); !strings.Contains(p.body, `href="/tenants/tenant-00002"`) {
+		t.Error("state=deleted does not list the deleted tenant")
+	}
+	if p := b.get("/tenants?drift=yes"); p.status != http.StatusBadRequest || !strings.Contains(p.body, "<code>drift</code>") {
+		t.Errorf("drift=yes = %d", p.status)
+	}
+	// An action the tenant's state does not allow is refused with the reason.
+	if p := b.post("/tenants/tenant-00000/cancel", url.Values{"csrf": {b.csrf()}}); p.status != http.StatusConflict || !strings.Contains(p.body, "role=\"alert\"") {
+		t.Errorf("cancel of a ready tenant = %d:\n%s", p.status, p.body)
+	}
+}
+
+//nolint:paralleltest // newTestServer sets TENANTFLEET_LOCAL_* with t.Setenv (localtest.Images).
+func TestConsoleSignInAgainEndsTheOldSession(t *testing.T) {
+	ts := newTestServer(t)
+	b := newBrowser(t, ts.srv.URL)
+	b.signIn(testToken)
+	b.signIn(testToken)
+	if n := ts.countRows("tenantfleet_console_session"); n != 1 {
+		t.Errorf("%d sessions after signing in twice, want 1", n)
+	}
+	b.header.Set("Forwarded", `for=192.0.2.1;proto=https`)
+	if c := b.signIn(testToken).header.Get("Set-Cookie"); !strings.HasPrefix(c, "__Host-") || !strings.Contains(c, "Secure") {
+		t.Errorf("behind a proxy that sends Forwarded: proto=https, the cookie is %q", c)
+	}
+}
+
+//nolint:paralleltest // newTestServer sets TENANTFLEET_LOCAL_* with t.Setenv (localtest.Images).
+func TestConsoleLiveStreamEndsWithTheSession(t *testing.T) {
+	ts := newTestServer(t)
+	if r := ts.do(request{method: "POST", path: "/v1/tenants", body: `{"id":"acme"}`}); r.status != 202 {
+		t.Fatalf("signup = %d", r.status)
+	}
+	b := newBrowser(t, ts.srv.URL)
+	b.signIn(testToken)
+	req, err := http.NewRequestWithContext(t.Context(), "GET", ts.srv.URL+"/tenants/acme/live", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := b.c.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /tenants/acme/live = %v, %v", resp, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	// The tenant never settles here (no worker runs): only the session's
+	// end can end the stream.
+	if _, err := ts.svc.store.DB.Exec(`DELETE FROM tenantfleet_console_session`); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := io.Copy(io.Discard, resp.Body); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("the stream ended with %v, want a clean end", err)
+		}
+	case <-t.Context().Done():
+		t.Fatal("the live stream outlived its session")
+	}
+}

@@ -127,6 +127,9 @@ func (a *api) streamEvents(x *exchange, subject string, after int64,
 		// events: an event recorded after the read wakes the next wait, and
 		// every event up to a finished state is read after it.
 		changed := a.svc.EventsChanged()
+		if x.allowed != nil && !x.allowed() {
+			return
+		}
 		finished, err := done(ctx)
 		if err != nil {
 			fail("read the state", err)

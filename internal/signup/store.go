@@ -332,6 +332,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return fmt.Errorf("migrate the job database (%s): %w", s.where, err)
 		}
 	}
+	// The console's charts read the last provisionings and signups.
+	if _, err := s.DB.ExecContext(ctx, `CREATE INDEX IF NOT EXISTS tenantfleet_tenant_provision ON tenantfleet_tenant (provision_started_at)`); err != nil {
+		return fmt.Errorf("migrate the job database (%s): %w", s.where, err)
+	}
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -216,4 +217,149 @@ func (s *Store) touchSession(ctx context.Context, idSum string, at time.Time) er
 func (s *Store) deleteSession(ctx context.Context, idSum string) error {
 	_, err := s.DB.ExecContext(ctx, s.q(`DELETE FROM tenantfleet_console_session WHERE id_sum = ?`), idSum)
 	return err
+}
+
+// RolloutSummary is a rollout as lists show it: its record and its
+// tenants counted by the database, not read.
+type RolloutSummary struct {
+	Rollout
+	// Tenants counts the rollout's tenants.
+	Tenants int
+	// MonthlyDelta sums the planned tenants' monthly cost change.
+	MonthlyDelta float64
+}
+
+// RolloutSummaries returns up to limit rollouts, newest first (only the
+// active ones when active), with their tenants counted by status.
+func (s *Store) RolloutSummaries(ctx context.Context, limit int, active bool) ([]RolloutSummary, error) {
+	query := `SELECT ` + rolloutColumns + ` FROM tenantfleet_rollout`
+	args := []any{}
+	if active {
+		query += ` WHERE state NOT IN (?, ?, ?)`
+		args = append(args, string(RolloutPlanned), string(RolloutSucceeded), string(RolloutCancelled))
+	}
+	query += ` ORDER BY id DESC LIMIT ?`
+	rows, err := s.DB.QueryContext(ctx, s.q(query), append(args, limit)...)
+	if err != nil {
+		return nil, err
+	}
+	var out []RolloutSummary
+	index := map[int64]int{}
+	for rows.Next() {
+		r, err := scanRollout(rows)
+		if err != nil {
+			_ = rows.Close()
+			return nil, err
+		}
+		r.Counts = map[string]int{}
+		index[r.ID] = len(out)
+		out = append(out, RolloutSummary{Rollout: r})
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	// One GROUP BY over the listed rollouts' tenants (by the
+	// rollout_id, tenant_id primary key).
+	placeholders := strings.TrimSuffix(strings.Repeat("?, ", len(out)), ", ")
+	ids := make([]any, len(out))
+	for i, r := range out {
+		ids[i] = r.ID
+	}
+	counts, err := s.DB.QueryContext(ctx, s.q(`SELECT rollout_id, status, COUNT(*),
+		SUM(CASE WHEN planned <> 0 THEN monthly_after - monthly_before ELSE 0 END)
+		FROM tenantfleet_rollout_tenant WHERE rollout_id IN (`+placeholders+`) GROUP BY rollout_id, status`), ids...)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = counts.Close() }() // counts.Err, below, reports a failed read
+	for counts.Next() {
+		var (
+			id     int64
+			status string
+			n      int
+			delta  float64
+		)
+		if err := counts.Scan(&id, &status, &n, &delta); err != nil {
+			return nil, err
+		}
+		r := &out[index[id]]
+		r.Counts[status] += n
+		r.Tenants += n
+		r.MonthlyDelta += delta
+	}
+	for i := range out {
+		out[i].MonthlyDelta = round2(out[i].MonthlyDelta)
+		out[i].Failures = out[i].Counts[string(TenantFailed)]
+	}
+	return out, counts.Err()
+}
+
+// LastDriftCheck returns the newest drift check with its results counted
+// by the database, not read (nil when there is none).
+func (s *Store) LastDriftCheck(ctx context.Context) (*DriftCheck, error) {
+	var (
+		c        DriftCheck
+		started  int64
+		finished sql.NullInt64
+	)
+	err := s.DB.QueryRowContext(ctx, `SELECT id, state, started_at, finished_at FROM tenantfleet_drift_check ORDER BY id DESC LIMIT 1`).
+		Scan(&c.ID, &c.State, &started, &finished)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.StartedAt = time.UnixMilli(started).UTC()
+	c.FinishedAt = fromMillis(finished)
+	rows, err := s.DB.QueryContext(ctx, s.q(`SELECT status, COUNT(*) FROM tenantfleet_drift_result WHERE check_id = ? GROUP BY status`), c.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }() // rows.Err, below, reports a failed read
+	for rows.Next() {
+		var (
+			status string
+			n      int
+		)
+		if err := rows.Scan(&status, &n); err != nil {
+			return nil, err
+		}
+		c.Tenants += n
+		switch status {
+		case DriftInSync:
+			c.InSync += n
+		case DriftDrifted:
+			c.Drifted += n
+		case DriftError:
+			c.Errors += n
+		case driftSkipped:
+			c.Skipped += n
+		}
+		if status != driftPending {
+			c.Checked += n
+		}
+	}
+	return &c, rows.Err()
+}
+
+// TenantClouds lists the clouds the tenants are on.
+func (s *Store) TenantClouds(ctx context.Context) ([]string, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT DISTINCT cloud FROM tenantfleet_tenant ORDER BY cloud`)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }() // rows.Err, below, reports a failed read
+	var out []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }

@@ -102,6 +102,8 @@ type ListFilter struct {
 	// Cloud, Tier and Version (the template version last applied), when
 	// not empty, keep the tenants with that value.
 	Cloud, Tier, Version string
+	// Live leaves deleted tenants out.
+	Live bool
 }
 
 // where is the filter as an SQL condition and its arguments.
@@ -113,8 +115,12 @@ func (f ListFilter) where() (string, []any) {
 		args = append(args, string(f.State))
 	}
 	if f.Drifted {
-		conds = append(conds, "drift_status = ?", "state <> ?")
-		args = append(args, DriftDrifted, string(StateDeleted))
+		conds = append(conds, "drift_status = ?")
+		args = append(args, DriftDrifted)
+	}
+	if f.Drifted || f.Live {
+		conds = append(conds, "state <> ?")
+		args = append(args, string(StateDeleted))
 	}
 	for _, c := range []struct{ column, value string }{{"cloud", f.Cloud}, {"tier", f.Tier}, {"template_version", f.Version}} {
 		if c.value != "" {

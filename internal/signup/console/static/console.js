@@ -18,13 +18,12 @@
     return parts[parts.length - 1];
   }
 
+  // seconds mirrors seconds() in console_pages.go: 4.2s, 1m5s, 1h2m3s.
   function seconds(s) {
     if (s === undefined || s === null) return '';
-    if (s >= 60) {
-      var m = Math.floor(s / 60), r = Math.round(s - m * 60);
-      return m + 'm' + r + 's';
-    }
-    return s.toFixed(1) + 's';
+    if (s < 60) return s.toFixed(1) + 's';
+    var t = Math.round(s), h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60), r = t % 60;
+    return (h ? h + 'h' + m + 'm' : m + 'm') + r + 's';
   }
 
   function changesText(changes) {
@@ -75,8 +74,16 @@
     return tr;
   }
 
-  // refresh replaces the element with id by the same element of a fresh
-  // copy of this page, without reloading it.
+  // inUse reports whether the operator is working in el: focus in it, or
+  // a confirmation (details) open in it. Such a part is not replaced.
+  function inUse(el) {
+    return el.contains(document.activeElement) && document.activeElement !== document.body ||
+      el.querySelector('details[open]') !== null;
+  }
+
+  // refresh replaces the elements with these ids by the same elements of
+  // a fresh copy of this page, without reloading it; those the operator
+  // is working in are left as they are.
   function refresh(ids) {
     return fetch(window.location.pathname, { credentials: 'same-origin', headers: { 'Accept': 'text/html' } })
       .then(function (res) {
@@ -87,7 +94,7 @@
         var doc = new DOMParser().parseFromString(html, 'text/html');
         ids.forEach(function (id) {
           var now = document.getElementById(id), fresh = doc.getElementById(id);
-          if (now && fresh) now.replaceWith(document.adoptNode(fresh));
+          if (now && fresh && !inUse(now)) now.replaceWith(document.adoptNode(fresh));
         });
         return doc;
       });
@@ -101,59 +108,87 @@
     var body = table.tBodies[0], status = document.getElementById('live-status');
     var badge = document.getElementById('tenant-state');
     var es = new EventSource(table.dataset.live);
+    function settle(st) {
+      es.close();
+      badge.textContent = st;
+      badge.className = 'state state-' + st;
+      var which = document.getElementById('timeline-which');
+      if (which) which.textContent = 'last';
+      stopped(status, 'The tenant is ' + st + '.');
+      refresh(['tenant-details']).catch(function () {
+        stopped(status, 'The tenant is ' + st + '; reload the page for its outputs.');
+      });
+    }
     ['state', 'operation', 'resource', 'diagnostic'].forEach(function (type) {
       es.addEventListener(type, function (msg) {
         var ev = JSON.parse(msg.data);
         body.appendChild(timelineRow(ev));
         if (ev.type !== 'state') return;
-        var st = ev.data.state;
-        badge.textContent = st;
-        badge.className = 'state state-' + st;
-        if (settled[st]) {
-          es.close();
-          var which = document.getElementById('timeline-which');
-          if (which) which.textContent = 'last';
-          stopped(status, 'The tenant is ' + st + '.');
-          refresh(['tenant-details']).catch(function () {
-            stopped(status, 'The tenant is ' + st + '; reload the page for its outputs.');
-          });
-        }
+        badge.textContent = ev.data.state;
+        badge.className = 'state state-' + ev.data.state;
+        if (settled[ev.data.state]) settle(ev.data.state);
       });
     });
     es.onerror = function () {
       if (es.readyState === EventSource.CLOSED) {
         stopped(status, 'Live updates stopped (signed out, or the service went away): reload the page.');
+        return;
       }
+      // The stream ended and the browser is about to reconnect: when the
+      // tenant settled meanwhile (its last event came before this page
+      // subscribed), there is nothing more to follow.
+      fetch(window.location.pathname, { credentials: 'same-origin' }).then(function (res) {
+        if (res.redirected || !res.ok) throw new Error('status ' + res.status);
+        return res.text();
+      }).then(function (html) {
+        var doc = new DOMParser().parseFromString(html, 'text/html');
+        var fresh = doc.getElementById('timeline'), st = doc.getElementById('tenant-state');
+        if (fresh && !fresh.dataset.live && st) settle(st.textContent.trim());
+      }).catch(function () {
+        es.close();
+        stopped(status, 'Live updates stopped (signed out, or the service went away): reload the page.');
+      });
     };
   }
 
-  function followRollout(section) {
-    var es = new EventSource(section.dataset.live), pending = null;
+  // followRollout refreshes the rollout's parts on each of its events:
+  // one fetch at a time, one more after it when events came meanwhile.
+  function followRollout(head) {
+    var es = new EventSource(head.dataset.live), timer = null, busy = false, again = false;
     function update() {
-      pending = null;
-      refresh(['rollout-live']).then(function () {
-        var now = document.getElementById('rollout-live');
+      timer = null;
+      if (busy) { again = true; return; }
+      busy = true;
+      refresh(['rollout-head', 'rollout-actions', 'rollout-body']).then(function () {
+        var now = document.getElementById('rollout-head');
         if (now && !now.dataset.live) es.close();
       }).catch(function () {
+        es.close();
         stopped(document.getElementById('live-status'), 'Live updates stopped: reload the page.');
+      }).then(function () {
+        busy = false;
+        if (again) { again = false; schedule(); }
       });
     }
+    function schedule() {
+      if (!timer) timer = setTimeout(update, 250);
+    }
     ['state', 'wave', 'tenant'].forEach(function (type) {
-      es.addEventListener(type, function () {
-        if (!pending) pending = setTimeout(update, 250);
-      });
+      es.addEventListener(type, schedule);
     });
     es.onerror = function () {
       if (es.readyState === EventSource.CLOSED) {
         stopped(document.getElementById('live-status'), 'Live updates stopped (signed out, or the service went away): reload the page.');
+        return;
       }
+      schedule(); // the stream ended: the refresh says whether the rollout is over
     };
   }
 
   function start() {
     var tl = document.getElementById('timeline');
     if (tl && tl.dataset.live) followTenant(tl);
-    var ro = document.getElementById('rollout-live');
+    var ro = document.getElementById('rollout-head');
     if (ro && ro.dataset.live) followRollout(ro);
   }
 
