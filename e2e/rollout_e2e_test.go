@@ -59,6 +59,23 @@ func (s *signupService) fleetCLI(tb testing.TB, args ...string) (string, string,
 	return stdout.String(), stderr.String(), 0
 }
 
+// answeredRelease reads the release a tenant's web app shows, waiting up
+// to two minutes for the app to answer at all: a tenant is ready once its
+// update has started the app's process, which may not listen yet (the
+// rollouts' health gate waits for /healthz; a signup does not). A wrong
+// release, once the app answers, is returned at once.
+func answeredRelease(tb testing.TB, svc *signupService, id string) string {
+	tb.Helper()
+	var got string
+	eventually(tb, 2*time.Minute, id+"'s web app to answer /api/info", func() error {
+		if got = releaseOf(tb, svc, id); strings.HasPrefix(got, "GET ") {
+			return errors.New(got)
+		}
+		return nil
+	})
+	return got
+}
+
 // releaseOf reads the release a tenant's web app shows (GET /api/info).
 func releaseOf(tb testing.TB, svc *signupService, id string) string {
 	tb.Helper()
@@ -189,7 +206,7 @@ func TestFleetRollouts(t *testing.T) {
 	}
 	for _, id := range fleetTenants {
 		svc.waitState(t, id, "ready", 10*time.Minute)
-		if got := releaseOf(t, svc, id); got != "1" {
+		if got := answeredRelease(t, svc, id); got != "1" {
 			t.Fatalf("%s shows release %q, want 1", id, got)
 		}
 	}
@@ -243,7 +260,7 @@ func TestFleetRollouts(t *testing.T) {
 			}
 		}
 		for _, id := range fleetTenants {
-			if got := releaseOf(t, svc, id); got != "1" {
+			if got := answeredRelease(t, svc, id); got != "1" {
 				t.Errorf("after the dry run, %s shows release %q, want 1", id, got)
 			}
 		}
@@ -285,7 +302,7 @@ func TestFleetRollouts(t *testing.T) {
 			}
 		}
 		for _, id := range fleetTenants {
-			if got := releaseOf(t, svc, id); got != "2" {
+			if got := answeredRelease(t, svc, id); got != "2" {
 				t.Errorf("%s shows release %q, want 2", id, got)
 			}
 			if n := f.updatesSince(t, "tenant-"+id, start); n != 1 {
@@ -330,7 +347,7 @@ func TestFleetRollouts(t *testing.T) {
 			if rts[id]["status"] != "planned" {
 				t.Errorf("%s: %v, want planned (untouched)", id, rts[id]["status"])
 			}
-			if got := releaseOf(t, svc, id); got != "2" {
+			if got := answeredRelease(t, svc, id); got != "2" {
 				t.Errorf("%s shows release %q after the halt, want 2 (untouched)", id, got)
 			}
 		}
@@ -354,7 +371,7 @@ func TestFleetRollouts(t *testing.T) {
 		}
 		ro = waitRollout(t, svc, ro["id"], 10*time.Minute, "succeeded")
 		for _, id := range fleetTenants {
-			if got := releaseOf(t, svc, id); got != "3" {
+			if got := answeredRelease(t, svc, id); got != "3" {
 				t.Errorf("%s shows release %q, want 3", id, got)
 			}
 		}
@@ -411,7 +428,7 @@ func TestFleetRollouts(t *testing.T) {
 			if locks := f.locksInBackend("tenant-" + id); len(locks) != 0 {
 				t.Errorf("locks left on tenant-%s: %v", id, locks)
 			}
-			if got := releaseOf(t, svc, id); got != "4" {
+			if got := answeredRelease(t, svc, id); got != "4" {
 				t.Errorf("%s shows release %q, want 4", id, got)
 			}
 		}
