@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -438,5 +441,56 @@ func TestSignupReplicasShareThePostgreSQLJobs(t *testing.T) {
 	})
 	if check["inSync"] != 7.0 || check["drifted"] != 0.0 {
 		t.Errorf("drift check on PostgreSQL: %s", jsonString(check))
+	}
+
+	// The console on PostgreSQL: a session opened on one replica holds on
+	// the other (the sessions are in the shared database), and every
+	// page's queries run there.
+	consoleOnPostgreSQL(t, a, b, fmt.Sprint(ro["id"]))
+}
+
+// consoleOnPostgreSQL signs in to the console on replica a and reads its
+// pages from replica b with the same session.
+func consoleOnPostgreSQL(t *testing.T, a, b *signupService, rolloutID string) {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	resp, err := client.PostForm(a.url+"/sign-in", url.Values{"token": {a.token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/" {
+		t.Fatalf("console sign-in on replica a: %d at %s", resp.StatusCode, resp.Request.URL)
+	}
+	// The cookie is the host's, not the port's: it goes to replica b too.
+	for path, want := range map[string][]string{
+		"/":                             {"<h1>Fleet</h1>", "p50 <strong>", "By cloud", "Signups per hour"},
+		"/tenants?state=ready":          {"tenants match", `href="/tenants/pa"`},
+		"/tenants?cloud=local":          {`href="/tenants/pb"`},
+		"/tenants/pa":                   {"Tenant pa", "Resources by component", "Operations"},
+		"/rollouts":                     {`href="/rollouts/` + rolloutID + `"`, "succeeded"},
+		"/rollouts/" + rolloutID:        {"Rollout " + rolloutID, "Wave 1", "passed: /healthz answered"},
+		"/tenants?state=deleted":        {"tenants match"},
+		"/tenants?version=000000000000": {"<strong>0</strong> tenants match"},
+	} {
+		resp, err := client.Get(b.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Request.URL.Path == "/sign-in" {
+			t.Errorf("console %s on replica b: %d at %s", path, resp.StatusCode, resp.Request.URL)
+			continue
+		}
+		for _, w := range want {
+			if !strings.Contains(string(body), w) {
+				t.Errorf("console %s on replica b lacks %q", path, w)
+			}
+		}
 	}
 }
