@@ -54,6 +54,12 @@ func TestSignupService(t *testing.T) {
 	if webURL == "" {
 		t.Fatalf("ready tenant without webUrl: %v", ready)
 	}
+	// Ready means the update started the app's process, not that it
+	// listens yet: wait for it to answer, then check what it serves.
+	eventually(t, 2*time.Minute, "acme's web app to answer", func() error {
+		_, _, err := getStatus(webURL + "/healthz")
+		return err
+	})
 	codeGet, page, err := getStatus(webURL + "/")
 	if err != nil || codeGet != http.StatusOK || !strings.Contains(page, "acme") {
 		t.Fatalf("acme's web app: GET / = %d %v", codeGet, err)
