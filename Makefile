@@ -1,16 +1,20 @@
 # tenantfleet — `make help` lists the targets.
 PULUMI_VERSION := v3.232.0
 GOLANGCI_LINT_VERSION := v2.15.0
+# What the Kubernetes tests run against (scripts/build-kubernetes.sh): the control
+# plane (tools/kubernetes) and the pulumi-kubernetes plugin (tools/pulumi-kubernetes).
+KUBERNETES_VERSION := v1.34.4
+PULUMI_KUBERNETES_VERSION := v4.25.0
 # The images' version (label and tag): make images IMAGE_VERSION=1.4.0
 IMAGE_VERSION ?= dev
 # How the images' programs are built: static, as the images hold no libc,
 # for linux/amd64 (internal/image's tests build them the same way).
 STATIC_GO_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags='-s -w'
 # Adapters with a golden resource graph under providers/<name>/testdata.
-ADAPTERS := aws azure digitalocean gcp local
+ADAPTERS := aws azure digitalocean gcp kubernetes local
 
 .DEFAULT_GOAL := help
-.PHONY: help demo down setup build images cli browser lint-tool lint test vet fmt-check golden bench
+.PHONY: help demo down setup build images cli browser kube lint-tool lint test vet fmt-check golden bench
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -51,7 +55,10 @@ lint: lint-tool ## Run golangci-lint (.golangci.yaml) on every package
 browser: ## Install the headless Chromium the console's browser test drives (Debian's chromium; no-op when present)
 	@scripts/setup-browser.sh
 
-test: setup browser vet fmt-check lint ## Set up and run the whole test suite, end-to-end and browser tests included (what CI runs)
+kube: ## Build the Kubernetes control plane and the pulumi-kubernetes plugin the Kubernetes tests run against (no-op when built)
+	@scripts/build-kubernetes.sh
+
+test: setup browser kube vet fmt-check lint ## Set up and run the whole test suite, end-to-end and browser tests included (what CI runs)
 	@test "$$(./bin/pulumi version)" = "$(PULUMI_VERSION)" || { echo "bin/pulumi is not $(PULUMI_VERSION)"; exit 1; }
 	go test -timeout 45m ./...
 

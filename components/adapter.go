@@ -29,7 +29,7 @@ import "github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 //     returned (Database.State, Queue.State, Topic.State, Foundation.State,
 //     Platform.State), never through Native, which is the users'.
 type Adapter interface {
-	// Name is the registry name: aws, azure, gcp, digitalocean or local.
+	// Name is the registry name: aws, azure, gcp, digitalocean, kubernetes or local.
 	Name() string
 	// Capabilities states what the cloud offers beyond the methods every
 	// adapter has.
@@ -112,7 +112,16 @@ type Scope struct {
 // (network rules, a cluster, a log group). TenantUnit calls it first and hands
 // the result back in every input of that tenant.
 type FoundationProvisioner interface {
-	Foundation(ctx *pulumi.Context, name string, scope Scope, parent pulumi.Resource) (*Foundation, error)
+	Foundation(ctx *pulumi.Context, name string, in FoundationInput, parent pulumi.Resource) (*Foundation, error)
+}
+
+// FoundationInput is what a cloud needs to lay a tenant's foundation: the
+// whole (defaulted, validated) spec, for foundations sized by it (a
+// Kubernetes namespace's ResourceQuota).
+type FoundationInput struct {
+	Scope    Scope
+	Spec     TenantSpec
+	Platform *Platform // nil unless the adapter is a PlatformProvisioner
 }
 
 // Foundation is a tenant's shared cloud pieces.

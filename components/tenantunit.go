@@ -87,7 +87,7 @@ func NewTenantUnit(ctx *pulumi.Context, name string, args *TenantUnitArgs, opts 
 
 	var base *Foundation
 	if fp, ok := cloud.(FoundationProvisioner); ok {
-		if base, err = fp.Foundation(ctx, name+"-base", scope, unit); err != nil {
+		if base, err = fp.Foundation(ctx, name+"-base", FoundationInput{Scope: scope, Spec: spec, Platform: platform}, unit); err != nil {
 			return nil, fmt.Errorf("tenant unit %q: foundation: %w", name, err)
 		}
 		maps.Copy(unit.Native, base.Native)

@@ -17,6 +17,8 @@ import (
 	"github.com/tenantfleet/tenantfleet/providers/digitalocean/digitaloceanoffline"
 	"github.com/tenantfleet/tenantfleet/providers/gcp"
 	"github.com/tenantfleet/tenantfleet/providers/gcp/gcpoffline"
+	"github.com/tenantfleet/tenantfleet/providers/kubernetes"
+	"github.com/tenantfleet/tenantfleet/providers/kubernetes/kubernetesoffline"
 	"github.com/tenantfleet/tenantfleet/providers/local"
 	"github.com/tenantfleet/tenantfleet/providers/local/localoffline"
 	"github.com/tenantfleet/tenantfleet/providers/offline"
@@ -110,6 +112,17 @@ var registry = map[string]Cloud{
 		TypePrefix:    "gcp:",
 		Offline:       gcpoffline.Model,
 		PlanConfig:    map[string]any{"tenantfleet:gcp": map[string]any{"project": "tenantfleet-cost-plan"}},
+	},
+	kubernetes.Name: {
+		New:        kubernetes.New,
+		NoRegions:  "a cluster is wherever its kubeconfig context points",
+		TypePrefix: "kubernetes:",
+		Offline:    kubernetesoffline.Model,
+		PlanConfig: map[string]any{"tenantfleet:kubernetes": map[string]any{
+			"context": "cost-plan",
+			"ingress": map[string]any{"className": "nginx", "baseDomain": "tenants.example.com", "namespace": "ingress-nginx"},
+			"queue":   map[string]any{"url": "nats://nats.nats.svc.cluster.local:4222", "namespace": "nats"},
+		}},
 	},
 	local.Name: {
 		New:        local.New,

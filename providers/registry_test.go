@@ -21,9 +21,9 @@ func TestRegistry(t *testing.T) {
 		{"gcp", ""},
 		{"digitalocean", ""},
 		{"local", ""},
-		{"AWS", `unknown cloud "AWS": valid clouds are aws, azure, digitalocean, gcp, local`},
-		{"", `unknown cloud "": valid clouds are aws, azure, digitalocean, gcp, local`},
-		{"oracle", `unknown cloud "oracle": valid clouds are aws, azure, digitalocean, gcp, local`},
+		{"AWS", `unknown cloud "AWS": valid clouds are aws, azure, digitalocean, gcp, kubernetes, local`},
+		{"", `unknown cloud "": valid clouds are aws, azure, digitalocean, gcp, kubernetes, local`},
+		{"oracle", `unknown cloud "oracle": valid clouds are aws, azure, digitalocean, gcp, kubernetes, local`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -53,7 +53,7 @@ func TestRegistry(t *testing.T) {
 			}
 		})
 	}
-	if got := strings.Join(providers.Names(), ","); got != "aws,azure,digitalocean,gcp,local" {
+	if got := strings.Join(providers.Names(), ","); got != "aws,azure,digitalocean,gcp,kubernetes,local" {
 		t.Errorf("Names() = %q", got)
 	}
 }

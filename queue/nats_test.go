@@ -218,3 +218,108 @@ func TestNATSQueueBindsButNeverCreatesTheConsumer(t *testing.T) {
 		t.Errorf("the consumer was created: %v", err)
 	}
 }
+
+// TestNATSClientDeadLetters is a Kubernetes queue: the consumer delivers
+// one time more than maxReceiveCount, and the client moves a message to the
+// dead-letter stream when it is nacked on its last counted delivery, or
+// arrives past it (its reader crashed on the last one).
+func TestNATSClientDeadLetters(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	const maxReceiveCount = 2
+	queueURL, _, js := startJetStream(t, "k8s", maxReceiveCount+1)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "k8s-dlq", Subjects: []string{"dlq.k8s"}, Duplicates: 2 * time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	dlqURL := strings.Replace(strings.Replace(queueURL, "stream=k8s&", "stream=k8s-dlq&", 1), "subject=queue.k8s&consumer=worker", "subject=dlq.k8s", 1)
+	c := Config{Cloud: CloudKubernetes, URL: queueURL + "&maxReceiveCount=2", DeadLetterURL: dlqURL}
+	if _, err := OpenReceiver(ctx, Config{Cloud: CloudKubernetes, URL: c.URL}); err == nil || !strings.Contains(err.Error(), "DEAD_LETTER_QUEUE_URL") {
+		t.Fatalf("no dead-letter URL: %v", err)
+	}
+	s, err := OpenSender(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	r, err := OpenReceiver(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = r.Close() }()
+	deadLetters := func() []jetstream.RawStreamMsg {
+		t.Helper()
+		st, err := js.Stream(ctx, "k8s-dlq")
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := st.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []jetstream.RawStreamMsg
+		for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+			m, err := st.GetMsg(ctx, seq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, *m)
+		}
+		return out
+	}
+
+	// Nacked on its last counted delivery: moved, with its headers.
+	if _, err := s.Send(ctx, Outgoing{Body: []byte("nacked"), Attributes: map[string]string{"trace": "t-1"}}); err != nil {
+		t.Fatal(err)
+	}
+	for want := 1; want <= maxReceiveCount; want++ {
+		m := receiveOne(t, r)[0]
+		if m.Deliveries != want || string(m.Body) != "nacked" {
+			t.Fatalf("delivery %d: %+v", want, m)
+		}
+		if err := r.Nack(ctx, m, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if msgs, err := r.Receive(ctx, 10, 50*time.Millisecond); err != nil || len(msgs) != 0 {
+		t.Errorf("delivered after its last nack: %v, %v", msgs, err)
+	}
+	dl := deadLetters()
+	if len(dl) != 1 || string(dl[0].Data) != "nacked" || dl[0].Header.Get("trace") != "t-1" ||
+		dl[0].Header.Get(headerDeadLetterOrigin) != "k8s/1" || !strings.Contains(dl[0].Header.Get(headerDeadLetterReason), "nacked on delivery 2 of 2") {
+		t.Fatalf("dead letters %+v", dl)
+	}
+
+	// A reader that failed every delivery without a nack (crashed): the
+	// delivery past maxReceiveCount is moved, never handed to the app.
+	if _, err := s.Send(ctx, Outgoing{Body: []byte("crashed")}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := js.Consumer(ctx, "k8s", "worker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range maxReceiveCount {
+		batch, err := raw.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for m := range batch.Messages() {
+			_ = m.Nak() // as if the reader's ack wait had run out
+		}
+	}
+	// Receive returns once the redelivery has arrived and been moved.
+	if msgs, err := r.Receive(ctx, 10, time.Minute); err != nil || len(msgs) != 0 {
+		t.Errorf("a message past its last delivery reached the app: %v, %v", msgs, err)
+	}
+	dl = deadLetters()
+	if len(dl) != 2 || string(dl[1].Data) != "crashed" || !strings.Contains(dl[1].Header.Get(headerDeadLetterReason), "not settled") {
+		t.Fatalf("dead letters %+v", dl)
+	}
+	st, err := js.Stream(ctx, "k8s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := st.Info(ctx); err != nil || info.State.Msgs != 0 {
+		t.Errorf("the work queue still holds %v messages (%v)", info.State.Msgs, err)
+	}
+}

@@ -17,11 +17,14 @@ const (
 	CloudAzure        = "azure"
 	CloudGCP          = "gcp"
 	CloudDigitalOcean = "digitalocean"
+	// CloudKubernetes queues are NATS JetStream streams (declared through
+	// NACK): the local cloud's client serves them.
+	CloudKubernetes = "kubernetes"
 )
 
 // Clouds lists every cloud this package has a client for.
 func Clouds() []string {
-	return []string{CloudLocal, CloudAWS, CloudAzure, CloudGCP, CloudDigitalOcean}
+	return []string{CloudLocal, CloudAWS, CloudAzure, CloudGCP, CloudDigitalOcean, CloudKubernetes}
 }
 
 // The variables of tenantfleet's environment contract that ConfigFromEnv
@@ -110,7 +113,7 @@ type Sender interface {
 // Config says which queue to open and how. ConfigFromEnv fills it from the
 // environment contract.
 type Config struct {
-	// Cloud is TENANTFLEET_CLOUD: local, aws, azure, gcp or digitalocean.
+	// Cloud is TENANTFLEET_CLOUD: local, aws, azure, gcp, digitalocean or kubernetes.
 	Cloud string
 	// URL is QUEUE_URL, the work queue in the cloud's own form (see the
 	// package doc).
@@ -172,7 +175,7 @@ var ErrUnknownCloud = errors.New("unknown cloud")
 func OpenReceiver(ctx context.Context, c Config) (Receiver, error) {
 	c = c.withDefaults()
 	switch c.Cloud {
-	case CloudLocal:
+	case CloudLocal, CloudKubernetes:
 		return openNATSReceiver(ctx, c)
 	case CloudAWS:
 		return openSQSReceiver(ctx, c)
@@ -191,7 +194,7 @@ func OpenReceiver(ctx context.Context, c Config) (Receiver, error) {
 func OpenSender(ctx context.Context, c Config) (Sender, error) {
 	c = c.withDefaults()
 	switch c.Cloud {
-	case CloudLocal:
+	case CloudLocal, CloudKubernetes:
 		return openNATSSender(ctx, c)
 	case CloudAWS:
 		return openSQSSender(ctx, c)
@@ -214,7 +217,7 @@ func OpenTopic(ctx context.Context, t TopicConfig) (Sender, error) {
 		t.Name = "tenantfleet"
 	}
 	switch t.Cloud {
-	case CloudLocal:
+	case CloudLocal, CloudKubernetes:
 		return openNATSTopic(ctx, t)
 	case CloudAWS:
 		return openSNSTopic(ctx, t)

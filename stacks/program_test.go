@@ -100,6 +100,8 @@ func TestStackFilesPreviewAndUpdate(t *testing.T) {
 		{"../Pulumi.gcp.yaml", "gcp:sql/databaseInstance:DatabaseInstance", "gcp:pubsub/subscription:Subscription", 2, 8},
 		// DatabaseCluster: the Kafka, shared and acme clusters; App: 2 tenant apps + 3 forwarders.
 		{"../Pulumi.digitalocean.yaml", "digitalocean:index/databaseCluster:DatabaseCluster", "digitalocean:index/app:App", 3, 5},
+		// A subscription is a patch of its queue's stream: 3 subscribers.
+		{"../Pulumi.kubernetes.yaml", "kubernetes:postgresql.cnpg.io/v1:Cluster", "kubernetes:jetstream.nats.io/v1beta2:StreamPatch", 2, 3},
 	}
 	for _, tc := range cases {
 		cfg := stackConfig(t, tc.file)
@@ -135,7 +137,7 @@ func TestBadConfigNamesTheKeyAndRegistersNothing(t *testing.T) {
 		reason string
 	}{
 		{"unknown cloud", func(c map[string]string) { c["tenantfleet:cloud"] = "oracle" },
-			[]string{"tenantfleet:cloud", `"oracle"`, "valid clouds are aws, azure, digitalocean, gcp, local"}, "the error lists the valid clouds"},
+			[]string{"tenantfleet:cloud", `"oracle"`, "valid clouds are aws, azure, digitalocean, gcp, kubernetes, local"}, "the error lists the valid clouds"},
 		{"missing cloud", func(c map[string]string) { delete(c, "tenantfleet:cloud") },
 			[]string{"tenantfleet:cloud is required"}, "no silent default cloud"},
 		{"bad tenant id", func(c map[string]string) { replace(c, "tenantfleet:tenants", `"id":"globex"`, `"id":"Globex!"`) },

@@ -118,8 +118,13 @@ func fanoutTopic(stack string, outputs map[string]any) (queue.TopicConfig, error
 	}
 	tc := queue.TopicConfig{Topic: topic}
 	switch {
-	case strings.HasPrefix(topic, "nats://"):
+	case strings.HasPrefix(topic, "nats://127.0.0.1:"):
 		tc.Cloud = queue.CloudLocal
+	case strings.HasPrefix(topic, "nats://"):
+		// A Kubernetes stack's NATS server, by its in-cluster address
+		// (reachable from where the cluster's DNS resolves, or through a
+		// port-forward and the topic id edited).
+		tc.Cloud = queue.CloudKubernetes
 	case strings.HasPrefix(topic, "arn:"):
 		tc.Cloud = queue.CloudAWS
 	case strings.HasPrefix(strings.ToLower(topic), "/subscriptions/"):
@@ -147,7 +152,7 @@ func fanoutTopic(stack string, outputs map[string]any) (queue.TopicConfig, error
 // topicName is how messages name the topic: the subject on the local cloud,
 // the Kafka URL (which holds no password) on DigitalOcean, the id elsewhere.
 func topicName(tc queue.TopicConfig) string {
-	if tc.Cloud == queue.CloudLocal {
+	if tc.Cloud == queue.CloudLocal || tc.Cloud == queue.CloudKubernetes {
 		if i := strings.Index(tc.Topic, "subject="); i >= 0 {
 			return strings.SplitN(tc.Topic[i+len("subject="):], "&", 2)[0]
 		}

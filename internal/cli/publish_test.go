@@ -28,6 +28,8 @@ func TestFanoutTopic(t *testing.T) {
 	}{
 		{"local", fanout("nats://127.0.0.1:4222?stream=t&subject=topic.dev.account-events", nil),
 			queue.TopicConfig{Cloud: "local", Topic: "nats://127.0.0.1:4222?stream=t&subject=topic.dev.account-events"}, "topic.dev.account-events"},
+		{"kubernetes", fanout("nats://nats.nats.svc.cluster.local:4222?stream=t&subject=tenantfleet.topic.t", nil),
+			queue.TopicConfig{Cloud: "kubernetes", Topic: "nats://nats.nats.svc.cluster.local:4222?stream=t&subject=tenantfleet.topic.t"}, "tenantfleet.topic.t"},
 		{"aws", fanout("arn:aws:sns:eu-west-1:123456789012:prod-account-events", nil),
 			queue.TopicConfig{Cloud: "aws", Topic: "arn:aws:sns:eu-west-1:123456789012:prod-account-events"}, "arn:aws:sns:eu-west-1:123456789012:prod-account-events"},
 		{"azure", fanout("/subscriptions/s/resourceGroups/g/providers/Microsoft.ServiceBus/namespaces/tf-prod-bus/topics/account-events", nil),

@@ -11,7 +11,7 @@ import (
 
 // TestEveryCloudIsPricedAndPlanned: each registered cloud (providers) has
 // its prices (a price table for its types and a catalog with its default
-// region) and an offline plan that runs with its plan settings, unless it
+// region, or with pricing.AnyRegion for a cloud without regions) and an offline plan that runs with its plan settings, unless it
 // says why it has none. providers' own test checks the rest of each
 // cloud's descriptor.
 func TestEveryCloudIsPricedAndPlanned(t *testing.T) {
@@ -37,6 +37,9 @@ func TestEveryCloudIsPricedAndPlanned(t *testing.T) {
 			}
 			if c.DefaultRegion != "" && !slices.Contains(cat.Regions(name), c.DefaultRegion) {
 				t.Errorf("the %s price catalog lacks its default region %s (it has %v)", name, c.DefaultRegion, cat.Regions(name))
+			}
+			if c.DefaultRegion == "" && !p.RunsLocally() && !slices.Contains(cat.Regions(name), pricing.AnyRegion) {
+				t.Errorf("the %s price catalog has no prices: a cloud without regions keeps them under regions.%s", name, pricing.AnyRegion)
 			}
 			if c.NoPlan != "" {
 				if slices.Contains(PlanClouds(), name) {

@@ -29,7 +29,7 @@ func (o *options) register(cmd *cobra.Command) {
 	f.StringVar(&o.projectDir, "project-dir", "", "directory of Pulumi.yaml (default: the nearest one upward)")
 	f.StringVar(&o.format, "format", "table", "output: table, json (a stable schema) or markdown (for a pull-request comment)")
 	f.StringVar(&o.usageFile, "usage-file", "", "expected monthly usage of usage-priced parts (YAML; see the README)")
-	f.StringVar(&o.catalogDir, "catalog-dir", "", "price catalog directory instead of the embedded one (refresh-catalog writes one)")
+	f.StringVar(&o.catalogDir, "catalog-dir", "", "price catalog directory instead of the embedded one (refresh-catalog writes one; or your own kubernetes.yaml rates)")
 }
 
 func (o *options) load() (*pricing.Catalog, *pricing.Usage, error) {
@@ -99,7 +99,10 @@ monthly total before and after the change and the delta close the report.
 Each price component is a monthly quantity, a unit and a unit price (730 hours a
 month). Parts priced by use (requests, messages, GB) take their quantity from
 --usage-file, or show as "depends on usage" and stay out of the totals; they are
-never counted as $0. Local-cloud resources cost $0 and say so.
+never counted as $0. Local-cloud resources cost $0 and say so. A Kubernetes
+cluster has no price list: its resources are priced by the CPU, memory and
+persistent storage they request, at the rates of the kubernetes catalog — example
+rates until you set your own with --catalog-dir (see the README).
 
 --preview-file prices a saved ` + "`pulumi preview --json`" + ` made elsewhere (a pipeline with
 cloud credentials) instead of running one. --fail-above and --fail-delta make CI

@@ -47,6 +47,9 @@ type CloudPricing struct {
 	UsageDependent int     `json:"usageDependentResources"`
 	Resources      int     `json:"resources"`
 	Groups         []Group `json:"groups,omitempty"`
+	// Basis says how the cloud is priced when that is not a public price
+	// list (Report.Basis).
+	Basis string `json:"pricingBasis,omitempty"`
 	// Error says why the fleet does not run on this cloud (an adapter's
 	// validation, naming the field).
 	Error string `json:"error,omitempty"`
@@ -84,7 +87,7 @@ func Compare(ctx context.Context, stack string, fleet map[string]any, clouds []s
 		if err != nil {
 			return nil, fmt.Errorf("--region: %w", err)
 		}
-		cp := CloudPricing{Cloud: cloud, Region: region, CatalogVersion: cat.Versions()[cloud]}
+		cp := CloudPricing{Cloud: cloud, Region: region, CatalogVersion: cat.Versions()[cloud], Basis: Basis(cat, cloud)}
 		resources, parents, err := record(ctx, cloud, stack, cfg)
 		if err != nil {
 			cp.Error = stacks.ConfigProblems(err)
@@ -154,6 +157,10 @@ func RenderComparison(w io.Writer, c *Comparison, format string) error {
 	}
 	heads := []string{"monthly"}
 	for _, cp := range c.Clouds {
+		if cp.Region == "" { // a cloud without regions
+			heads = append(heads, cp.Cloud)
+			continue
+		}
 		heads = append(heads, fmt.Sprintf("%s (%s)", cp.Cloud, cp.Region))
 	}
 	lines := [][]string{}
@@ -199,6 +206,11 @@ func RenderComparison(w io.Writer, c *Comparison, format string) error {
 	for _, cp := range c.Clouds {
 		if cp.Error != "" {
 			out.printf("\n%s: the fleet is not valid there: %s\n", cp.Cloud, cp.Error)
+		}
+	}
+	for _, cp := range c.Clouds {
+		if cp.Basis != "" && cp.Error == "" {
+			out.printf("\n%s: %s\n", cp.Cloud, cp.Basis)
 		}
 	}
 	return out.err

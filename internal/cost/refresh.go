@@ -17,7 +17,8 @@ import (
 // refreshable lists the clouds whose catalog is rebuilt from a public price
 // list with no credentials (pricing.Cloud.PriceList: AWS's bulk offer files,
 // Azure's Retail Prices API). GCP's catalog API needs an API key and
-// DigitalOcean publishes none: their catalogs are maintained by hand.
+// DigitalOcean publishes none: their catalogs are maintained by hand; a
+// Kubernetes cluster has no price list, and its catalog holds the user's rates.
 func refreshable() []string {
 	var out []string
 	for _, name := range pricing.Clouds() {
@@ -40,7 +41,8 @@ to --out/<cloud>.yaml with each price's source and retrieval date. A SKU the pri
 list does not have is an error, never a stale price kept silently. Point
 --catalog-dir at --out to use it, or copy it over internal/pricing/catalog/ and
 commit it. GCP and DigitalOcean publish no credential-free price API: their
-catalogs are updated by hand from the price pages.`,
+catalogs are updated by hand from the price pages. Kubernetes has no price list
+at all: its catalog holds the rates you set.`,
 		Example: `  tenantfleet cost refresh-catalog --cloud aws --out /tmp/catalog
   tenantfleet cost --stack aws --catalog-dir /tmp/catalog`,
 		Args: cobra.NoArgs,

@@ -121,7 +121,11 @@ func header(r *Report) string {
 	if v := r.Catalog[r.Cloud]; v != "" {
 		catalog = r.Cloud + " catalog " + v
 	}
-	return fmt.Sprintf("Stack %s on %s. Prices: %s, %s, %d hours a month.", r.Stack, where, catalog, r.Currency, r.HoursPerMonth)
+	line := fmt.Sprintf("Stack %s on %s. Prices: %s, %s, %d hours a month.", r.Stack, where, catalog, r.Currency, r.HoursPerMonth)
+	if r.Basis != "" {
+		line += "\n" + r.Basis
+	}
+	return line
 }
 
 // renderTable writes a tree per group: each resource with its step and its

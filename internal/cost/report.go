@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -43,8 +44,12 @@ type Report struct {
 	Currency      string            `json:"currency"`
 	HoursPerMonth int               `json:"hoursPerMonth"`
 	Catalog       map[string]string `json:"catalogVersions"`
-	Groups        []Group           `json:"groups"`
-	Totals        Totals            `json:"totals"`
+	// Basis says how the cloud is priced when that is not a public price
+	// list (Kubernetes: what each resource requests, at the catalog's
+	// rates), and what the catalog says of its prices.
+	Basis  string  `json:"pricingBasis,omitempty"`
+	Groups []Group `json:"groups"`
+	Totals Totals  `json:"totals"`
 }
 
 // Totals are the stack's monthly cost before and after the change.
@@ -165,18 +170,32 @@ func Build(stack, cloud, region string, cat *pricing.Catalog, est *pricing.Estim
 		return "stack", stack
 	}
 
+	// The stack before and after the change, for resources priced by
+	// another (a Kubernetes Deployment by its autoscaler).
+	var beforeRes, afterRes []pricing.Resource
+	for _, urn := range order {
+		m := byURN[urn]
+		if m.old != nil {
+			beforeRes = append(beforeRes, pricing.Resource{URN: urn, Type: m.typ, Inputs: m.old.Inputs})
+		}
+		if m.new != nil {
+			afterRes = append(afterRes, pricing.Resource{URN: urn, Type: m.typ, Inputs: m.new.Inputs})
+		}
+	}
+	before, after := pricing.NewStack(beforeRes), pricing.NewStack(afterRes)
+
 	groups := map[string]*Group{}
 	report := &Report{SchemaVersion: SchemaVersion, Stack: stack, Cloud: cloud, Region: region, Currency: "USD",
-		HoursPerMonth: pricing.HoursPerMonth, Catalog: cat.Versions()}
+		HoursPerMonth: pricing.HoursPerMonth, Catalog: cat.Versions(), Basis: Basis(cat, cloud)}
 	for _, urn := range order {
 		m := byURN[urn]
 		rc := ResourceCost{URN: urn, Name: resource.URN(urn).Name(), Type: m.typ, Op: m.op}
 		var priceErr error
-		price := func(st *State) (float64, []pricing.Component, bool) {
+		price := func(st *State, stack *pricing.Stack) (float64, []pricing.Component, bool) {
 			if st == nil || priceErr != nil {
 				return 0, nil, false
 			}
-			p, err := est.Price(pricing.Resource{URN: urn, Type: m.typ, Inputs: st.Inputs})
+			p, err := est.PriceIn(pricing.Resource{URN: urn, Type: m.typ, Inputs: st.Inputs}, stack)
 			if err != nil {
 				priceErr = err
 				return 0, nil, false
@@ -187,13 +206,13 @@ func Build(stack, cloud, region string, cat *pricing.Catalog, est *pricing.Estim
 		}
 		switch m.op {
 		case "create", "import":
-			rc.After, rc.Components, rc.UsageDependent = price(m.new)
+			rc.After, rc.Components, rc.UsageDependent = price(m.new, after)
 		case "delete":
-			rc.Before, rc.Components, rc.UsageDependent = price(m.old)
+			rc.Before, rc.Components, rc.UsageDependent = price(m.old, before)
 		default:
 			var oldUnknown bool
-			rc.Before, _, oldUnknown = price(m.old)
-			rc.After, rc.Components, rc.UsageDependent = price(m.new)
+			rc.Before, _, oldUnknown = price(m.old, before)
+			rc.After, rc.Components, rc.UsageDependent = price(m.new, after)
 			rc.UsageDependent = rc.UsageDependent || oldUnknown
 		}
 		if priceErr != nil {
@@ -234,6 +253,20 @@ func Build(stack, cloud, region string, cat *pricing.Catalog, est *pricing.Estim
 	report.Totals.Before, report.Totals.After = round(report.Totals.Before), round(report.Totals.After)
 	report.Totals.Delta = round(report.Totals.After - report.Totals.Before)
 	return report, nil
+}
+
+// Basis is what a report of cloud says of how it is priced: the cloud's
+// basis (pricing.Cloud.Basis) and its catalog's note, or "" for a cloud
+// priced from a public price list whose catalog says nothing.
+func Basis(cat *pricing.Catalog, cloud string) string {
+	var parts []string
+	if c, err := pricing.Lookup(cloud); err == nil && c.Basis != "" {
+		parts = append(parts, c.Basis)
+	}
+	if cc := cat.Cloud(cloud); cc != nil && cc.Note != "" {
+		parts = append(parts, cc.Note)
+	}
+	return strings.Join(parts, " ")
 }
 
 func firstState(states ...*State) *State {

@@ -24,6 +24,9 @@ type Cloud struct {
 	// PriceList is the public price list its catalog is refreshed from (nil:
 	// the catalog is kept by hand).
 	PriceList *PriceList
+	// Basis, when set, says how the cloud is priced, in every report of it
+	// (Kubernetes: by what each resource requests, at the catalog's rates).
+	Basis string
 }
 
 // RunsLocally says every resource type of the cloud runs on this machine,
@@ -56,10 +59,11 @@ type priceTable struct {
 	TypePrefix string
 	Types      map[string]TypeInfo
 	PriceList  *PriceList
+	Basis      string
 }
 
 // priceTables are the Pulumi packages pricing knows.
-var priceTables = []priceTable{awsPrices, azurePrices, digitaloceanPrices, gcpPrices, localPrices}
+var priceTables = []priceTable{awsPrices, azurePrices, digitaloceanPrices, gcpPrices, kubernetesPrices, localPrices}
 
 // clouds is every registered cloud with its price table, by name.
 var clouds = pricedClouds(priceTables)
@@ -70,7 +74,8 @@ func pricedClouds(tables []priceTable) map[string]*Cloud {
 	for name, c := range providers.All() {
 		for _, t := range tables {
 			if t.TypePrefix == c.TypePrefix {
-				out[name] = &Cloud{Name: name, TypePrefix: t.TypePrefix, DefaultRegion: c.DefaultRegion, Types: t.Types, PriceList: t.PriceList}
+				out[name] = &Cloud{Name: name, TypePrefix: t.TypePrefix, DefaultRegion: c.DefaultRegion, Types: t.Types,
+					PriceList: t.PriceList, Basis: t.Basis}
 			}
 		}
 	}

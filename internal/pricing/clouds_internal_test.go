@@ -59,7 +59,7 @@ func TestPriceTables(t *testing.T) {
 	if got := unpriced(pricedClouds(withoutAWS)); !slices.Equal(got, []string{"aws"}) {
 		t.Errorf("without the AWS price table, unpriced = %v, want [aws]", got)
 	}
-	if _, err := Lookup("oracle"); err == nil || !strings.Contains(err.Error(), "valid clouds are aws, azure, digitalocean, gcp, local") {
+	if _, err := Lookup("oracle"); err == nil || !strings.Contains(err.Error(), "valid clouds are aws, azure, digitalocean, gcp, kubernetes, local") {
 		t.Errorf("Lookup of an unknown cloud: %v, want the valid ones listed", err)
 	}
 }

@@ -14,9 +14,47 @@ import (
 	"github.com/tenantfleet/tenantfleet/providers"
 )
 
+// exampleFleet is the fleet of the example stacks (two tenants, one
+// autoscaled with more storage; a fanout to two queues of its own and a
+// tenant's), in the form every cloud accepts: a cloud with no example stack
+// yet is covered with it.
+const exampleFleet = `
+tenantfleet:tenants:
+  - id: acme
+    database: {tier: small, deletionProtection: false}
+    web: {image: docker.io/tenantfleet/tenant-app:1.0.0, port: 8080}
+    worker: {image: docker.io/tenantfleet/tenant-worker:2.1.0}
+  - id: globex
+    database: {tier: small, storageGB: 50}
+    web: {image: docker.io/tenantfleet/tenant-app:1.0.0, port: 8080, minInstances: 1, maxInstances: 3}
+    queue: {maxReceiveCount: 6}
+    worker: {image: docker.io/tenantfleet/tenant-worker:2.1.0}
+tenantfleet:fanout:
+  name: account-events
+  subscribers:
+    - {name: billing}
+    - {name: audit}
+    - {name: acme-inbox, tenant: acme}
+`
+
+// stackConfig is the cloud's example stack (Pulumi.<cloud>.yaml). A cloud
+// with none yet runs exampleFleet with the settings its offline plan gives
+// it (providers.Cloud.PlanConfig), as `cost plan` does.
 func stackConfig(t *testing.T, cloud string) map[string]any {
 	t.Helper()
 	raw, err := os.ReadFile("../../Pulumi." + cloud + ".yaml")
+	if errors.Is(err, os.ErrNotExist) {
+		c, err := providers.Lookup(cloud)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := clone(c.PlanConfig)
+		if err := yaml.Unmarshal([]byte(exampleFleet), &cfg); err != nil {
+			t.Fatal(err)
+		}
+		cfg["tenantfleet:cloud"] = cloud
+		return clone(cfg)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,8 +132,9 @@ func TestEveryTypeAndSKUIsPriced(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
+					stack := pricing.NewStack(res)
 					for _, r := range res {
-						p, err := est.Price(r)
+						p, err := est.PriceIn(r, stack)
 						var unknown *pricing.UnknownTypeError
 						var missing *pricing.MissingPriceError
 						switch {

@@ -18,6 +18,11 @@ import (
 // Azure and Infracost count it).
 const HoursPerMonth = 730
 
+// AnyRegion is the one region of the catalog of a cloud without regions
+// (providers.Cloud.NoRegions, such as a Kubernetes cluster): its prices
+// apply wherever the cloud runs.
+const AnyRegion = "any"
+
 // Resource is what pricing reads of one resource: its type token and its
 // inputs as plain JSON values (strings, float64 numbers, bools, maps,
 // slices; secrets and unknowns are absent or nil).
@@ -122,7 +127,12 @@ type CloudCatalog struct {
 	Cloud    string `yaml:"cloud" json:"cloud"`
 	Version  string `yaml:"version" json:"version"`
 	Currency string `yaml:"currency" json:"currency"`
-	// Regions maps a region to its SKUs.
+	// Note, when set, says what the prices are in every report priced
+	// from this catalog (the embedded Kubernetes rates say they are
+	// examples).
+	Note string `yaml:"note,omitempty" json:"note,omitempty"`
+	// Regions maps a region to its SKUs (AnyRegion only, for a cloud
+	// without regions).
 	Regions map[string]map[string]Price `yaml:"regions" json:"regions"`
 }
 
@@ -167,6 +177,14 @@ func LoadCatalog(dir string) (*Catalog, error) {
 		if cc.Cloud == "" || cc.Version == "" || cc.Currency != "USD" {
 			return nil, fmt.Errorf("price catalog %s: cloud, version and currency USD are required", path.Base(f))
 		}
+		if c := clouds[cc.Cloud]; c != nil && c.DefaultRegion == "" {
+			for region := range cc.Regions {
+				if region != AnyRegion {
+					return nil, fmt.Errorf("price catalog %s: %s has no regions: its prices go under regions.%s, not regions.%s",
+						path.Base(f), cc.Cloud, AnyRegion, region)
+				}
+			}
+		}
 		for region, skus := range cc.Regions {
 			for sku, p := range skus {
 				if p.Unit == "" || p.Source == "" || p.Retrieved == "" || p.USD < 0 {
@@ -207,12 +225,40 @@ func (c *Catalog) Regions(cloud string) []string {
 }
 
 // Context is what a Pricer needs besides the resource: the cloud's prices
-// in the region, and the usage file.
+// in the region, the usage file, and the rest of the stack.
 type Context struct {
 	Cloud  string
 	Region string
+	// Stack is the stack's resources as they are at the same point of the
+	// change as the one priced (nil when unknown: Estimator.Price).
+	Stack  *Stack
 	prices map[string]Price
 	usage  map[string]float64
+}
+
+// Stack is a stack's resources at one point of a change (all as they are
+// before it, or all as they will be after it), for a type whose price
+// depends on another resource: a Kubernetes Deployment is priced at the
+// minReplicas of the HorizontalPodAutoscaler that scales it.
+type Stack struct {
+	byType map[string][]Resource
+}
+
+// NewStack indexes resources.
+func NewStack(resources []Resource) *Stack {
+	s := &Stack{byType: map[string][]Resource{}}
+	for _, r := range resources {
+		s.byType[r.Type] = append(s.byType[r.Type], r)
+	}
+	return s
+}
+
+// OfType returns the stack's resources of a type (none for a nil stack).
+func (s *Stack) OfType(typ string) []Resource {
+	if s == nil {
+		return nil
+	}
+	return s.byType[typ]
 }
 
 // Unit returns a component of quantity units of sku.
@@ -300,8 +346,15 @@ func NewEstimator(cat *Catalog, regions map[string]string, usage *Usage) (*Estim
 	return e, nil
 }
 
-// Price prices one resource.
-func (e *Estimator) Price(r Resource) (Priced, error) {
+// Price prices one resource on its own: a type whose price depends on
+// another resource prices as if the stack had none (see PriceIn).
+func (e *Estimator) Price(r Resource) (Priced, error) { return e.PriceIn(r, nil) }
+
+// PriceIn prices one resource of stack, the stack's resources as they are
+// at the same point of the change (all before it, or all after it): a
+// Kubernetes Deployment is priced at the minReplicas of the
+// HorizontalPodAutoscaler of stack that scales it.
+func (e *Estimator) PriceIn(r Resource, stack *Stack) (Priced, error) {
 	if note, ok := neutralTypes[r.Type]; ok || strings.HasPrefix(r.Type, "pulumi:providers:") {
 		if note == "" {
 			note = "a provider configuration"
@@ -324,7 +377,10 @@ func (e *Estimator) Price(r Resource) (Priced, error) {
 	if region == "" {
 		region = c.DefaultRegion
 	}
-	ctx := &Context{Cloud: c.Name, Region: region, usage: e.usage.For(r)}
+	if c.DefaultRegion == "" {
+		region = AnyRegion // a cloud without regions
+	}
+	ctx := &Context{Cloud: c.Name, Region: region, Stack: stack, usage: e.usage.For(r)}
 	if cc := e.catalog.clouds[c.Name]; cc != nil {
 		ctx.prices = cc.Regions[region]
 	}

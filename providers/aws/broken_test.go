@@ -98,7 +98,8 @@ func (b opensQueue) Subscribe(ctx *pulumi.Context, name string, in components.Su
 // rule's, which terraform-provider-aws refuses at `up`.
 type quotesInDescriptions struct{ *aws.Adapter }
 
-func (b quotesInDescriptions) Foundation(ctx *pulumi.Context, name string, scope components.Scope, parent pulumi.Resource) (*components.Foundation, error) {
+func (b quotesInDescriptions) Foundation(ctx *pulumi.Context, name string, in components.FoundationInput, parent pulumi.Resource) (*components.Foundation, error) {
+	scope := in.Scope
 	if _, err := ec2.NewSecurityGroup(ctx, name+"-old-db-sg", &ec2.SecurityGroupArgs{
 		Description: pulumi.String("tenantfleet " + scope.Tenant + ": PostgreSQL, reachable from the tenant's tasks only"),
 		Ingress: ec2.SecurityGroupIngressArray{ec2.SecurityGroupIngressArgs{
@@ -109,7 +110,7 @@ func (b quotesInDescriptions) Foundation(ctx *pulumi.Context, name string, scope
 	}, pulumi.Parent(parent)); err != nil {
 		return nil, err
 	}
-	return b.Adapter.Foundation(ctx, name, scope, parent)
+	return b.Adapter.Foundation(ctx, name, in, parent)
 }
 
 func TestSuiteCatchesBrokenAdapters(t *testing.T) {

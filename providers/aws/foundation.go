@@ -31,7 +31,8 @@ type foundation struct {
 const logRetentionDays = 30
 
 // Foundation implements components.FoundationProvisioner.
-func (a *Adapter) Foundation(ctx *pulumi.Context, name string, scope components.Scope, parent pulumi.Resource) (*components.Foundation, error) {
+func (a *Adapter) Foundation(ctx *pulumi.Context, name string, in components.FoundationInput, parent pulumi.Resource) (*components.Foundation, error) {
+	scope := in.Scope
 	net := a.network(ctx)
 	opts := childOptions(parent)
 	f := &foundation{net: net}

@@ -18,7 +18,8 @@ type foundation struct {
 }
 
 // Foundation implements components.FoundationProvisioner: the tenant's resource group.
-func (a *Adapter) Foundation(ctx *pulumi.Context, name string, scope components.Scope, parent pulumi.Resource) (*components.Foundation, error) {
+func (a *Adapter) Foundation(ctx *pulumi.Context, name string, in components.FoundationInput, parent pulumi.Resource) (*components.Foundation, error) {
+	scope := in.Scope
 	rg, err := resources.NewResourceGroup(ctx, name+"-group", &resources.ResourceGroupArgs{
 		ResourceGroupName: pulumi.String(physical(naming.Azure.ResourceGroup, scope)),
 		Location:          pulumi.String(a.cfg.Location),

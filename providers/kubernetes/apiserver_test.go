@@ -1,0 +1,280 @@
+package kubernetes_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/tenantfleet/tenantfleet/internal/engine"
+	"github.com/tenantfleet/tenantfleet/internal/engine/enginetest"
+	k8sp "github.com/tenantfleet/tenantfleet/providers/kubernetes"
+	"github.com/tenantfleet/tenantfleet/providers/kubernetes/kubetest"
+	"github.com/tenantfleet/tenantfleet/stacks"
+)
+
+// awaitedTypes are the types whose readiness pulumi-kubernetes waits for
+// (ready replicas, endpoints, a load balancer address): with no kubelet
+// and no ingress controller they never become ready here.
+var awaitedTypes = []string{k8sp.TypeDeployment, k8sp.TypeService, k8sp.TypeIngress}
+
+// skipAwait runs program with the provider's documented way to skip
+// readiness waits (the pulumi.com/skipAwait annotation) added to the
+// awaited types: this test's program only, never the adapter's.
+func skipAwait(program pulumi.RunFunc) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		err := ctx.RegisterResourceTransform(func(_ context.Context, args *pulumi.ResourceTransformArgs) *pulumi.ResourceTransformResult {
+			if !slices.Contains(awaitedTypes, args.Type) {
+				return nil
+			}
+			props := pulumi.Map{}
+			for k, v := range args.Props {
+				props[k] = v
+			}
+			meta := pulumi.Map{}
+			if m, ok := props["metadata"].(pulumi.Map); ok {
+				for k, v := range m {
+					meta[k] = v
+				}
+			}
+			ann := pulumi.Map{}
+			if a, ok := meta["annotations"].(pulumi.Map); ok {
+				for k, v := range a {
+					ann[k] = v
+				}
+			}
+			ann["pulumi.com/skipAwait"] = pulumi.String("true")
+			meta["annotations"] = ann
+			props["metadata"] = meta
+			return &pulumi.ResourceTransformResult{Props: props, Opts: args.Opts}
+		})
+		if err != nil {
+			return err
+		}
+		return program(ctx)
+	}
+}
+
+// apiServerStack is a 2-tenant stack with a fanout on the test cluster.
+func apiServerStack() map[string]any {
+	tenant := func(id string, extra map[string]any) map[string]any {
+		t := map[string]any{
+			"id":       id,
+			"database": map[string]any{"deletionProtection": false},
+			"web":      map[string]any{"image": "docker.io/tenantfleet/tenant-app:1.0.0"},
+			"worker":   map[string]any{"image": "docker.io/tenantfleet/tenant-app:1.0.0"},
+		}
+		for k, v := range extra {
+			t[k] = v
+		}
+		return t
+	}
+	return map[string]any{
+		"tenantfleet:cloud": "kubernetes",
+		"tenantfleet:kubernetes": map[string]any{
+			"context": "kubetest",
+			"ingress": map[string]any{"className": "nginx", "baseDomain": "tenants.example.com", "namespace": ingressNamespace},
+			"queue":   map[string]any{"url": "nats://nats.nats.svc.cluster.local:4222", "namespace": natsNamespace},
+		},
+		"tenantfleet:tenants": []any{
+			tenant("acme", nil),
+			tenant("globex", map[string]any{
+				"database": map[string]any{"tier": "medium", "storageGB": 50, "version": "15", "deletionProtection": false},
+				"web":      map[string]any{"image": "docker.io/tenantfleet/tenant-app:1.0.0", "port": 3000, "minInstances": 2, "maxInstances": 4},
+				"queue":    map[string]any{"maxReceiveCount": 7, "visibilityTimeoutSeconds": 90},
+			}),
+		},
+		"tenantfleet:fanout": map[string]any{
+			"name": "account-events",
+			"subscribers": []any{
+				map[string]any{"name": "billing"},
+				map[string]any{"name": "acme-inbox", "tenant": "acme"},
+			},
+		},
+	}
+}
+
+// TestAgainstAPIServer applies a stack to a real kube-apiserver (with etcd,
+// the garbage-collector and namespace controllers, and the operators'
+// CRDs) through the real engine and the pulumi-kubernetes plugin: the API
+// server's schemas and admission accept every object, a second preview has
+// nothing to do, a change behind the engine shows as drift, and destroy
+// leaves no namespace behind.
+//
+//nolint:paralleltest // it sets KUBECONFIG and XDG_STATE_HOME with t.Setenv for the engine it starts.
+func TestAgainstAPIServer(t *testing.T) {
+	cluster := kubetest.Start(t)
+	env := enginetest.Isolate(t)
+	plugin := filepath.Join(env.ExeDir, "pulumi-resource-kubernetes")
+	if _, err := os.Stat(plugin); err != nil {
+		t.Fatalf("%s is missing: run `make kube` (make test does)", plugin)
+	}
+	t.Setenv("KUBECONFIG", cluster.KubeconfigPath())
+	runner := &engine.Runner{Program: skipAwait(stacks.Program), Stderr: io.Discard, ExeDir: env.ExeDir}
+	config := apiServerStack()
+	const stack = "k8s"
+	run := func(t *testing.T, op engine.Operation, opts engine.StackOptions) (engine.Report, []engine.DriftResource) {
+		t.Helper()
+		var drift engine.DriftCollector
+		var progress strings.Builder
+		opts.Stack, opts.Config, opts.Events, opts.Progress = stack, config, drift.Handle, &progress
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+		defer cancel()
+		report, err := runner.Run(ctx, op, opts)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", op, err, progress.String())
+		}
+		t.Logf("%s: %.1fs, changes %v", op, report.DurationSeconds, report.Changes)
+		return report, drift.Resources()
+	}
+	ctx := t.Context()
+	var namespaces []string
+
+	if !t.Run("up creates every object and the API server accepts them", func(t *testing.T) {
+		up, _ := run(t, engine.OpUp, engine.StackOptions{NewStack: true})
+		if up.Changes["create"] == 0 {
+			t.Fatalf("up created nothing: %v", up.Changes)
+		}
+		namespaces = stackNamespaces(ctx, cluster, stack)
+		if len(namespaces) != 3 {
+			t.Fatalf("namespaces of stack %s: %v, want the stack's and one per tenant", stack, namespaces)
+		}
+		perTenant := map[string]int{
+			"/apis/apps/v1/namespaces/%s/deployments":                     2,
+			"/api/v1/namespaces/%s/services":                              1,
+			"/api/v1/namespaces/%s/serviceaccounts":                       2, // web, worker (no controller adds "default" here)
+			"/api/v1/namespaces/%s/resourcequotas":                        1,
+			"/api/v1/namespaces/%s/limitranges":                           1,
+			"/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies":    5,
+			"/apis/networking.k8s.io/v1/namespaces/%s/ingresses":          1,
+			"/apis/postgresql.cnpg.io/v1/namespaces/%s/clusters":          1,
+			"/apis/jetstream.nats.io/v1beta2/namespaces/%s/streams":       2,
+			"/apis/jetstream.nats.io/v1beta2/namespaces/%s/consumers":     1,
+			"/apis/autoscaling/v2/namespaces/%s/horizontalpodautoscalers": 1,
+		}
+		tenants := 0
+		for _, ns := range namespaces {
+			obj, _, err := cluster.Get(ctx, "/api/v1/namespaces/"+ns)
+			if err != nil {
+				t.Fatal(err)
+			}
+			labels := nested[map[string]any](obj, "metadata", "labels")
+			if labels["tenantfleet.dev/component"] != "tenant-unit" {
+				continue
+			}
+			tenants++
+			if labels["pod-security.kubernetes.io/enforce"] != "restricted" {
+				t.Errorf("namespace %s: labels %v, want pod-security enforce restricted", ns, labels)
+			}
+			for path, want := range perTenant {
+				if got := len(cluster.List(ctx, fmt.Sprintf(path, ns))); got != want {
+					t.Errorf("%s: %d objects, want %d", fmt.Sprintf(path, ns), got, want)
+				}
+			}
+			for _, d := range cluster.List(ctx, "/apis/apps/v1/namespaces/"+ns+"/deployments") {
+				for _, c := range nested[[]any](d, "spec", "template", "spec", "containers") {
+					for _, e := range nested[[]any](c.(map[string]any), "env") {
+						e := e.(map[string]any)
+						if e["name"] == "DATABASE_PASSWORD" && (e["value"] != nil || nested[map[string]any](e, "valueFrom", "secretKeyRef") == nil) {
+							t.Errorf("%s/%s: DATABASE_PASSWORD is %v, want a secretKeyRef", ns, nested[string](d, "metadata", "name"), e)
+						}
+					}
+				}
+			}
+		}
+		if tenants != 2 {
+			t.Errorf("%d tenant namespaces, want 2", tenants)
+		}
+		// The fanout's patch gave acme's queue stream the topic as its source.
+		sourced := 0
+		for _, ns := range namespaces {
+			for _, s := range cluster.List(ctx, "/apis/jetstream.nats.io/v1beta2/namespaces/"+ns+"/streams") {
+				if srcs := nested[[]any](s, "spec", "sources"); len(srcs) > 0 {
+					sourced++
+				}
+			}
+		}
+		if sourced != 2 { // billing's own queue and acme's work queue
+			t.Errorf("%d streams source the topic, want 2", sourced)
+		}
+	}) {
+		return
+	}
+
+	t.Run("a second preview has nothing to do", func(t *testing.T) {
+		run(t, engine.OpPreview, engine.StackOptions{ExpectNoChanges: true})
+	})
+
+	t.Run("a change behind the engine is drift", func(t *testing.T) {
+		var worker string
+		for _, ns := range namespaces {
+			if len(cluster.List(ctx, "/apis/apps/v1/namespaces/"+ns+"/deployments")) > 0 {
+				worker = "/apis/apps/v1/namespaces/" + ns + "/deployments/worker"
+				break
+			}
+		}
+		if err := cluster.Patch(ctx, worker, `{"spec":{"replicas":3}}`); err != nil {
+			t.Fatal(err)
+		}
+		_, drift := run(t, engine.OpRefresh, engine.StackOptions{PreviewOnly: true})
+		if !slices.ContainsFunc(drift, func(d engine.DriftResource) bool { return d.Type == k8sp.TypeDeployment }) {
+			t.Fatalf("refresh found drift %v, want the worker Deployment", drift)
+		}
+		run(t, engine.OpUp, engine.StackOptions{Refresh: true})
+		obj, _, err := cluster.Get(ctx, worker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := nested[float64](obj, "spec", "replicas"); r != 1 {
+			t.Errorf("after up --refresh the worker has %v replicas, want 1", r)
+		}
+		run(t, engine.OpPreview, engine.StackOptions{ExpectNoChanges: true})
+	})
+
+	t.Run("destroy leaves no namespace", func(t *testing.T) {
+		run(t, engine.OpDestroy, engine.StackOptions{})
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			left := stackNamespaces(ctx, cluster, stack)
+			if len(left) == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("namespaces left after destroy: %v", left)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	})
+}
+
+// stackNamespaces lists the namespaces labelled with the stack, terminating ones included.
+func stackNamespaces(ctx context.Context, c *kubetest.Cluster, stack string) []string {
+	var out []string
+	for _, ns := range c.List(ctx, "/api/v1/namespaces?labelSelector=tenantfleet.dev%2Fstack%3D"+stack) {
+		out = append(out, nested[string](ns, "metadata", "name"))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// nested reads a value of type T at path in a decoded JSON object (the zero T when absent).
+func nested[T any](obj map[string]any, path ...string) T {
+	var zero T
+	var cur any = obj
+	for _, p := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return zero
+		}
+		cur = m[p]
+	}
+	v, _ := cur.(T)
+	return v
+}
