@@ -91,6 +91,9 @@ type QueueConfig struct {
 	// Namespace is where the NATS server's pods run: the tenants' pods may
 	// reach them on the URL's port.
 	Namespace string `json:"namespace"`
+	// Replicas is each stream's replica count on a clustered JetStream, 1
+	// to 5 (default 1: a single server; 3 survives the loss of one).
+	Replicas int `json:"replicas,omitempty"`
 }
 
 // Defaults of the config.
@@ -134,6 +137,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Queue.Operator == "" {
 		c.Queue.Operator = OperatorNACK
+	}
+	if c.Queue.Replicas == 0 {
+		c.Queue.Replicas = 1
 	}
 	return c
 }
@@ -181,6 +187,9 @@ func (c Config) Validate() error {
 	if _, err := c.natsServer(); err != nil {
 		fail("queue.url", redacted(c.Queue.URL), err.Error())
 	}
+	if c.Queue.Replicas < 1 || c.Queue.Replicas > 5 {
+		fail("queue.replicas", c.Queue.Replicas, "must be 1 to 5 (JetStream's limit)")
+	}
 	if !isLabel(c.Queue.Namespace) {
 		fail("queue.namespace", c.Queue.Namespace, "is required: the NATS server's namespace, a DNS-1123 label such as nats")
 	}
@@ -223,6 +232,10 @@ type natsServer struct {
 type Adapter struct {
 	cfg  Config
 	nats natsServer
+	// project is the Pulumi project: with the stack and the tenant it
+	// names namespaces, streams and hosts, so two projects' stacks of the
+	// same name on one cluster never adopt each other's objects.
+	project string
 }
 
 var (
@@ -239,7 +252,12 @@ func New(ctx *pulumi.Context) (components.Adapter, error) {
 	if err := stackconfig.Decode(ctx, configKey, &cfg); err != nil {
 		return nil, err
 	}
-	return NewWithConfig(cfg)
+	a, err := NewWithConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.project = ctx.Project()
+	return a, nil
 }
 
 // NewWithConfig returns the adapter for an explicit config, defaulted and validated.
@@ -292,7 +310,7 @@ func (a *Adapter) Platform(ctx *pulumi.Context, name string, scope components.Sc
 		return nil, fmt.Errorf("kubernetes provider: %w", err)
 	}
 	ns, err := corev1.NewNamespace(ctx, name+"-namespace", &corev1.NamespaceArgs{
-		Metadata: a.metadata(scope, physical(naming.Kubernetes.Namespace, scope), pulumi.String("")),
+		Metadata: a.metadata(scope, a.physical(naming.Kubernetes.Namespace, scope), pulumi.String("")),
 	}, childOptions(parent, prov)...)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes stack namespace: %w", err)
@@ -310,9 +328,9 @@ func childOptions(parent pulumi.Resource, prov *k8s.Provider, extra ...pulumi.Re
 	return append([]pulumi.ResourceOption{pulumi.Parent(parent), pulumi.Provider(prov)}, extra...)
 }
 
-// physical is a name unique to the stack and tenant of the scope.
-func physical(r naming.Rule, s components.Scope, parts ...string) string {
-	return r.Unique(append([]string{s.Stack, s.Tenant}, parts...)...)
+// physical is a name unique to the project, stack and tenant of the scope.
+func (a *Adapter) physical(r naming.Rule, s components.Scope, parts ...string) string {
+	return r.Unique(append([]string{a.project, s.Stack, s.Tenant}, parts...)...)
 }
 
 // patchForceAnnotation is pulumi-kubernetes' annotation that makes its

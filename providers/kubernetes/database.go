@@ -70,8 +70,9 @@ func (a *Adapter) Database(ctx *pulumi.Context, name string, in components.Datab
 				"owner":    pulumi.String(dbName),
 			}},
 			// The tenant's labels on every object the operator makes
-			// (pods, volumes, services), for cost and inventory reports.
-			"inheritedMetadata": pulumi.Map{"labels": pulumi.ToStringMap(Labels(scope))},
+			// (pods, volumes, services), for cost and inventory reports;
+			// not managed-by, which stays the operator's on its objects.
+			"inheritedMetadata": pulumi.Map{"labels": pulumi.ToStringMap(inheritedLabels(scope))},
 		}},
 	}, clusterOpts...)
 	if err != nil {
@@ -149,6 +150,13 @@ func (a *Adapter) Database(ctx *pulumi.Context, name string, in components.Datab
 		Native:      map[string]pulumi.Resource{"database-cluster": cluster, "database-policy": policy},
 		State:       &database{secretName: databaseSecretName},
 	}, nil
+}
+
+// inheritedLabels are the scope's labels but managed-by.
+func inheritedLabels(scope components.Scope) map[string]string {
+	l := Labels(scope)
+	delete(l, tagKey(components.TagManagedBy))
+	return l
 }
 
 // workloadPods selects the tenant's web and worker pods.

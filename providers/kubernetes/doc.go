@@ -10,7 +10,7 @@
 //	ingress             className, baseDomain, namespace (the controller's), clusterIssuer (optional)
 //	storageClass        the databases' volumes ("" for the cluster's default)
 //	database            operator (cloudnative-pg), operatorNamespace, imageRepository
-//	queue               operator (nack), url (nats://host:port), namespace (the NATS server's)
+//	queue               operator (nack), url (nats://host:port), namespace (the NATS server's), replicas
 //
 // Prerequisites, installed by the platform team, never by tenantfleet: an
 // ingress controller, CloudNativePG (CRD postgresql.cnpg.io/v1 Cluster,
@@ -28,13 +28,14 @@
 //
 // # Per tenant
 //
-// A namespace named <stack>-<tenant>-<hash> (the tags as labels, shaped to
+// A namespace named <project>-<stack>-<tenant>-<hash> (the tags as labels, shaped to
 // label values where a stack name is not one, and exactly as annotations
 // tenantfleet.dev/*), enforcing the Pod Security "restricted" level, with:
 //   - a ResourceQuota sized from the spec: the database cluster's instances
-//     at the tier's size, the web app at maxInstances plus one surging pod,
-//     the worker plus one surging pod; storage for each instance's volume;
-//     no LoadBalancer or NodePort Services;
+//     at the tier's size plus one of CloudNativePG's jobs, the web app at
+//     maxInstances plus a surging and a terminating pod, the worker the
+//     same; storage for each instance's volume; no LoadBalancer or NodePort
+//     Services;
 //   - a LimitRange: containers that state nothing get the worker's size,
 //     none may exceed the largest workload;
 //   - network policies: default deny (ingress and egress) with DNS to
@@ -43,35 +44,44 @@
 //     pods on 5432, each other, and the operator's namespace on the status
 //     port 8000; the workloads may reach only their database pods and the
 //     NATS server's namespace on its port;
-//   - database: a kubernetes.io/basic-auth Secret holding a generated
-//     password (random, kept in state as a secret) and a CloudNativePG
-//     Cluster bootstrapped with database and owner app_<tenant> from it;
-//     tier small is 1 instance of 500m/1Gi, medium 2 of 1/4Gi, large 3 of
-//     2/8Gi; storageGB per instance; deletionProtection is Pulumi's protect;
+//   - database: a CloudNativePG Cluster bootstrapped with database and
+//     owner app_<tenant>, whose password the operator generates into the
+//     Secret db-app (never in Pulumi's state: the credentials output is a
+//     reference to it); tier small is 1 instance of 500m/1Gi, medium 2 of
+//     1/4Gi, large 3 of 2/8Gi; storageGB per instance; deletionProtection
+//     is Pulumi's protect;
 //   - queue: NACK Streams (a work-queue stream and its dead-letter stream)
 //     and a Consumer ("worker": explicit acks, ackWait the visibility
-//     timeout, maxDeliver maxReceiveCount+1); the client dead-letters: a
+//     timeout, no delivery limit of its own); the client dead-letters: a
 //     message nacked on delivery maxReceiveCount, or arriving once more
 //     after its reader failed that delivery without a nack, is published to
 //     the dead-letter stream with its headers, origin and reason, then
-//     terminated (QUEUE_URL carries maxReceiveCount);
+//     terminated (QUEUE_URL carries maxReceiveCount; the dead-letter
+//     stream's duplicate window outlasts the visibility timeout, so a
+//     message moved twice after a crash is stored once);
 //   - web: a ServiceAccount (no token mounted), a Deployment probed on
-//     /healthz, a ClusterIP Service, an Ingress <stack>-<tenant>-<hash>.<baseDomain>
-//     (https with cert-manager when clusterIssuer is set), and a
-//     HorizontalPodAutoscaler on 70% CPU between minInstances and
-//     maxInstances (a fixed replica count when they are equal);
+//     /healthz, a ClusterIP Service, an Ingress
+//     <project>-<stack>-<tenant>-<hash>.<baseDomain> (https with
+//     cert-manager when clusterIssuer is set, and a network policy that
+//     admits the ingress controller to cert-manager's HTTP-01 solver pods),
+//     and a HorizontalPodAutoscaler on 70% CPU between minInstances and
+//     maxInstances, which owns the replica count (min = max included);
 //   - worker: a ServiceAccount and a Deployment of one replica.
 //
-// Every container runs non-root, without privilege escalation or
-// capabilities, on a read-only root filesystem, requests equal to limits.
+// Every container runs as uid/gid 65532 (tenantfleet's images' user),
+// non-root, without privilege escalation or capabilities, on a read-only
+// root filesystem with an emptyDir /tmp, requests equal to limits.
+// Pulumi owns the fields it declares (pulumi.com/patchForce): a change
+// behind the engine is drift that the next up takes back.
 // DATABASE_PASSWORD comes from the Secret by secretKeyRef, never as a value.
 //
 // # Per fanout
 //
 // A topic stream in the stack's namespace (limits retention, 14 days), and
 // per subscriber a server-side apply patch of the subscriber queue's
-// Stream adding the topic as its source (a StreamPatch owned by the
-// subscription, so the queue's own declaration never removes it); a
+// Stream adding the topic as its source, its subject transformed to the
+// queue's own, which the queue's consumer filters on (a StreamPatch owned
+// by the subscription, so the queue's own declaration never removes it); a
 // subscriber with a queue of its own adds that queue in the stack's
 // namespace. Topic.ID is nats://host:port?stream=...&subject=..., what
 // `tenantfleet publish` and the queue package read.
@@ -115,5 +125,14 @@
 // in the queue package). Backups: backupRetentionDays is accepted, but
 // CloudNativePG needs an object store for backups, which the adapter does
 // not configure yet. A shared NATS server is reachable by every tenant's
-// pods: per-tenant NATS accounts are not declared.
+// pods: per-tenant NATS accounts are not declared, so the queue is
+// isolated by name only. DNS egress is to kube-dns pods in kube-system on
+// port 53: NodeLocal DNSCache and OpenShift's DNS need another policy. The
+// database pods may reach any address on 443 and 6443 (the API server's
+// address differs per cluster). Nothing waits for the operators: a
+// database slower to bootstrap than the Deployments' readiness wait (10
+// minutes) fails the up, which a retry completes. A new fanout subscriber
+// receives the topic's retained history (14 days), where the local cloud
+// starts at the subscription. The HorizontalPodAutoscaler needs
+// metrics-server.
 package kubernetes

@@ -18,6 +18,7 @@ import (
 type topic struct {
 	stream     *apiextensions.CustomResource
 	streamName string
+	subject    string
 }
 
 // Topic implements components.FanoutProvisioner: a JetStream stream in the
@@ -30,7 +31,7 @@ func (a *Adapter) Topic(ctx *pulumi.Context, name string, in components.TopicInp
 	if err != nil {
 		return nil, err
 	}
-	streamName := naming.Kubernetes.Stream.Unique(in.Scope.Stack, "topic", in.Name)
+	streamName := naming.Kubernetes.Stream.Unique(a.project, in.Scope.Stack, "topic", in.Name)
 	subject := "tenantfleet.topic." + streamName
 	s, err := a.stream(ctx, name+"-stream", in.Scope, streamName, p.namespace, pulumi.Map{
 		"name":      pulumi.String(streamName),
@@ -44,13 +45,13 @@ func (a *Adapter) Topic(ctx *pulumi.Context, name string, in components.TopicInp
 	return &components.Topic{
 		ID:     pulumi.String(a.natsURL(streamName, subject, "")).ToStringOutput(),
 		Native: map[string]pulumi.Resource{"topic": s},
-		State:  &topic{stream: s, streamName: streamName},
+		State:  &topic{stream: s, streamName: streamName, subject: subject},
 	}, nil
 }
 
 // Subscribe implements components.FanoutProvisioner: the subscriber's queue
 // stream sources the topic stream, so every message published lands in
-// the queue once. The source is a server-side apply patch of the queue's
+// the queue once, on the queue's subject. The source is a server-side apply patch of the queue's
 // Stream object owned by this subscription (its field manager's), so the
 // queue's own declaration, a tenant's or the fanout's, never removes it,
 // and removing the subscription removes only the source. Only the
@@ -84,7 +85,14 @@ func (a *Adapter) Subscribe(ctx *pulumi.Context, name string, in components.Subs
 			Namespace: q.namespace,
 		},
 		OtherFields: k8s.UntypedArgs{"spec": pulumi.Map{
-			"sources": pulumi.Array{pulumi.Map{"name": pulumi.String(t.streamName)}},
+			// A sourced message keeps its subject unless transformed: onto
+			// the queue's own subject, the one its consumer filters on.
+			"sources": pulumi.Array{pulumi.Map{
+				"name": pulumi.String(t.streamName),
+				"subjectTransforms": pulumi.Array{pulumi.Map{
+					"source": pulumi.String(t.subject), "dest": pulumi.String(q.subject),
+				}},
+			}},
 		}},
 	}, childOptions(parent, p.provider, pulumi.DependsOn([]pulumi.Resource{q.stream, t.stream}))...)
 	if err != nil {

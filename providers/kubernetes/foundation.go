@@ -25,7 +25,7 @@ func (a *Adapter) Foundation(ctx *pulumi.Context, name string, in components.Fou
 	}
 	scope := in.Scope
 	opts := childOptions(parent, p.provider)
-	nsMeta := a.metadata(scope, physical(naming.Kubernetes.Namespace, scope), pulumi.String(""), map[string]string{
+	nsMeta := a.metadata(scope, a.physical(naming.Kubernetes.Namespace, scope), pulumi.String(""), map[string]string{
 		// The Pod Security Standards' restricted level
 		// (k8s.io/pod-security-admission): no privileged, root or
 		// host-namespace pods in a tenant's namespace.

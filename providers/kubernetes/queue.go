@@ -22,7 +22,7 @@ type queue struct {
 	stream     *apiextensions.CustomResource
 	objectName string
 	namespace  pulumi.StringOutput
-	streamName string
+	subject    string
 }
 
 // Queue implements components.QueueProvisioner: a JetStream work-queue
@@ -34,8 +34,8 @@ type queue struct {
 // the client's, as on DigitalOcean: QUEUE_URL carries maxReceiveCount, the
 // server counts deliveries, and the queue package moves a message to the
 // dead-letter stream when it is nacked on its last delivery or arrives once
-// more after a reader failed that one (the consumer's maxDeliver is
-// maxReceiveCount+1 for that).
+// more after a reader failed that one (the consumer itself has no delivery
+// limit).
 func (a *Adapter) Queue(ctx *pulumi.Context, name string, in components.QueueInput, parent pulumi.Resource) (*components.Queue, error) {
 	p, err := platformOf(in.Platform)
 	if err != nil {
@@ -51,8 +51,8 @@ func (a *Adapter) Queue(ctx *pulumi.Context, name string, in components.QueueInp
 	}
 	scope, spec := in.Scope, in.Spec
 	opts := childOptions(parent, p.provider)
-	streamName := physical(naming.Kubernetes.Stream, scope, in.Owner)
-	dlqName := physical(naming.Kubernetes.Stream, scope, in.Owner, "dead-letter")
+	streamName := a.physical(naming.Kubernetes.Stream, scope, in.Owner)
+	dlqName := a.physical(naming.Kubernetes.Stream, scope, in.Owner, "dead-letter")
 	subject, dlqSubject := "tenantfleet.queue."+streamName, "tenantfleet.dead-letter."+dlqName
 	// Objects are named after their streams: a fanout's subscriber
 	// queues share the stack's namespace.
@@ -70,6 +70,10 @@ func (a *Adapter) Queue(ctx *pulumi.Context, name string, in components.QueueInp
 		"subjects":  pulumi.ToStringArray([]string{dlqSubject}),
 		"retention": pulumi.String("limits"),
 		"maxAge":    pulumi.String(seconds(components.DeadLetterRetentionSeconds)),
+		// A message moved twice (its reader crashed between publishing it
+		// here and terminating it, and it came back a visibility timeout
+		// later) is stored once: the window outlasts the timeout.
+		"duplicateWindow": pulumi.String(seconds(max(120, spec.VisibilityTimeoutSeconds+60))),
 	}, opts)
 	if err != nil {
 		return nil, err
@@ -103,7 +107,7 @@ func (a *Adapter) Queue(ctx *pulumi.Context, name string, in components.QueueInp
 		ID:            pulumi.String(streamName).ToStringOutput(),
 		DeadLetterID:  pulumi.String(dlqName).ToStringOutput(),
 		Native:        map[string]pulumi.Resource{"queue": stream, "dead-letter-queue": dlq, "queue-consumer": consumer},
-		State:         &queue{stream: stream, objectName: streamName, namespace: namespace, streamName: streamName},
+		State:         &queue{stream: stream, objectName: streamName, namespace: namespace, subject: subject},
 	}, nil
 }
 
@@ -112,7 +116,7 @@ func (a *Adapter) Queue(ctx *pulumi.Context, name string, in components.QueueInp
 func (a *Adapter) stream(ctx *pulumi.Context, name string, scope components.Scope, streamName string, ns pulumi.StringOutput, spec pulumi.Map, opts []pulumi.ResourceOption) (*apiextensions.CustomResource, error) {
 	spec["servers"] = pulumi.ToStringArray([]string{a.nats.URL})
 	spec["storage"] = pulumi.String("file")
-	spec["replicas"] = pulumi.Int(1)
+	spec["replicas"] = pulumi.Int(a.cfg.Queue.Replicas)
 	spec["discard"] = pulumi.String("old")
 	s, err := apiextensions.NewCustomResource(ctx, name, &apiextensions.CustomResourceArgs{
 		ApiVersion:  pulumi.String(nackAPIVersion),

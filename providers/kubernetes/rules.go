@@ -194,8 +194,13 @@ var operatorRules = []rules.Rule{
 	{Type: TypeConsumer, Path: "spec.deliverPolicy", Check: rules.OneOf("all", "last", "new", "byStartSequence", "byStartTime", "lastPerSubject"),
 		Source: nackCRD + "Consumer spec.deliverPolicy enum"},
 	{Type: TypeConsumer, Path: "spec.ackWait", Check: rules.Matches(goDurationPattern), Source: nackCRD + "Consumer spec.ackWait (time.ParseDuration)"},
-	{Type: TypeConsumer, Path: "spec.maxDeliver", Check: rules.Between(1, 1<<31-1),
-		Source: "nats-io/nats-server server/consumer.go (maxDeliver must be -1 or positive; tenantfleet's are 1 to 1000)"},
+	{Type: TypeConsumer, Path: "spec.maxDeliver", Check: rules.Func("-1 (no limit) or positive", func(v resource.PropertyValue) string {
+		if !v.IsNumber() || v.NumberValue() == 0 || v.NumberValue() < -1 {
+			return "must be -1 or positive"
+		}
+		return ""
+	}), Source: nackCRD + "Consumer spec.maxDeliver (minimum -1); nats-io/nats-server server/consumer.go (0 is not a limit)"},
+	{Type: TypeStream, Path: "spec.duplicateWindow", Check: rules.Matches(goDurationPattern), Source: nackCRD + "Stream spec.duplicateWindow (time.ParseDuration)"},
 	{Type: TypeConsumer, Path: "spec.durableName", Check: rules.Matches(`^[^.*>/\\ ]+$`),
 		Source: "nats-io/nats-server server/consumer.go (durable names: no '.', '*', '>', path separators or whitespace)"},
 }

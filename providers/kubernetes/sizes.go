@@ -41,8 +41,8 @@ const (
 )
 
 // budget is a tenant's ResourceQuota: what its pods may request at once,
-// rolling updates included (one extra web pod and one extra worker pod
-// while a Deployment rolls: maxSurge 1).
+// rolling updates included (one surging web pod and one more terminating,
+// which counts until it is gone; the same for the worker).
 type budget struct {
 	CPU, MemoryMiB, StorageGiB, Pods, Volumes int
 }
@@ -53,10 +53,10 @@ type budget struct {
 func budgetOf(spec components.TenantSpec) budget {
 	db := DatabaseSizes[spec.Database.Tier]
 	return budget{
-		CPU:        db.Instances*db.CPU + (spec.Web.MaxInstances+1)*spec.Web.CPU + 2*spec.Worker.CPU + db.CPU,
-		MemoryMiB:  db.Instances*db.MemoryMiB + (spec.Web.MaxInstances+1)*spec.Web.MemoryMiB + 2*spec.Worker.MemoryMiB + db.MemoryMiB,
+		CPU:        db.Instances*db.CPU + (spec.Web.MaxInstances+2)*spec.Web.CPU + 3*spec.Worker.CPU + db.CPU,
+		MemoryMiB:  db.Instances*db.MemoryMiB + (spec.Web.MaxInstances+2)*spec.Web.MemoryMiB + 3*spec.Worker.MemoryMiB + db.MemoryMiB,
 		StorageGiB: db.Instances * spec.Database.StorageGB,
-		Pods:       db.Instances + spec.Web.MaxInstances + 1 + 2 + 1,
+		Pods:       db.Instances + spec.Web.MaxInstances + 2 + 3 + 1,
 		Volumes:    db.Instances,
 	}
 }

@@ -17,20 +17,20 @@ import (
 
 // workload is one Deployment to declare.
 type workload struct {
-	role      string // components.WorkloadWeb or WorkloadWorker
-	image     string
-	command   []string
-	cpu, mem  int
-	port      int // the web app's; 0 for the worker
-	replicas  int // set when no autoscaler manages the count
-	autoscale bool
+	role     string // components.WorkloadWeb or WorkloadWorker
+	image    string
+	command  []string
+	cpu, mem int
+	port     int // the web app's; 0 for the worker
+	replicas int // set when no autoscaler manages the count
 }
 
 // WebApp implements components.WebAppProvisioner: a ServiceAccount, a
 // Deployment probed on /healthz, a ClusterIP Service, an Ingress on the
 // config's class and base domain, a HorizontalPodAutoscaler between
-// minInstances and maxInstances on CPU (a fixed count when they are equal),
-// and the network policy admitting only the ingress controller.
+// minInstances and maxInstances on CPU (which holds a fixed count when they
+// are equal), and the network policy admitting only the ingress controller
+// (and, with a ClusterIssuer, to cert-manager's HTTP-01 solver).
 func (a *Adapter) WebApp(ctx *pulumi.Context, name string, in components.WebAppInput, parent pulumi.Resource) (*components.WebApp, error) {
 	p, err := platformOf(in.Platform)
 	if err != nil {
@@ -42,13 +42,10 @@ func (a *Adapter) WebApp(ctx *pulumi.Context, name string, in components.WebAppI
 	}
 	spec := in.Spec
 	opts := childOptions(parent, p.provider)
-	w := workload{
-		role: components.WorkloadWeb, image: spec.Image, cpu: spec.CPU, mem: spec.MemoryMiB, port: spec.Port,
-		autoscale: spec.MinInstances != spec.MaxInstances,
-	}
-	if !w.autoscale {
-		w.replicas = spec.MinInstances
-	}
+	// The autoscaler owns the replica count, min = max included: a
+	// Deployment that declared it would drop to 1 replica (server-side
+	// apply's default) when a fixed count became a range.
+	w := workload{role: components.WorkloadWeb, image: spec.Image, cpu: spec.CPU, mem: spec.MemoryMiB, port: spec.Port}
 	native, deployment, err := a.deployment(ctx, name, in.Workload, f, w, opts)
 	if err != nil {
 		return nil, err
@@ -72,7 +69,7 @@ func (a *Adapter) WebApp(ctx *pulumi.Context, name string, in components.WebAppI
 	}
 	native["web-service"] = svc
 
-	host := naming.Kubernetes.Host.Unique(scope.Stack, scope.Tenant) + "." + a.cfg.Ingress.BaseDomain
+	host := naming.Kubernetes.Host.Unique(a.project, scope.Stack, scope.Tenant) + "." + a.cfg.Ingress.BaseDomain
 	ingMeta := a.metadata(scope, components.WorkloadWeb, f.namespace)
 	ingSpec := &networkingv1.IngressSpecArgs{
 		IngressClassName: pulumi.String(a.cfg.Ingress.ClassName),
@@ -90,10 +87,8 @@ func (a *Adapter) WebApp(ctx *pulumi.Context, name string, in components.WebAppI
 	scheme := "http"
 	if a.cfg.Ingress.ClusterIssuer != "" {
 		scheme = "https"
-		ingMeta.Annotations = pulumi.StringMap{"cert-manager.io/cluster-issuer": pulumi.String(a.cfg.Ingress.ClusterIssuer)}
-		for k, v := range Annotations(scope) {
-			ingMeta.Annotations.(pulumi.StringMap)[k] = pulumi.String(v)
-		}
+		ann := ingMeta.Annotations.(pulumi.StringMap)
+		ann["cert-manager.io/cluster-issuer"] = pulumi.String(a.cfg.Ingress.ClusterIssuer)
 		ingSpec.Tls = networkingv1.IngressTLSArray{networkingv1.IngressTLSArgs{
 			Hosts: pulumi.ToStringArray([]string{host}), SecretName: pulumi.String("web-tls"),
 		}}
@@ -104,7 +99,7 @@ func (a *Adapter) WebApp(ctx *pulumi.Context, name string, in components.WebAppI
 	}
 	native["web-ingress"] = ing
 
-	if w.autoscale {
+	{
 		hpa, err := autoscalingv2.NewHorizontalPodAutoscaler(ctx, name+"-autoscaler", &autoscalingv2.HorizontalPodAutoscalerArgs{
 			Metadata: a.metadata(scope, components.WorkloadWeb, f.namespace),
 			Spec: &autoscalingv2.HorizontalPodAutoscalerSpecArgs{
@@ -139,6 +134,28 @@ func (a *Adapter) WebApp(ctx *pulumi.Context, name string, in components.WebAppI
 		return nil, err
 	}
 	native["web-policy"] = policy
+	if a.cfg.Ingress.ClusterIssuer != "" {
+		// cert-manager answers an HTTP-01 challenge from a solver pod in
+		// the Ingress's namespace, which the ingress controller (and the
+		// issuer, through it) must reach on the solver's port.
+		solver, err := networkingv1.NewNetworkPolicy(ctx, name+"-acme-solver", &networkingv1.NetworkPolicyArgs{
+			Metadata: a.metadata(scope, "acme-http01-solver", f.namespace),
+			Spec: &networkingv1.NetworkPolicySpecArgs{
+				PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"acme.cert-manager.io/http01-solver": pulumi.String("true")}},
+				PolicyTypes: pulumi.ToStringArray([]string{"Ingress"}),
+				Ingress: networkingv1.NetworkPolicyIngressRuleArray{networkingv1.NetworkPolicyIngressRuleArgs{
+					From: networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{NamespaceSelector: namespaceSelector(a.cfg.Ingress.Namespace)}},
+					Ports: networkingv1.NetworkPolicyPortArray{networkingv1.NetworkPolicyPortArgs{
+						Protocol: pulumi.String("TCP"), Port: pulumi.Int(acmeSolverPort),
+					}},
+				}},
+			},
+		}, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("kubernetes acme solver network policy: %w", err)
+		}
+		native["web-acme-solver-policy"] = solver
+	}
 	return &components.WebApp{URL: pulumi.String(scheme + "://" + host).ToStringOutput(), Native: native}, nil
 }
 
@@ -215,6 +232,7 @@ func (a *Adapter) deployment(ctx *pulumi.Context, name string, in components.Wor
 		Env:             env,
 		Resources:       &corev1.ResourceRequirementsArgs{Requests: resources(w.cpu, w.mem), Limits: resources(w.cpu, w.mem)},
 		SecurityContext: restrictedContainer(),
+		VolumeMounts:    corev1.VolumeMountArray{corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")}},
 	}
 	if len(w.command) > 0 {
 		container.Command = pulumi.ToStringArray(w.command)
@@ -246,10 +264,20 @@ func (a *Adapter) deployment(ctx *pulumi.Context, name string, in components.Wor
 			Spec: &corev1.PodSpecArgs{
 				ServiceAccountName:           sa.Metadata.Name().Elem(),
 				AutomountServiceAccountToken: pulumi.Bool(false),
+				// A numeric user, which the kubelet needs to check
+				// runAsNonRoot against an image whose USER is a name
+				// (nonroot): 65532, the user tenantfleet's images run as.
 				SecurityContext: &corev1.PodSecurityContextArgs{
 					RunAsNonRoot:   pulumi.Bool(true),
+					RunAsUser:      pulumi.Int(nonRootUser),
+					RunAsGroup:     pulumi.Int(nonRootUser),
+					FsGroup:        pulumi.Int(nonRootUser),
 					SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
 				},
+				// The root filesystem is read-only: /tmp is the pod's own.
+				Volumes: corev1.VolumeArray{corev1.VolumeArgs{
+					Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{SizeLimit: pulumi.String("256Mi")},
+				}},
 				Containers: corev1.ContainerArray{container},
 			},
 		},
@@ -267,6 +295,12 @@ func (a *Adapter) deployment(ctx *pulumi.Context, name string, in components.Wor
 	}
 	return map[string]pulumi.Resource{w.role + "-account": sa, w.role: d}, d, nil
 }
+
+// acmeSolverPort is the port cert-manager's HTTP-01 solver pods listen on.
+const acmeSolverPort = 8089
+
+// nonRootUser is the uid and gid the workloads run as.
+const nonRootUser = 65532
 
 // restrictedContainer is the container security context the restricted
 // Pod Security level requires (k8s.io/pod-security-admission policy
