@@ -31,7 +31,7 @@ func TestExampleTemplatePassesEveryCloud(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(tmpl.CloudNames(), ","); got != "aws,azure,digitalocean,gcp,local" {
+	if got := strings.Join(tmpl.CloudNames(), ","); got != "aws,azure,digitalocean,gcp,kubernetes,local" {
 		t.Fatalf("clouds %s", got)
 	}
 	if err := checkTemplate(t.Context(), tmpl); err != nil {

@@ -333,6 +333,19 @@ func (a *Adapter) physical(r naming.Rule, s components.Scope, parts ...string) s
 	return r.Unique(append([]string{a.project, s.Stack, s.Tenant}, parts...)...)
 }
 
+// waitForReady makes pulumi-kubernetes wait, on create and update, until an
+// operator's object reports the condition Ready (CloudNativePG's Cluster,
+// NACK's Stream and Consumer do): the workloads that need the database's
+// Secret and the queue's consumer are declared after them.
+func waitForReady(m *metav1.ObjectMetaArgs) *metav1.ObjectMetaArgs {
+	m.Annotations.(pulumi.StringMap)["pulumi.com/waitFor"] = pulumi.String("condition=Ready")
+	return m
+}
+
+// operatorTimeouts bound the wait for an operator's object: a database
+// cluster's instances are created one after another.
+var operatorTimeouts = pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "30m", Update: "30m"})
+
 // patchForceAnnotation is pulumi-kubernetes' annotation that makes its
 // server-side apply take over fields another field manager changed.
 const patchForceAnnotation = "pulumi.com/patchForce"

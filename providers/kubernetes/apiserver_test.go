@@ -21,9 +21,14 @@ import (
 )
 
 // awaitedTypes are the types whose readiness pulumi-kubernetes waits for
-// (ready replicas, endpoints, a load balancer address): with no kubelet
-// and no ingress controller they never become ready here.
-var awaitedTypes = []string{k8sp.TypeDeployment, k8sp.TypeService, k8sp.TypeIngress}
+// (ready replicas, endpoints, a load balancer address, the operators'
+// Ready condition the adapter asks it to wait for, which a Stream patch
+// waits for too, as the patched Stream carries it): with no kubelet, no
+// ingress controller and no operator they never become ready here.
+var awaitedTypes = []string{
+	k8sp.TypeDeployment, k8sp.TypeService, k8sp.TypeIngress,
+	k8sp.TypeCluster, k8sp.TypeStream, k8sp.TypeConsumer, k8sp.TypeStreamPatch,
+}
 
 // skipAwait runs program with the provider's documented way to skip
 // readiness waits (the pulumi.com/skipAwait annotation) added to the

@@ -18,6 +18,7 @@ import (
 // workloads read DATABASE_PASSWORD from.
 type database struct {
 	secretName string
+	cluster    pulumi.Resource
 }
 
 // Database implements components.DatabaseProvisioner: a CloudNativePG
@@ -47,11 +48,11 @@ func (a *Adapter) Database(ctx *pulumi.Context, name string, in components.Datab
 	if a.cfg.StorageClass != "" {
 		storage["storageClass"] = pulumi.String(a.cfg.StorageClass)
 	}
-	clusterOpts := append(opts, pulumi.Protect(spec.DeletionProtected()))
+	clusterOpts := append(opts, pulumi.Protect(spec.DeletionProtected()), operatorTimeouts)
 	cluster, err := apiextensions.NewCustomResource(ctx, name+"-cluster", &apiextensions.CustomResourceArgs{
 		ApiVersion: pulumi.String(cnpgAPIVersion),
 		Kind:       pulumi.String("Cluster"),
-		Metadata:   a.metadata(scope, databaseClusterName, f.namespace),
+		Metadata:   waitForReady(a.metadata(scope, databaseClusterName, f.namespace)),
 		OtherFields: k8s.UntypedArgs{"spec": pulumi.Map{
 			"instances": pulumi.Int(size.Instances),
 			"imageName": pulumi.String(a.cfg.Database.ImageRepository + ":" + spec.Version),
@@ -148,7 +149,7 @@ func (a *Adapter) Database(ctx *pulumi.Context, name string, in components.Datab
 		// AWS's is the ARN of RDS's secret: the password is never in state.
 		Credentials: pulumi.ToSecret(pulumi.Sprintf("secretKeyRef:%s/%s/password", f.namespace, databaseSecretName)).(pulumi.StringOutput),
 		Native:      map[string]pulumi.Resource{"database-cluster": cluster, "database-policy": policy},
-		State:       &database{secretName: databaseSecretName},
+		State:       &database{secretName: databaseSecretName, cluster: cluster},
 	}, nil
 }
 

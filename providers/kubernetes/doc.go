@@ -68,6 +68,11 @@
 //     maxInstances, which owns the replica count (min = max included);
 //   - worker: a ServiceAccount and a Deployment of one replica.
 //
+// The engine waits for the operators: the Cluster, the Streams and the
+// Consumer carry pulumi.com/waitFor condition=Ready (30 minutes at most),
+// and the Deployments are declared after the database and the consumer, so
+// their pods find the Secret db-app and the consumer they bind.
+//
 // Every container runs as uid/gid 65532 (tenantfleet's images' user),
 // non-root, without privilege escalation or capabilities, on a read-only
 // root filesystem with an emptyDir /tmp, requests equal to limits.
@@ -129,9 +134,7 @@
 // isolated by name only. DNS egress is to kube-dns pods in kube-system on
 // port 53: NodeLocal DNSCache and OpenShift's DNS need another policy. The
 // database pods may reach any address on 443 and 6443 (the API server's
-// address differs per cluster). Nothing waits for the operators: a
-// database slower to bootstrap than the Deployments' readiness wait (10
-// minutes) fails the up, which a retry completes. A new fanout subscriber
+// address differs per cluster). A new fanout subscriber
 // receives the topic's retained history (14 days), where the local cloud
 // starts at the subscription. The HorizontalPodAutoscaler needs
 // metrics-server.

@@ -19,6 +19,7 @@ const queueConsumer = "worker"
 // queue is the adapter's state of a queue: its Stream object, which a
 // fanout's subscription patches to source the topic.
 type queue struct {
+	consumer   pulumi.Resource
 	stream     *apiextensions.CustomResource
 	objectName string
 	namespace  pulumi.StringOutput
@@ -81,7 +82,7 @@ func (a *Adapter) Queue(ctx *pulumi.Context, name string, in components.QueueInp
 	consumer, err := apiextensions.NewCustomResource(ctx, name+"-consumer", &apiextensions.CustomResourceArgs{
 		ApiVersion: pulumi.String(nackAPIVersion),
 		Kind:       pulumi.String("Consumer"),
-		Metadata:   a.metadata(scope, streamName+"-"+queueConsumer, namespace),
+		Metadata:   waitForReady(a.metadata(scope, streamName+"-"+queueConsumer, namespace)),
 		OtherFields: k8s.UntypedArgs{"spec": pulumi.Map{
 			"servers":       pulumi.ToStringArray([]string{a.nats.URL}),
 			"streamName":    pulumi.String(streamName),
@@ -95,7 +96,7 @@ func (a *Adapter) Queue(ctx *pulumi.Context, name string, in components.QueueInp
 			"maxDeliver":    pulumi.Int(spec.MaxReceiveCount + 1),
 			"filterSubject": pulumi.String(subject),
 		}},
-	}, append(opts, pulumi.DependsOn([]pulumi.Resource{stream}))...)
+	}, append(opts, pulumi.DependsOn([]pulumi.Resource{stream}), operatorTimeouts)...)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes queue consumer: %w", err)
 	}
@@ -107,7 +108,7 @@ func (a *Adapter) Queue(ctx *pulumi.Context, name string, in components.QueueInp
 		ID:            pulumi.String(streamName).ToStringOutput(),
 		DeadLetterID:  pulumi.String(dlqName).ToStringOutput(),
 		Native:        map[string]pulumi.Resource{"queue": stream, "dead-letter-queue": dlq, "queue-consumer": consumer},
-		State:         &queue{stream: stream, objectName: streamName, namespace: namespace, subject: subject},
+		State:         &queue{consumer: consumer, stream: stream, objectName: streamName, namespace: namespace, subject: subject},
 	}, nil
 }
 
@@ -121,9 +122,9 @@ func (a *Adapter) stream(ctx *pulumi.Context, name string, scope components.Scop
 	s, err := apiextensions.NewCustomResource(ctx, name, &apiextensions.CustomResourceArgs{
 		ApiVersion:  pulumi.String(nackAPIVersion),
 		Kind:        pulumi.String("Stream"),
-		Metadata:    a.metadata(scope, streamName, ns),
+		Metadata:    waitForReady(a.metadata(scope, streamName, ns)),
 		OtherFields: k8s.UntypedArgs{"spec": spec},
-	}, opts...)
+	}, append(opts, operatorTimeouts)...)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes stream %s: %w", streamName, err)
 	}

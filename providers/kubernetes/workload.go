@@ -200,6 +200,10 @@ func (a *Adapter) deployment(ctx *pulumi.Context, name string, in components.Wor
 	if err != nil {
 		return nil, nil, err
 	}
+	q, err := components.QueueState[*queue](in.Queue, Name)
+	if err != nil {
+		return nil, nil, err
+	}
 	scope := in.Scope
 	labels := map[string]string{workloadLabel: w.role, "app.kubernetes.io/name": w.role, "app.kubernetes.io/part-of": "tenantfleet"}
 	sa, err := corev1.NewServiceAccount(ctx, name+"-account", &corev1.ServiceAccountArgs{
@@ -286,10 +290,12 @@ func (a *Adapter) deployment(ctx *pulumi.Context, name string, in components.Wor
 		// Left unset under an autoscaler, which owns the count.
 		spec.Replicas = pulumi.Int(w.replicas)
 	}
+	// After the database (its Secret db-app holds DATABASE_PASSWORD) and
+	// the queue's consumer (which the app binds, never creates) are ready.
 	d, err := appsv1.NewDeployment(ctx, name, &appsv1.DeploymentArgs{
 		Metadata: a.metadata(scope, w.role, f.namespace, labels),
 		Spec:     spec,
-	}, opts...)
+	}, append(opts, pulumi.DependsOn([]pulumi.Resource{db.cluster, q.consumer}))...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("kubernetes %s deployment: %w", w.role, err)
 	}
