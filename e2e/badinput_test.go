@@ -40,7 +40,7 @@ var badStacks = []badStack{
 		name: "bad-cloud", reason: "an unknown cloud lists the valid ones",
 		yaml:    "config:\n  tenantfleet:cloud: oracle\n" + goodTenants,
 		tenants: []string{"acme", "globex"},
-		want:    []string{"tenantfleet:cloud", `unknown cloud "oracle"`, "valid clouds are aws, azure, digitalocean, gcp, local"},
+		want:    []string{"tenantfleet:cloud", `unknown cloud "oracle"`, "valid clouds are aws, azure, digitalocean, gcp, kubernetes, local"},
 	},
 	{
 		name: "bad-id", reason: "a tenant id that is not a DNS label names its index",

@@ -154,7 +154,7 @@ func TestWorkerReportsABadQueueURL(t *testing.T) {
 
 	// Every cloud has a queue client; a QUEUE_URL of another cloud's form is
 	// an error naming QUEUE_URL, before anything is received.
-	for _, cloud := range []string{"local", "aws", "azure", "gcp", "digitalocean"} {
+	for _, cloud := range []string{"local", "aws", "azure", "gcp", "digitalocean", "kubernetes"} {
 		env := fullEnv()
 		env[envCloud] = cloud
 		env[envQueueURL] = "ftp://example.com/acme"
