@@ -115,6 +115,9 @@ func apiServerStack() map[string]any {
 //
 //nolint:paralleltest // it sets KUBECONFIG and XDG_STATE_HOME with t.Setenv for the engine it starts.
 func TestAgainstAPIServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a control plane and the real engine (drop -short to run it)")
+	}
 	cluster := kubetest.Start(t)
 	env := enginetest.Isolate(t)
 	plugin := filepath.Join(env.ExeDir, "pulumi-resource-kubernetes")

@@ -16,6 +16,9 @@ import (
 // namespace going away with what it holds, which takes the controller-manager.
 func TestStart(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("runs etcd, kube-apiserver and kube-controller-manager (drop -short to run it)")
+	}
 	c := kubetest.Start(t)
 	ctx := t.Context()
 
