@@ -2,9 +2,12 @@
 PULUMI_VERSION := v3.232.0
 GOLANGCI_LINT_VERSION := v2.15.0
 # What the Kubernetes tests run against (scripts/build-kubernetes.sh): the control
-# plane (tools/kubernetes) and the pulumi-kubernetes plugin (tools/pulumi-kubernetes).
+# plane (tools/kubernetes), the pulumi-kubernetes plugin (tools/pulumi-kubernetes)
+# and RabbitMQ's messaging topology operator (tools/rabbitmq-topology-operator;
+# v1.17 is not on the module proxy).
 KUBERNETES_VERSION := v1.34.4
 PULUMI_KUBERNETES_VERSION := v4.25.0
+RABBITMQ_TOPOLOGY_OPERATOR_VERSION := v1.16.0
 # The images' version (label and tag): make images IMAGE_VERSION=1.4.0
 IMAGE_VERSION ?= dev
 # How the images' programs are built: static, as the images hold no libc,
@@ -55,7 +58,7 @@ lint: lint-tool ## Run golangci-lint (.golangci.yaml) on every package
 browser: ## Install the headless Chromium the console's browser test drives (Debian's chromium; no-op when present)
 	@scripts/setup-browser.sh
 
-kube: ## Build the Kubernetes control plane and the pulumi-kubernetes plugin the Kubernetes tests run against (no-op when built)
+kube: ## Build the Kubernetes control plane, the pulumi-kubernetes plugin and RabbitMQ's topology operator the Kubernetes tests run against, install etcd and RabbitMQ (no-op when done)
 	@scripts/build-kubernetes.sh
 
 test: setup browser kube vet fmt-check lint ## Set up and run the whole test suite, end-to-end and browser tests included (what CI runs)

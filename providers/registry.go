@@ -121,7 +121,7 @@ var registry = map[string]Cloud{
 		PlanConfig: map[string]any{"tenantfleet:kubernetes": map[string]any{
 			"context": "cost-plan",
 			"ingress": map[string]any{"className": "nginx", "baseDomain": "tenants.example.com", "namespace": "ingress-nginx"},
-			"queue":   map[string]any{"url": "nats://nats.nats.svc.cluster.local:4222", "namespace": "nats"},
+			"queue":   map[string]any{"url": "amqp://rabbitmq.rabbitmq-system.svc:5672", "namespace": "rabbitmq-system", "rabbitmqCluster": "rabbitmq"},
 		}},
 	},
 	local.Name: {

@@ -26,13 +26,6 @@ type natsTarget struct {
 	Stream   string
 	Subject  string
 	Consumer string // "" for a topic
-	// MaxReceiveCount, when set (a Kubernetes queue's
-	// &maxReceiveCount=N), makes the client dead-letter: the server
-	// counts deliveries, the client moves a message to the dead-letter
-	// stream once it failed N times. 0: the server's consumer stops
-	// delivering after its max deliveries and the local cloud's runtime
-	// moves the message.
-	MaxReceiveCount int
 }
 
 // Redacted is the server address without credentials, for logs and errors.
@@ -84,13 +77,6 @@ func parseNATSURL(what, raw string, consumer bool) (natsTarget, error) {
 		Stream:   q.Get("stream"),
 		Subject:  q.Get("subject"),
 		Consumer: q.Get("consumer"),
-	}
-	if raw := q.Get("maxReceiveCount"); raw != "" {
-		n, err := strconv.Atoi(raw)
-		if err != nil || n < 1 || n > 1000 || !consumer {
-			return bad("maxReceiveCount must be 1-1000, on a queue")
-		}
-		t.MaxReceiveCount = n
 	}
 	params := []struct{ name, v string }{{"stream", t.Stream}, {"subject", t.Subject}}
 	if consumer {
@@ -153,9 +139,6 @@ type natsQueue struct {
 	nc  *nats.Conn
 	js  jetstream.JetStream
 	log *slog.Logger
-	// deadLetter is the stream a client that dead-letters moves messages
-	// to (t.MaxReceiveCount set).
-	deadLetter natsTarget
 
 	mu   sync.Mutex
 	cons jetstream.Consumer
@@ -166,17 +149,11 @@ func openNATSReceiver(ctx context.Context, c Config) (Receiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	var dlq natsTarget
-	if t.MaxReceiveCount > 0 {
-		if dlq, err = parseNATSURL(EnvDeadLetterURL, c.DeadLetterURL, false); err != nil {
-			return nil, err
-		}
-	}
 	nc, js, err := natsConn(t, c.Name, true, c.Logger)
 	if err != nil {
 		return nil, err
 	}
-	q := &natsQueue{t: t, nc: nc, js: js, log: c.Logger, deadLetter: dlq}
+	q := &natsQueue{t: t, nc: nc, js: js, log: c.Logger}
 	// Bind now to report a wrong stream or consumer early; Receive retries
 	// when the server was not reachable yet.
 	if _, err := q.consumer(ctx); err != nil {
@@ -237,25 +214,20 @@ func (q *natsQueue) Receive(ctx context.Context, limit int, wait time.Duration) 
 	// What is there now, up to limit, without waiting; else wait for the
 	// first message only, so each one is handled as soon as it arrives (a
 	// pull for a full batch stays open until the batch fills or expires).
-	// A pull that only dead-lettered returns at once too: the caller's
-	// loop comes back for the rest.
-	msgs, moved, err := q.collect(ctx, func() (jetstream.MessageBatch, error) { return c.FetchNoWait(limit) })
-	if len(msgs) > 0 || moved > 0 || err != nil || ctx.Err() != nil || wait <= 0 {
+	msgs, err := q.collect(ctx, func() (jetstream.MessageBatch, error) { return c.FetchNoWait(limit) })
+	if len(msgs) > 0 || err != nil || ctx.Err() != nil || wait <= 0 {
 		return msgs, err
 	}
-	msgs, _, err = q.collect(ctx, func() (jetstream.MessageBatch, error) { return c.Fetch(1, jetstream.FetchMaxWait(wait)) })
-	return msgs, err
+	return q.collect(ctx, func() (jetstream.MessageBatch, error) { return c.Fetch(1, jetstream.FetchMaxWait(wait)) })
 }
 
-// collect gathers a pull's messages, and how many of them it moved to the
-// dead-letter stream instead.
-func (q *natsQueue) collect(ctx context.Context, fetch func() (jetstream.MessageBatch, error)) ([]Message, int, error) {
+// collect gathers a pull's messages.
+func (q *natsQueue) collect(ctx context.Context, fetch func() (jetstream.MessageBatch, error)) ([]Message, error) {
 	batch, err := fetch()
 	if err != nil {
 		q.forgetConsumerOn(err)
-		return nil, 0, err
+		return nil, err
 	}
-	moved := 0
 	var out []Message
 	msgs := batch.Messages()
 	for {
@@ -264,17 +236,7 @@ func (q *natsQueue) collect(ctx context.Context, fetch func() (jetstream.Message
 			if !ok {
 				err := batch.Error()
 				q.forgetConsumerOn(err)
-				return out, moved, err
-			}
-			// A message past its last delivery (its reader failed the last
-			// one without a nack: it crashed or hung) goes to the
-			// dead-letter stream instead of to the app.
-			if meta, err := m.Metadata(); err == nil && q.t.MaxReceiveCount > 0 && int(meta.NumDelivered) > q.t.MaxReceiveCount {
-				if err := q.moveToDeadLetter(ctx, m, meta, "not settled within its last delivery"); err != nil {
-					q.log.Warn("dead-lettering failed; the message stays in the queue", "stream", q.t.Stream, "err", err)
-				}
-				moved++
-				continue
+				return out, err
 			}
 			out = append(out, natsMessage(m))
 		case <-ctx.Done():
@@ -285,7 +247,7 @@ func (q *natsQueue) collect(ctx context.Context, fetch func() (jetstream.Message
 					_ = m.Nak()
 				}
 			}()
-			return out, moved, nil
+			return out, nil
 		}
 	}
 }
@@ -340,15 +302,10 @@ func (q *natsQueue) Ack(ctx context.Context, m Message) error {
 	return jm.DoubleAck(ctx)
 }
 
-func (q *natsQueue) Nack(ctx context.Context, m Message, delay time.Duration) error {
+func (q *natsQueue) Nack(_ context.Context, m Message, delay time.Duration) error {
 	jm, err := natsMsg(m)
 	if err != nil {
 		return err
-	}
-	if q.t.MaxReceiveCount > 0 {
-		if meta, err := jm.Metadata(); err == nil && int(meta.NumDelivered) >= q.t.MaxReceiveCount {
-			return q.moveToDeadLetter(ctx, jm, meta, fmt.Sprintf("nacked on delivery %d of %d", meta.NumDelivered, q.t.MaxReceiveCount))
-		}
 	}
 	if delay > 0 {
 		return jm.NakWithDelay(delay)
@@ -381,35 +338,6 @@ func (q *natsQueue) Send(ctx context.Context, m Outgoing) (string, error) {
 		return strconv.FormatUint(ack.Sequence, 10), fmt.Errorf("%w: id %q was published within the stream's duplicate window (sequence %d)", ErrDuplicate, m.ID, ack.Sequence)
 	}
 	return strconv.FormatUint(ack.Sequence, 10), nil
-}
-
-// Headers a dead-lettered message carries besides its own.
-const (
-	headerDeadLetterOrigin = "Tenantfleet-Dead-Letter-Origin"
-	headerDeadLetterReason = "Tenantfleet-Dead-Letter-Reason"
-)
-
-// moveToDeadLetter publishes m, headers and all, to the dead-letter stream
-// (its origin and the reason added, its id the origin stream and sequence,
-// so that moving it twice, after a crash between the two steps, stores it
-// once) and then terminates it in the queue, which a work-queue stream
-// removes.
-func (q *natsQueue) moveToDeadLetter(ctx context.Context, m jetstream.Msg, meta *jetstream.MsgMetadata, reason string) error {
-	dl := nats.NewMsg(q.deadLetter.Subject)
-	dl.Data = m.Data()
-	for k, vs := range m.Headers() {
-		for _, v := range vs {
-			dl.Header.Add(k, v)
-		}
-	}
-	origin := fmt.Sprintf("%s/%d", q.t.Stream, meta.Sequence.Stream)
-	dl.Header.Set(headerDeadLetterOrigin, origin)
-	dl.Header.Set(headerDeadLetterReason, reason)
-	dl.Header.Set(nats.MsgIdHdr, "dead-letter:"+origin)
-	if _, err := q.js.PublishMsg(ctx, dl); err != nil {
-		return fmt.Errorf("publish to the dead-letter stream %s: %w", q.deadLetter.Stream, err)
-	}
-	return m.Term()
 }
 
 // ErrDuplicate is returned by Send when the cloud dropped the message as a

@@ -17,8 +17,9 @@ const (
 	CloudAzure        = "azure"
 	CloudGCP          = "gcp"
 	CloudDigitalOcean = "digitalocean"
-	// CloudKubernetes queues are NATS JetStream streams (declared through
-	// NACK): the local cloud's client serves them.
+	// CloudKubernetes queues are RabbitMQ quorum queues and its topics
+	// headers exchanges (declared through RabbitMQ's messaging-topology
+	// operator), spoken to over AMQP 0-9-1 (amqp.go).
 	CloudKubernetes = "kubernetes"
 )
 
@@ -42,7 +43,7 @@ const (
 type Message struct {
 	// ID is the queue's id for the message (SQS MessageId, Pub/Sub message
 	// id, Service Bus MessageId, NATS Nats-Msg-Id or stream sequence, Kafka
-	// <topic>/<partition>/<offset>).
+	// <topic>/<partition>/<offset>, AMQP message-id).
 	ID string
 	// Subject is where the message was published, when the queue says: the
 	// NATS subject, the Kafka topic; else the queue's name.
@@ -50,7 +51,7 @@ type Message struct {
 	Body    []byte
 	// Attributes are the message's attributes: SQS message attributes,
 	// Pub/Sub attributes, Service Bus application properties, NATS or Kafka
-	// headers (a repeated header's values joined with ", ").
+	// headers (a repeated header's values joined with ", "), AMQP headers.
 	Attributes map[string]string
 	// Deliveries is 1 on the first delivery; 0 when the queue does not say.
 	Deliveries int
@@ -122,13 +123,16 @@ type Config struct {
 	// dead-letter themselves (DigitalOcean's Kafka) need it.
 	DeadLetterURL string
 	// Password is QUEUE_PASSWORD, set where the queue takes a password
-	// (DigitalOcean's Kafka); secret, never logged.
+	// (DigitalOcean's Kafka, Kubernetes' RabbitMQ: the user the URL
+	// names); secret, never logged.
 	Password string
 	// CACert is QUEUE_CA_CERT, the PEM certificate of a private CA the
-	// brokers' certificates are signed by (DigitalOcean's Kafka).
+	// brokers' certificates are signed by (DigitalOcean's Kafka, RabbitMQ
+	// over amqps).
 	CACert string
 	// Name names the client to the server where it can be named (NATS
-	// connection name, Kafka client id); "tenantfleet" when empty.
+	// connection name, Kafka client id, AMQP connection_name);
+	// "tenantfleet" when empty.
 	Name string
 	// Logger receives the client's own warnings (reconnects, dropped
 	// leases); nil discards them.
@@ -154,12 +158,14 @@ type TopicConfig struct {
 	Cloud string
 	// Topic is the fanout's topic in the cloud's own form: the stack output
 	// fanout.topicId (a NATS topic URL, an SNS topic ARN, a Service Bus
-	// topic's Azure resource id, projects/P/topics/T), or on DigitalOcean
-	// fanout.topicUrl (kafka://<publisher>@<host>:<port>/<topic>).
+	// topic's Azure resource id, projects/P/topics/T, an
+	// amqp[s]://<publisher>@<host>/<vhost>?exchange=<exchange> URL), or on
+	// DigitalOcean fanout.topicUrl (kafka://<publisher>@<host>:<port>/<topic>).
 	Topic string
-	// Password is the publisher user's password (DigitalOcean only).
+	// Password is the publisher user's password (DigitalOcean, Kubernetes).
 	Password string
-	// CACert is the brokers' CA certificate, PEM (DigitalOcean only).
+	// CACert is the brokers' CA certificate, PEM (DigitalOcean, Kubernetes
+	// over amqps).
 	CACert string
 	// Name and Logger as in Config.
 	Name   string
@@ -175,8 +181,10 @@ var ErrUnknownCloud = errors.New("unknown cloud")
 func OpenReceiver(ctx context.Context, c Config) (Receiver, error) {
 	c = c.withDefaults()
 	switch c.Cloud {
-	case CloudLocal, CloudKubernetes:
+	case CloudLocal:
 		return openNATSReceiver(ctx, c)
+	case CloudKubernetes:
+		return openAMQPReceiver(ctx, c)
 	case CloudAWS:
 		return openSQSReceiver(ctx, c)
 	case CloudAzure:
@@ -194,8 +202,10 @@ func OpenReceiver(ctx context.Context, c Config) (Receiver, error) {
 func OpenSender(ctx context.Context, c Config) (Sender, error) {
 	c = c.withDefaults()
 	switch c.Cloud {
-	case CloudLocal, CloudKubernetes:
+	case CloudLocal:
 		return openNATSSender(ctx, c)
+	case CloudKubernetes:
+		return openAMQPSender(ctx, c)
 	case CloudAWS:
 		return openSQSSender(ctx, c)
 	case CloudAzure:
@@ -217,8 +227,10 @@ func OpenTopic(ctx context.Context, t TopicConfig) (Sender, error) {
 		t.Name = "tenantfleet"
 	}
 	switch t.Cloud {
-	case CloudLocal, CloudKubernetes:
+	case CloudLocal:
 		return openNATSTopic(ctx, t)
+	case CloudKubernetes:
+		return openAMQPTopic(ctx, t)
 	case CloudAWS:
 		return openSNSTopic(ctx, t)
 	case CloudAzure:
@@ -255,6 +267,7 @@ type hooks struct {
 	gcp   gcpHooks
 	azure azureHooks
 	kafka kafkaHooks
+	amqp  amqpHooks
 }
 
 // refuseID is Send's answer to an Outgoing.ID on a cloud that does not

@@ -5,22 +5,33 @@
 #   $KUBERNETES_VERSION (Makefile), from tools/kubernetes;
 # - bin/pulumi-resource-kubernetes, the pulumi-kubernetes provider plugin
 #   $PULUMI_KUBERNETES_VERSION (Makefile), from tools/pulumi-kubernetes;
-# and installs Debian's etcd-server when etcd is not on PATH.
+# - bin/messaging-topology-operator, RabbitMQ's messaging topology operator
+#   $RABBITMQ_TOPOLOGY_OPERATOR_VERSION (Makefile), from
+#   tools/rabbitmq-topology-operator;
+# and installs Debian's etcd-server when etcd is not on PATH and Debian's
+# rabbitmq-server when /usr/lib/rabbitmq/bin/rabbitmq-server is missing (the
+# tests run nodes of their own: on a systemd host the packages' system-wide
+# services are stopped and disabled).
 #
 # Each lives in a module of its own, so their large dependency graphs never
 # move the versions the tenantfleet program builds against. The versions are
 # stamped with -ldflags, as upstream's release builds do: without them
-# kube-apiserver reports v0.0.0-master and the plugin an empty version.
+# kube-apiserver reports v0.0.0-master and the plugin an empty version. The
+# operator has no version to stamp; its build info (`go version -m`) must
+# name the pinned release and the dependency versions its tools module selects.
 #
-# Idempotent: prints nothing and changes nothing when every binary reports
-# the pinned version and etcd is on PATH.
+# Idempotent: prints nothing and changes nothing when every binary is the
+# pinned version and etcd and RabbitMQ are installed.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 kube_version=$(sed -n 's/^KUBERNETES_VERSION *:\?= *//p' "$root/Makefile")
 plugin_version=$(sed -n 's/^PULUMI_KUBERNETES_VERSION *:\?= *//p' "$root/Makefile")
+operator_version=$(sed -n 's/^RABBITMQ_TOPOLOGY_OPERATOR_VERSION *:\?= *//p' "$root/Makefile")
 plugin_module=github.com/pulumi/pulumi-kubernetes/provider/v4
 sdk_module=github.com/pulumi/pulumi-kubernetes/sdk/v4
+operator_module=github.com/rabbitmq/messaging-topology-operator
+rabbitmq_server=/usr/lib/rabbitmq/bin/rabbitmq-server
 tmp=
 
 fail() {
@@ -34,6 +45,7 @@ trap cleanup EXIT
 
 [ -n "$kube_version" ] || fail "KUBERNETES_VERSION is not set in the Makefile"
 [ -n "$plugin_version" ] || fail "PULUMI_KUBERNETES_VERSION is not set in the Makefile"
+[ -n "$operator_version" ] || fail "RABBITMQ_TOPOLOGY_OPERATOR_VERSION is not set in the Makefile"
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then
@@ -62,6 +74,28 @@ if ! command -v etcd >/dev/null 2>&1; then
   # (started on a systemd host) from running.
   if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
     as_root systemctl disable --now etcd.service >/dev/null 2>&1 || true
+  fi
+fi
+
+# --- RabbitMQ ------------------------------------------------------------------
+# The topology operator's test declares through a RabbitMQ node that
+# queue/rabbittest starts (with the management plugin, on free loopback ports)
+# from Debian's rabbitmq-server.
+if [ ! -x "$rabbitmq_server" ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "build-kubernetes: $rabbitmq_server not found and apt-get is not available:" >&2
+    echo "  install Debian's rabbitmq-server (the Kubernetes tests run it)" >&2
+    exit 1
+  fi
+  echo "build-kubernetes: installing RabbitMQ (Debian package rabbitmq-server)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq || fail "apt-get update failed"
+  as_root apt-get install -y -qq rabbitmq-server >/dev/null || fail "apt-get install rabbitmq-server failed"
+  [ -x "$rabbitmq_server" ] || fail "installed rabbitmq-server, yet $rabbitmq_server is still missing"
+  # The tests run nodes of their own: keep the package's system-wide one
+  # (started on a systemd host) from running.
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+    as_root systemctl disable --now rabbitmq-server.service >/dev/null 2>&1 || true
   fi
 fi
 
@@ -110,6 +144,39 @@ if [ ${#kube_stale[@]} -gt 0 ]; then
   done
   rm -rf "$tmp"
   tmp=
+fi
+
+# --- messaging-topology-operator -----------------------------------------------
+# main has no version variable to stamp, so the build info decides: it must
+# name the pinned release, and every module linked in must be at the version
+# tools/rabbitmq-topology-operator/go.mod selects (so a changed go.mod rebuilds).
+operator_out="$root/bin/messaging-topology-operator"
+operator_current() {
+  local info selected stale
+  [ -x "$operator_out" ] || return 1
+  info=$(go version -m "$operator_out" 2>/dev/null) || return 1
+  grep -qE "^[[:space:]]+mod[[:space:]]+$operator_module[[:space:]]+$operator_version[[:space:]]" <<<"$info" || return 1
+  selected=$(cd "$root/tools/rabbitmq-topology-operator" && go list -m -f '{{.Path}} {{.Version}}{{with .Replace}}{{"\n"}}{{.Path}} {{.Version}}{{end}}' all) || return 1
+  stale=$(awk '$1 == "dep" || $1 == "=>" { print $2, $3 }' <<<"$info" | grep -vxF -f <(printf '%s\n' "$selected")) || true
+  [ -z "$stale" ]
+}
+
+if ! operator_current; then
+  cd "$root/tools/rabbitmq-topology-operator"
+  want=$(go list -m -f '{{.Version}}' "$operator_module") || fail "cannot read tools/rabbitmq-topology-operator/go.mod"
+  [ "$want" = "$operator_version" ] ||
+    fail "tools/rabbitmq-topology-operator/go.mod pins $operator_module $want, the Makefile $operator_version"
+  echo "build-kubernetes: building messaging-topology-operator $operator_version into bin/messaging-topology-operator (cold: about 3 minutes; cached afterwards)" >&2
+  mkdir -p "$root/bin"
+  tmp=$(mktemp -d "$root/bin/.build-kubernetes.XXXXXX")
+  go build -trimpath -o "$tmp/messaging-topology-operator" "$operator_module" ||
+    fail "building messaging-topology-operator failed (see the go build output above)"
+  # It has no --version; -h prints its flags and exits 0 when it runs at all.
+  "$tmp/messaging-topology-operator" -h >/dev/null 2>&1 || fail "the built messaging-topology-operator does not run"
+  mv "$tmp/messaging-topology-operator" "$operator_out"
+  rm -rf "$tmp"
+  tmp=
+  operator_current || fail "the built bin/messaging-topology-operator does not carry the build info of $operator_module $operator_version"
 fi
 
 # --- pulumi-resource-kubernetes --------------------------------------------------

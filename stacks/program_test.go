@@ -100,8 +100,10 @@ func TestStackFilesPreviewAndUpdate(t *testing.T) {
 		{"../Pulumi.gcp.yaml", "gcp:sql/databaseInstance:DatabaseInstance", "gcp:pubsub/subscription:Subscription", 2, 8},
 		// DatabaseCluster: the Kafka, shared and acme clusters; App: 2 tenant apps + 3 forwarders.
 		{"../Pulumi.digitalocean.yaml", "digitalocean:index/databaseCluster:DatabaseCluster", "digitalocean:index/app:App", 3, 5},
-		// A subscription is a patch of its queue's stream: 3 subscribers.
-		{"../Pulumi.kubernetes.yaml", "kubernetes:postgresql.cnpg.io/v1:Cluster", "kubernetes:jetstream.nats.io/v1beta2:StreamPatch", 2, 3},
+		// Bindings: each of the 4 queues (2 tenants', billing's and audit's
+		// own) from its exchange, and the topic's: billing's filter has 2
+		// values, audit and acme-inbox 1 each.
+		{"../Pulumi.kubernetes.yaml", "kubernetes:postgresql.cnpg.io/v1:Cluster", "kubernetes:rabbitmq.com/v1beta1:Binding", 2, 8},
 	}
 	for _, tc := range cases {
 		cfg := stackConfig(t, tc.file)

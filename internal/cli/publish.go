@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"time"
 
@@ -27,8 +28,8 @@ func (a *App) publishCommand() *cobra.Command {
 fanout.topicId), so every subscriber receives it once. --attr sets message
 attributes, which subscriber filters match and apps read alongside the body:
 SNS message attributes on AWS, application properties on Azure, Pub/Sub
-attributes on GCP, Kafka record headers on DigitalOcean, NATS headers on the
-local cloud.
+attributes on GCP, Kafka record headers on DigitalOcean, AMQP headers on
+Kubernetes, NATS headers on the local cloud.
 
 Credentials are the cloud's usual ones, as for its own CLI:
   aws            the AWS SDK's default chain (AWS_PROFILE, AWS_ACCESS_KEY_ID and
@@ -41,6 +42,11 @@ Credentials are the cloud's usual ones, as for its own CLI:
                  application-default login, GOOGLE_APPLICATION_CREDENTIALS)
   digitalocean   the fanout's own publisher user, from the stack's secret output
                  fanout.publisher (nothing to set up)
+  kubernetes     the fanout's own publisher user, named in the topic's URL: set
+                 QUEUE_PASSWORD to its password (the Secret
+                 <topic>-user-credentials in the stack's namespace, key
+                 password), and QUEUE_CA_CERT to the broker's CA certificate
+                 (PEM) for an amqps:// topic signed by a private CA
   local          none
 
 Exit codes: 0 published; 1 the publish failed; 2 usage error, a stack without
@@ -67,7 +73,7 @@ a fanout, or missing credentials.`,
 			if err != nil {
 				return err
 			}
-			tc, err := fanoutTopic(f.stack, report.Outputs)
+			tc, err := fanoutTopic(f.stack, report.Outputs, os.Getenv)
 			if err != nil {
 				return err
 			}
@@ -109,8 +115,9 @@ a fanout, or missing credentials.`,
 }
 
 // fanoutTopic finds the stack's fanout topic in its outputs and the cloud it
-// is on, from the topic id's form: every cloud's is distinct.
-func fanoutTopic(stack string, outputs map[string]any) (queue.TopicConfig, error) {
+// is on, from the topic id's form: every cloud's is distinct. getenv
+// (os.Getenv) gives a Kubernetes publisher's password.
+func fanoutTopic(stack string, outputs map[string]any, getenv func(string) string) (queue.TopicConfig, error) {
 	fanout, _ := outputs["fanout"].(map[string]any)
 	topic, _ := fanout["topicId"].(string)
 	if topic == "" {
@@ -118,13 +125,19 @@ func fanoutTopic(stack string, outputs map[string]any) (queue.TopicConfig, error
 	}
 	tc := queue.TopicConfig{Topic: topic}
 	switch {
-	case strings.HasPrefix(topic, "nats://127.0.0.1:"):
-		tc.Cloud = queue.CloudLocal
 	case strings.HasPrefix(topic, "nats://"):
-		// A Kubernetes stack's NATS server, by its in-cluster address
+		tc.Cloud = queue.CloudLocal
+	case strings.HasPrefix(topic, "amqp://"), strings.HasPrefix(topic, "amqps://"):
+		// A Kubernetes stack's RabbitMQ, by its in-cluster address
 		// (reachable from where the cluster's DNS resolves, or through a
-		// port-forward and the topic id edited).
+		// port-forward and the topic id edited). The URL names the
+		// publisher user; its password is not a stack output.
 		tc.Cloud = queue.CloudKubernetes
+		tc.Password = getenv(queue.EnvQueuePassword)
+		tc.CACert = getenv(queue.EnvQueueCACert)
+		if tc.Password == "" {
+			return queue.TopicConfig{}, usageErrorf("stack %s publishes to RabbitMQ as the fanout's publisher user: set %s to its password (the Secret <topic>-user-credentials in the stack's namespace, key password)", stack, queue.EnvQueuePassword)
+		}
 	case strings.HasPrefix(topic, "arn:"):
 		tc.Cloud = queue.CloudAWS
 	case strings.HasPrefix(strings.ToLower(topic), "/subscriptions/"):
@@ -150,9 +163,10 @@ func fanoutTopic(stack string, outputs map[string]any) (queue.TopicConfig, error
 }
 
 // topicName is how messages name the topic: the subject on the local cloud,
-// the Kafka URL (which holds no password) on DigitalOcean, the id elsewhere.
+// the Kafka URL on DigitalOcean, the id elsewhere (the AMQP URL on
+// Kubernetes); the URLs hold no password (the queue package refuses one).
 func topicName(tc queue.TopicConfig) string {
-	if tc.Cloud == queue.CloudLocal || tc.Cloud == queue.CloudKubernetes {
+	if tc.Cloud == queue.CloudLocal {
 		if i := strings.Index(tc.Topic, "subject="); i >= 0 {
 			return strings.SplitN(tc.Topic[i+len("subject="):], "&", 2)[0]
 		}

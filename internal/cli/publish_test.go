@@ -28,8 +28,13 @@ func TestFanoutTopic(t *testing.T) {
 	}{
 		{"local", fanout("nats://127.0.0.1:4222?stream=t&subject=topic.dev.account-events", nil),
 			queue.TopicConfig{Cloud: "local", Topic: "nats://127.0.0.1:4222?stream=t&subject=topic.dev.account-events"}, "topic.dev.account-events"},
-		{"kubernetes", fanout("nats://nats.nats.svc.cluster.local:4222?stream=t&subject=tenantfleet.topic.t", nil),
-			queue.TopicConfig{Cloud: "kubernetes", Topic: "nats://nats.nats.svc.cluster.local:4222?stream=t&subject=tenantfleet.topic.t"}, "tenantfleet.topic.t"},
+		{"kubernetes", fanout("amqp://tf-dev-topic-events@rabbitmq.tf-dev.svc:5672/tf-dev?exchange=tf-dev-topic-events", nil),
+			queue.TopicConfig{Cloud: "kubernetes", Topic: "amqp://tf-dev-topic-events@rabbitmq.tf-dev.svc:5672/tf-dev?exchange=tf-dev-topic-events", Password: "p4ss"},
+			"amqp://tf-dev-topic-events@rabbitmq.tf-dev.svc:5672/tf-dev?exchange=tf-dev-topic-events"},
+		{"kubernetes over TLS", fanout("amqps://pub@rabbitmq.example.com/tf-prod?exchange=events", nil),
+			queue.TopicConfig{Cloud: "kubernetes", Topic: "amqps://pub@rabbitmq.example.com/tf-prod?exchange=events", Password: "p4ss", CACert: "CA PEM"}, ""},
+		{"a NATS topic is the local cloud's wherever its server is", fanout("nats://nats.example.com:4222?stream=t&subject=topic.t", nil),
+			queue.TopicConfig{Cloud: "local", Topic: "nats://nats.example.com:4222?stream=t&subject=topic.t"}, "topic.t"},
 		{"aws", fanout("arn:aws:sns:eu-west-1:123456789012:prod-account-events", nil),
 			queue.TopicConfig{Cloud: "aws", Topic: "arn:aws:sns:eu-west-1:123456789012:prod-account-events"}, "arn:aws:sns:eu-west-1:123456789012:prod-account-events"},
 		{"azure", fanout("/subscriptions/s/resourceGroups/g/providers/Microsoft.ServiceBus/namespaces/tf-prod-bus/topics/account-events", nil),
@@ -40,7 +45,11 @@ func TestFanoutTopic(t *testing.T) {
 			"url": "kafka://prod-account-events-publisher@kafka.example.com:25073/prod-account-events", "password": "p4ss", "caCertificate": "PEM"}}),
 			queue.TopicConfig{Cloud: "digitalocean", Topic: "kafka://prod-account-events-publisher@kafka.example.com:25073/prod-account-events", Password: "p4ss", CACert: "PEM"}, ""},
 	} {
-		got, err := fanoutTopic("prod", tc.outputs)
+		env := map[string]string{queue.EnvQueuePassword: "p4ss"}
+		if strings.HasPrefix(tc.want.Topic, "amqps:") {
+			env[queue.EnvQueueCACert] = "CA PEM"
+		}
+		got, err := fanoutTopic("prod", tc.outputs, func(k string) string { return env[k] })
 		if err != nil {
 			t.Errorf("%s: %v", tc.reason, err)
 			continue
@@ -64,8 +73,9 @@ func TestFanoutTopic(t *testing.T) {
 		{"no fanout", map[string]any{"tenants": map[string]any{}}, "stack prod has no fanout"},
 		{"a topic of no known cloud", fanout("prod-account-events", nil), "no fanout.publisher output"},
 		{"a masked password", fanout("t", map[string]any{"publisher": map[string]any{"url": "kafka://u@h:1/t", "password": "[secret]"}}), "lacks the publisher's url or password"},
+		{"kubernetes without QUEUE_PASSWORD", fanout("amqp://pub@rabbitmq:5672/v?exchange=events", nil), "set QUEUE_PASSWORD to its password"},
 	} {
-		_, err := fanoutTopic("prod", tc.outputs)
+		_, err := fanoutTopic("prod", tc.outputs, func(string) string { return "" })
 		var exit *ExitError
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.As(err, &exit) || exit.Code != ExitUsage {
 			t.Errorf("%s: got %v, want a usage error saying %q", tc.reason, err, tc.want)

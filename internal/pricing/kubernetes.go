@@ -15,7 +15,8 @@ import (
 // autoscaled one's HorizontalPodAutoscaler minReplicas, a CloudNativePG
 // cluster's instances), and requested persistent storage per GiB-month
 // (each database instance's volume). Everything else the adapter creates
-// (namespaces, policies, quotas, services, ingresses, JetStream streams) is
+// (namespaces, policies, quotas, services, ingresses, RabbitMQ queues,
+// exchanges, users and their policies) is
 // an object in the cluster with no cost of its own.
 //
 // A cluster has no region: its catalog keeps the rates under AnyRegion.
@@ -43,7 +44,7 @@ const k8sKeyExtraReplicaHours = "additional_replica_hours"
 const kubernetesBasis = "Kubernetes has no public price list: each resource is priced by the CPU, memory and persistent " +
 	"storage it requests, at the per-vCPU-hour, per-GiB-hour and per-GiB-month rates of the kubernetes catalog; what the " +
 	"cluster costs beyond its tenants' requests (unrequested node capacity, the control plane, the shared ingress " +
-	"controller, NATS and the operators) is not priced."
+	"controller, RabbitMQ and the operators) is not priced."
 
 // kubernetesPrices prices the types of Pulumi's kubernetes package.
 var kubernetesPrices = priceTable{TypePrefix: "kubernetes:", Types: kubernetesTypes(), Basis: kubernetesBasis}
@@ -82,11 +83,15 @@ func kubernetesTypes() map[string]TypeInfo {
 		"kubernetes:networking.k8s.io/v1:Ingress": {
 			Kind: Free, Note: object + ": a route on the cluster's shared ingress controller, whose own cost is the cluster's",
 		},
-		"kubernetes:jetstream.nats.io/v1beta2:Stream": {
-			Kind: Free, Note: object + ": a stream on the cluster's shared NATS server, whose own cost (and disk) is the cluster's",
+		"kubernetes:rabbitmq.com/v1beta1:Queue": {
+			Kind: Free, Note: object + ": a queue on the cluster's shared RabbitMQ, whose own cost (and disk) is the cluster's",
 		},
-		"kubernetes:jetstream.nats.io/v1beta2:Consumer":    {Kind: Free, Note: object + ": a consumer on the shared NATS server"},
-		"kubernetes:jetstream.nats.io/v1beta2:StreamPatch": {Kind: Free, Note: object + ": a change to a stream on the shared NATS server"},
+		"kubernetes:rabbitmq.com/v1beta1:Vhost":      {Kind: Free, Note: object + ": a vhost on the shared RabbitMQ"},
+		"kubernetes:rabbitmq.com/v1beta1:Exchange":   {Kind: Free, Note: object + ": an exchange on the shared RabbitMQ"},
+		"kubernetes:rabbitmq.com/v1beta1:Binding":    {Kind: Free, Note: object + ": a binding on the shared RabbitMQ"},
+		"kubernetes:rabbitmq.com/v1beta1:Policy":     {Kind: Free, Note: object + ": a policy on the shared RabbitMQ"},
+		"kubernetes:rabbitmq.com/v1beta1:User":       {Kind: Free, Note: object + ": a user of the shared RabbitMQ"},
+		"kubernetes:rabbitmq.com/v1beta1:Permission": {Kind: Free, Note: object + ": a user's permission on the shared RabbitMQ"},
 	}
 }
 

@@ -96,8 +96,9 @@ func k8sTwoTenants() []pricing.Resource {
 		"kubernetes:core/v1:Namespace", "kubernetes:core/v1:ResourceQuota", "kubernetes:core/v1:LimitRange",
 		"kubernetes:core/v1:Secret", "kubernetes:core/v1:ServiceAccount", "kubernetes:core/v1:Service",
 		"kubernetes:networking.k8s.io/v1:NetworkPolicy", "kubernetes:networking.k8s.io/v1:Ingress",
-		"kubernetes:jetstream.nats.io/v1beta2:Stream", "kubernetes:jetstream.nats.io/v1beta2:Consumer",
-		"kubernetes:jetstream.nats.io/v1beta2:StreamPatch", "pulumi:providers:kubernetes", "random:index/randomPassword:RandomPassword",
+		"kubernetes:rabbitmq.com/v1beta1:Vhost", "kubernetes:rabbitmq.com/v1beta1:Queue", "kubernetes:rabbitmq.com/v1beta1:Exchange",
+		"kubernetes:rabbitmq.com/v1beta1:Binding", "kubernetes:rabbitmq.com/v1beta1:Policy", "kubernetes:rabbitmq.com/v1beta1:User",
+		"kubernetes:rabbitmq.com/v1beta1:Permission", "pulumi:providers:kubernetes", "random:index/randomPassword:RandomPassword",
 	} {
 		out = append(out, k8sRes(free, "acme-"+free[strings.LastIndex(free, ":")+1:], map[string]any{"metadata": k8sMeta("x", "acme")}))
 	}

@@ -3,12 +3,14 @@ package kubernetes
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 
 	k8s "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -28,9 +30,11 @@ const configKey = "tenantfleet:kubernetes"
 // versions (the CRDs kubetest installs and the README names).
 const (
 	OperatorCloudNativePG = "cloudnative-pg"
-	OperatorNACK          = "nack"
-	cnpgAPIVersion        = "postgresql.cnpg.io/v1"
-	nackAPIVersion        = "jetstream.nats.io/v1beta2"
+	// OperatorRabbitMQTopology is RabbitMQ's messaging-topology operator
+	// (github.com/rabbitmq/messaging-topology-operator).
+	OperatorRabbitMQTopology = "rabbitmq-messaging-topology"
+	cnpgAPIVersion           = "postgresql.cnpg.io/v1"
+	rabbitAPIVersion         = "rabbitmq.com/v1beta1"
 )
 
 // Config is the stack config object tenantfleet:kubernetes.
@@ -80,20 +84,31 @@ type DatabaseConfig struct {
 	ImageRepository string `json:"imageRepository,omitempty"`
 }
 
-// QueueConfig says which in-cluster service provides queues and topics.
+// QueueConfig says which in-cluster service provides queues and topics:
+// a RabbitMQ that the messaging-topology operator declares on.
 type QueueConfig struct {
-	// Operator is "nack" (the default and only one): NATS JetStream
-	// streams and consumers declared as NACK custom resources.
+	// Operator is "rabbitmq-messaging-topology" (the default and only one):
+	// vhosts, users, permissions, policies, queues, exchanges and bindings
+	// declared as the operator's rabbitmq.com/v1beta1 custom resources.
 	Operator string `json:"operator,omitempty"`
-	// URL is the NATS server's in-cluster address, nats://host:port, which
-	// the NACK controller and the apps connect to.
+	// URL is RabbitMQ's in-cluster AMQP address, amqp://host[:5672] or
+	// amqps://host[:5671], which the apps connect to.
 	URL string `json:"url"`
-	// Namespace is where the NATS server's pods run: the tenants' pods may
-	// reach them on the URL's port.
+	// Namespace is where RabbitMQ's pods run, and where RabbitmqCluster
+	// or ConnectionSecret is: the tenants' pods may reach its pods on
+	// the URL's port, and every custom resource references it there.
 	Namespace string `json:"namespace"`
-	// Replicas is each stream's replica count on a clustered JetStream, 1
-	// to 5 (default 1: a single server; 3 survives the loss of one).
-	Replicas int `json:"replicas,omitempty"`
+	// RabbitmqCluster names the RabbitmqCluster object (RabbitMQ's cluster
+	// operator) the topology operator declares on. Exactly one of
+	// RabbitmqCluster and ConnectionSecret is required; either must carry
+	// the annotation rabbitmq.com/topology-allowed-namespaces ("*", or the
+	// stacks' and tenants' namespaces), since the custom resources live in
+	// those namespaces.
+	RabbitmqCluster string `json:"rabbitmqCluster,omitempty"`
+	// ConnectionSecret names a Secret with keys uri (the management API's
+	// URL), username and password, for a RabbitMQ the cluster operator does
+	// not run.
+	ConnectionSecret string `json:"connectionSecret,omitempty"`
 }
 
 // Defaults of the config.
@@ -102,7 +117,8 @@ const (
 	DefaultPostgresImage   = "ghcr.io/cloudnative-pg/postgresql"
 	postgresPort           = 5432
 	cnpgStatusPort         = 8000
-	defaultNATSPort        = 4222
+	defaultAMQPPort        = 5672
+	defaultAMQPSPort       = 5671
 	workloadLabel          = "tenantfleet.dev/workload"
 	cnpgClusterLabel       = "cnpg.io/cluster"
 	namespaceNameLabel     = "kubernetes.io/metadata.name"
@@ -136,10 +152,7 @@ func (c Config) withDefaults() Config {
 		c.Database.ImageRepository = DefaultPostgresImage
 	}
 	if c.Queue.Operator == "" {
-		c.Queue.Operator = OperatorNACK
-	}
-	if c.Queue.Replicas == 0 {
-		c.Queue.Replicas = 1
+		c.Queue.Operator = OperatorRabbitMQTopology
 	}
 	return c
 }
@@ -181,37 +194,51 @@ func (c Config) Validate() error {
 	if !imageRepository.MatchString(c.Database.ImageRepository) {
 		fail("database.imageRepository", c.Database.ImageRepository, "is not an image repository without a tag, such as "+DefaultPostgresImage)
 	}
-	if c.Queue.Operator != OperatorNACK {
-		fail("queue.operator", c.Queue.Operator, "must be "+OperatorNACK+", the one queue operator tenantfleet declares streams for")
+	switch c.Queue.Operator {
+	case OperatorRabbitMQTopology:
+	case "nack":
+		fail("queue.operator", c.Queue.Operator, "is no longer supported: Kubernetes queues are RabbitMQ's, declared through "+OperatorRabbitMQTopology+" with a user per tenant (README: Running a stack on Kubernetes)")
+	default:
+		fail("queue.operator", c.Queue.Operator, "must be "+OperatorRabbitMQTopology+", the one queue operator tenantfleet declares queues for")
 	}
-	if _, err := c.natsServer(); err != nil {
+	if _, err := c.amqpServer(); err != nil {
 		fail("queue.url", redacted(c.Queue.URL), err.Error())
 	}
-	if c.Queue.Replicas < 1 || c.Queue.Replicas > 5 {
-		fail("queue.replicas", c.Queue.Replicas, "must be 1 to 5 (JetStream's limit)")
-	}
 	if !isLabel(c.Queue.Namespace) {
-		fail("queue.namespace", c.Queue.Namespace, "is required: the NATS server's namespace, a DNS-1123 label such as nats")
+		fail("queue.namespace", c.Queue.Namespace, "is required: RabbitMQ's namespace, a DNS-1123 label such as rabbitmq-system")
+	}
+	switch {
+	case c.Queue.RabbitmqCluster == "" && c.Queue.ConnectionSecret == "":
+		fail("queue.rabbitmqCluster", c.Queue.RabbitmqCluster, "is required (the RabbitmqCluster in queue.namespace), unless queue.connectionSecret is set")
+	case c.Queue.RabbitmqCluster != "" && c.Queue.ConnectionSecret != "":
+		fail("queue.connectionSecret", c.Queue.ConnectionSecret, "cannot be set with queue.rabbitmqCluster: choose one")
+	case c.Queue.RabbitmqCluster != "" && !isSubdomain(c.Queue.RabbitmqCluster):
+		fail("queue.rabbitmqCluster", c.Queue.RabbitmqCluster, "is not an object name (a DNS-1123 subdomain)")
+	case c.Queue.ConnectionSecret != "" && !isSubdomain(c.Queue.ConnectionSecret):
+		fail("queue.connectionSecret", c.Queue.ConnectionSecret, "is not a Secret name (a DNS-1123 subdomain)")
 	}
 	return errors.Join(errs...)
 }
 
-// natsServer returns the queue URL's server (nats://host:port) and its port.
-func (c Config) natsServer() (natsServer, error) {
+// amqpServer returns the queue URL's server (amqp[s]://host:port) and its port.
+func (c Config) amqpServer() (amqpServer, error) {
 	if c.Queue.URL == "" {
-		return natsServer{}, errors.New("is required: the NATS server's in-cluster address, such as nats://nats.nats.svc.cluster.local:4222")
+		return amqpServer{}, errors.New("is required: RabbitMQ's in-cluster AMQP address, such as amqp://rabbitmq.rabbitmq-system.svc.cluster.local:5672")
 	}
 	u, err := url.Parse(c.Queue.URL)
-	if err != nil || u.Scheme != "nats" || u.Hostname() == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-		return natsServer{}, errors.New("is not nats://host[:port] (no credentials, path or query)")
+	if err != nil || (u.Scheme != "amqp" && u.Scheme != "amqps") || u.Hostname() == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		return amqpServer{}, errors.New("is not amqp://host[:port] or amqps://host[:port] (no credentials, vhost or query: each tenant gets its own user, the stack its own vhost)")
 	}
-	port := defaultNATSPort
+	port := defaultAMQPPort
+	if u.Scheme == "amqps" {
+		port = defaultAMQPSPort
+	}
 	if p := u.Port(); p != "" {
 		if port, err = strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
-			return natsServer{}, errors.New("has no valid port (1-65535)")
+			return amqpServer{}, errors.New("has no valid port (1-65535)")
 		}
 	}
-	return natsServer{URL: fmt.Sprintf("nats://%s:%d", u.Hostname(), port), Port: port}, nil
+	return amqpServer{Scheme: u.Scheme, Host: net.JoinHostPort(u.Hostname(), strconv.Itoa(port)), Port: port}, nil
 }
 
 // redacted is a URL as errors may show it: without a password.
@@ -223,15 +250,24 @@ func redacted(raw string) string {
 	return u.Redacted()
 }
 
-type natsServer struct {
-	URL  string
-	Port int
+// amqpServer is where the apps reach RabbitMQ.
+type amqpServer struct {
+	Scheme string // amqp or amqps
+	Host   string // host:port
+	Port   int
+}
+
+// url is an AMQP URL of this server as the queue package reads it:
+// amqp[s]://user@host:port/vhost?query.
+func (s amqpServer) url(user, vhost string, query url.Values) string {
+	u := url.URL{Scheme: s.Scheme, User: url.User(user), Host: s.Host, Path: "/" + vhost, RawQuery: query.Encode()}
+	return u.String()
 }
 
 // Adapter provisions tenantfleet components on a Kubernetes cluster.
 type Adapter struct {
 	cfg  Config
-	nats natsServer
+	amqp amqpServer
 	// project is the Pulumi project: with the stack and the tenant it
 	// names namespaces, streams and hosts, so two projects' stacks of the
 	// same name on one cluster never adopt each other's objects.
@@ -266,8 +302,8 @@ func NewWithConfig(cfg Config) (*Adapter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	nats, _ := cfg.natsServer()
-	return &Adapter{cfg: cfg, nats: nats}, nil
+	amqp, _ := cfg.amqpServer()
+	return &Adapter{cfg: cfg, amqp: amqp}, nil
 }
 
 // Name implements components.Adapter.
@@ -281,11 +317,14 @@ func (*Adapter) Capabilities() components.Capabilities {
 }
 
 // platform is the adapter's state of the stack's Platform: the explicit
-// provider every resource is declared with, and the stack's namespace,
-// which holds the fanout's streams.
+// provider every resource is declared with, the stack's namespace, which
+// holds the fanout, and the stack's RabbitMQ vhost, which holds every
+// queue and topic of the stack.
 type platform struct {
 	provider  *k8s.Provider
 	namespace pulumi.StringOutput
+	vhost     *apiextensions.CustomResource
+	vhostName string
 }
 
 // foundation is the adapter's state of a tenant's Foundation.
@@ -294,7 +333,9 @@ type foundation struct {
 }
 
 // Platform implements components.PlatformProvisioner: the provider (the
-// config's context, or in-cluster) and the stack's namespace.
+// config's context, or in-cluster), the stack's namespace, and the stack's
+// RabbitMQ vhost (named as the namespace, quorum queues by default), in
+// which each tenant's user may use its own queue only.
 func (a *Adapter) Platform(ctx *pulumi.Context, name string, scope components.Scope, parent pulumi.Resource) (*components.PlatformResources, error) {
 	args := &k8s.ProviderArgs{
 		// Server-side apply (the v4 default, stated): objects the
@@ -315,9 +356,18 @@ func (a *Adapter) Platform(ctx *pulumi.Context, name string, scope components.Sc
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes stack namespace: %w", err)
 	}
-	p := &platform{provider: prov, namespace: ns.Metadata.Name().Elem()}
+	namespace := ns.Metadata.Name().Elem()
+	vhostName := a.physical(naming.Kubernetes.Namespace, scope)
+	vhost, err := a.rabbit(ctx, name+"-vhost", scope, "Vhost", "stack", namespace, pulumi.Map{
+		"name":             pulumi.String(vhostName),
+		"defaultQueueType": pulumi.String("quorum"),
+	}, childOptions(parent, prov))
+	if err != nil {
+		return nil, err
+	}
+	p := &platform{provider: prov, namespace: namespace, vhost: vhost, vhostName: vhostName}
 	return &components.PlatformResources{
-		Native: map[string]pulumi.Resource{"provider": prov, "namespace": ns},
+		Native: map[string]pulumi.Resource{"provider": prov, "namespace": ns, "vhost": vhost},
 		State:  p,
 	}, nil
 }
@@ -334,8 +384,8 @@ func (a *Adapter) physical(r naming.Rule, s components.Scope, parts ...string) s
 }
 
 // waitForReady makes pulumi-kubernetes wait, on create and update, until an
-// operator's object reports the condition Ready (CloudNativePG's Cluster,
-// NACK's Stream and Consumer do): the workloads that need the database's
+// operator's object reports the condition Ready (CloudNativePG's Cluster
+// and the topology operator's objects do): the workloads that need the database's
 // Secret and the queue's consumer are declared after them.
 func waitForReady(m *metav1.ObjectMetaArgs) *metav1.ObjectMetaArgs {
 	m.Annotations.(pulumi.StringMap)["pulumi.com/waitFor"] = pulumi.String("condition=Ready")

@@ -29,12 +29,17 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"a storage class that is no name", func(c *k8sp.Config) { c.StorageClass = "Fast SSD" }, "tenantfleet:kubernetes.storageClass"},
 		{"another database operator", func(c *k8sp.Config) { c.Database.Operator = "zalando" }, "tenantfleet:kubernetes.database.operator: must be cloudnative-pg"},
 		{"an image with a tag as repository", func(c *k8sp.Config) { c.Database.ImageRepository = "ghcr.io/cloudnative-pg/postgresql:16" }, "tenantfleet:kubernetes.database.imageRepository"},
-		{"another queue operator", func(c *k8sp.Config) { c.Queue.Operator = "strimzi" }, "tenantfleet:kubernetes.queue.operator: must be nack"},
-		{"no NATS URL", func(c *k8sp.Config) { c.Queue.URL = "" }, "tenantfleet:kubernetes.queue.url: is required"},
-		{"a NATS URL with credentials", func(c *k8sp.Config) { c.Queue.URL = "nats://user:secret@nats:4222" }, "tenantfleet:kubernetes.queue.url: is not nats://host[:port]"},
-		{"an http URL", func(c *k8sp.Config) { c.Queue.URL = "http://nats:4222" }, "tenantfleet:kubernetes.queue.url"},
-		{"a port out of range", func(c *k8sp.Config) { c.Queue.URL = "nats://nats:70000" }, "tenantfleet:kubernetes.queue.url: has no valid port"},
-		{"no NATS namespace", func(c *k8sp.Config) { c.Queue.Namespace = "" }, "tenantfleet:kubernetes.queue.namespace"},
+		{"another queue operator", func(c *k8sp.Config) { c.Queue.Operator = "strimzi" }, "tenantfleet:kubernetes.queue.operator: must be rabbitmq-messaging-topology"},
+		{"the former queue operator", func(c *k8sp.Config) { c.Queue.Operator = "nack" }, "tenantfleet:kubernetes.queue.operator: is no longer supported"},
+		{"no AMQP URL", func(c *k8sp.Config) { c.Queue.URL = "" }, "tenantfleet:kubernetes.queue.url: is required"},
+		{"an AMQP URL with credentials", func(c *k8sp.Config) { c.Queue.URL = "amqp://admin:secret@rabbitmq:5672" }, "tenantfleet:kubernetes.queue.url: is not amqp://host[:port]"},
+		{"an AMQP URL with a vhost", func(c *k8sp.Config) { c.Queue.URL = "amqp://rabbitmq:5672/tenants" }, "tenantfleet:kubernetes.queue.url: is not amqp://host[:port]"},
+		{"a NATS URL", func(c *k8sp.Config) { c.Queue.URL = "nats://nats:4222" }, "tenantfleet:kubernetes.queue.url"},
+		{"a port out of range", func(c *k8sp.Config) { c.Queue.URL = "amqp://rabbitmq:70000" }, "tenantfleet:kubernetes.queue.url: has no valid port"},
+		{"no RabbitMQ namespace", func(c *k8sp.Config) { c.Queue.Namespace = "" }, "tenantfleet:kubernetes.queue.namespace"},
+		{"neither a cluster nor a connection secret", func(c *k8sp.Config) { c.Queue.RabbitmqCluster = "" }, "tenantfleet:kubernetes.queue.rabbitmqCluster: is required"},
+		{"both a cluster and a connection secret", func(c *k8sp.Config) { c.Queue.ConnectionSecret = "rabbit-admin" }, "tenantfleet:kubernetes.queue.connectionSecret: cannot be set with queue.rabbitmqCluster"},
+		{"a cluster name that is no name", func(c *k8sp.Config) { c.Queue.RabbitmqCluster = "Rabbit MQ" }, "tenantfleet:kubernetes.queue.rabbitmqCluster: is not an object name"},
 	} {
 		c := testConfig()
 		tc.edit(&c)

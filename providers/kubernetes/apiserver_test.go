@@ -17,18 +17,17 @@ import (
 	"github.com/tenantfleet/tenantfleet/internal/engine/enginetest"
 	k8sp "github.com/tenantfleet/tenantfleet/providers/kubernetes"
 	"github.com/tenantfleet/tenantfleet/providers/kubernetes/kubetest"
+	"github.com/tenantfleet/tenantfleet/queue/rabbittest"
 	"github.com/tenantfleet/tenantfleet/stacks"
 )
 
 // awaitedTypes are the types whose readiness pulumi-kubernetes waits for
-// (ready replicas, endpoints, a load balancer address, the operators'
-// Ready condition the adapter asks it to wait for, which a Stream patch
-// waits for too, as the patched Stream carries it): with no kubelet, no
-// ingress controller and no operator they never become ready here.
-var awaitedTypes = []string{
-	k8sp.TypeDeployment, k8sp.TypeService, k8sp.TypeIngress,
-	k8sp.TypeCluster, k8sp.TypeStream, k8sp.TypeConsumer, k8sp.TypeStreamPatch,
-}
+// (ready replicas, endpoints, a load balancer address, CloudNativePG's
+// Ready condition the adapter asks it to wait for): with no kubelet, no
+// ingress controller and no CloudNativePG they never become ready here.
+// The RabbitMQ objects are not among them: the real topology operator
+// runs in this test, against a real RabbitMQ, and makes them Ready.
+var awaitedTypes = []string{k8sp.TypeDeployment, k8sp.TypeService, k8sp.TypeIngress, k8sp.TypeCluster}
 
 // skipAwait runs program with the provider's documented way to skip
 // readiness waits (the pulumi.com/skipAwait annotation) added to the
@@ -67,8 +66,13 @@ func skipAwait(program pulumi.RunFunc) pulumi.RunFunc {
 	}
 }
 
-// apiServerStack is a 2-tenant stack with a fanout on the test cluster.
-func apiServerStack() map[string]any {
+// rabbitSecret is the connection Secret the test's topology operator
+// reaches RabbitMQ with, in rabbitNamespace.
+const rabbitSecret = "rabbitmq-admin"
+
+// apiServerStack is a 2-tenant stack with a fanout on the test cluster,
+// its queues on the RabbitMQ at amqpURL (amqp://host:port).
+func apiServerStack(amqpURL string) map[string]any {
 	tenant := func(id string, extra map[string]any) map[string]any {
 		t := map[string]any{
 			"id":       id,
@@ -86,7 +90,7 @@ func apiServerStack() map[string]any {
 		"tenantfleet:kubernetes": map[string]any{
 			"context": "kubetest",
 			"ingress": map[string]any{"className": "nginx", "baseDomain": "tenants.example.com", "namespace": ingressNamespace},
-			"queue":   map[string]any{"url": "nats://nats.nats.svc.cluster.local:4222", "namespace": natsNamespace},
+			"queue":   map[string]any{"url": amqpURL, "namespace": rabbitNamespace, "connectionSecret": rabbitSecret},
 		},
 		"tenantfleet:tenants": []any{
 			tenant("acme", nil),
@@ -101,6 +105,7 @@ func apiServerStack() map[string]any {
 			"subscribers": []any{
 				map[string]any{"name": "billing"},
 				map[string]any{"name": "acme-inbox", "tenant": "acme"},
+				map[string]any{"name": "globex-signups", "tenant": "globex", "filter": map[string]any{"attribute": "kind", "values": []any{"signup", "upgrade"}}},
 			},
 		},
 	}
@@ -108,10 +113,14 @@ func apiServerStack() map[string]any {
 
 // TestAgainstAPIServer applies a stack to a real kube-apiserver (with etcd,
 // the garbage-collector and namespace controllers, and the operators'
-// CRDs) through the real engine and the pulumi-kubernetes plugin: the API
-// server's schemas and admission accept every object, a second preview has
-// nothing to do, a change behind the engine shows as drift, and destroy
-// leaves no namespace behind.
+// CRDs) through the real engine and the pulumi-kubernetes plugin, with
+// RabbitMQ's real messaging-topology operator declaring the queues on a
+// real RabbitMQ: the API server's schemas and admission accept every
+// object, the operator makes each RabbitMQ object Ready, the apps' queue
+// client with a tenant's generated credentials works its own queue and is
+// refused another tenant's, the fanout delivers (filters included), a
+// second preview has nothing to do, a change behind the engine shows as
+// drift, and destroy leaves no namespace, vhost or user behind.
 //
 //nolint:paralleltest // it sets KUBECONFIG and XDG_STATE_HOME with t.Setenv for the engine it starts.
 func TestAgainstAPIServer(t *testing.T) {
@@ -119,6 +128,20 @@ func TestAgainstAPIServer(t *testing.T) {
 		t.Skip("runs a control plane and the real engine (drop -short to run it)")
 	}
 	cluster := kubetest.Start(t)
+	rabbit := rabbittest.Start(t)
+	ctx := t.Context()
+	for path, obj := range map[string]any{
+		"/api/v1/namespaces": map[string]any{"metadata": map[string]any{"name": rabbitNamespace}},
+		"/api/v1/namespaces/" + rabbitNamespace + "/secrets": map[string]any{
+			"metadata":   map[string]any{"name": rabbitSecret, "annotations": map[string]any{"rabbitmq.com/topology-allowed-namespaces": "*"}},
+			"stringData": map[string]any{"uri": rabbit.ManagementURL, "username": rabbit.AdminUser, "password": rabbit.AdminPassword},
+		},
+	} {
+		if _, err := cluster.Create(ctx, path, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cluster.StartTopologyOperator(t)
 	env := enginetest.Isolate(t)
 	plugin := filepath.Join(env.ExeDir, "pulumi-resource-kubernetes")
 	if _, err := os.Stat(plugin); err != nil {
@@ -126,30 +149,31 @@ func TestAgainstAPIServer(t *testing.T) {
 	}
 	t.Setenv("KUBECONFIG", cluster.KubeconfigPath())
 	runner := &engine.Runner{Program: skipAwait(stacks.Program), Stderr: io.Discard, ExeDir: env.ExeDir}
-	config := apiServerStack()
+	config := apiServerStack(rabbit.AMQPURL)
 	const stack = "k8s"
 	run := func(t *testing.T, op engine.Operation, opts engine.StackOptions) (engine.Report, []engine.DriftResource) {
 		t.Helper()
 		var drift engine.DriftCollector
 		var progress strings.Builder
 		opts.Stack, opts.Config, opts.Events, opts.Progress = stack, config, drift.Handle, &progress
-		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 		defer cancel()
 		report, err := runner.Run(ctx, op, opts)
 		if err != nil {
-			t.Fatalf("%s: %v\n%s", op, err, progress.String())
+			t.Fatalf("%s: %v\n%s\n%s", op, err, progress.String(), notReady(t.Context(), cluster))
 		}
 		t.Logf("%s: %.1fs, changes %v", op, report.DurationSeconds, report.Changes)
 		return report, drift.Resources()
 	}
-	ctx := t.Context()
 	var namespaces []string
+	var outputs map[string]any
 
 	if !t.Run("up creates every object and the API server accepts them", func(t *testing.T) {
 		up, _ := run(t, engine.OpUp, engine.StackOptions{NewStack: true})
 		if up.Changes["create"] == 0 {
 			t.Fatalf("up created nothing: %v", up.Changes)
 		}
+		outputs = up.Outputs
 		namespaces = stackNamespaces(ctx, cluster, stack)
 		if len(namespaces) != 3 {
 			t.Fatalf("namespaces of stack %s: %v, want the stack's and one per tenant", stack, namespaces)
@@ -163,8 +187,12 @@ func TestAgainstAPIServer(t *testing.T) {
 			"/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies":    5,
 			"/apis/networking.k8s.io/v1/namespaces/%s/ingresses":          1,
 			"/apis/postgresql.cnpg.io/v1/namespaces/%s/clusters":          1,
-			"/apis/jetstream.nats.io/v1beta2/namespaces/%s/streams":       2,
-			"/apis/jetstream.nats.io/v1beta2/namespaces/%s/consumers":     1,
+			"/apis/rabbitmq.com/v1beta1/namespaces/%s/queues":             2,
+			"/apis/rabbitmq.com/v1beta1/namespaces/%s/policies":           2,
+			"/apis/rabbitmq.com/v1beta1/namespaces/%s/exchanges":          1,
+			"/apis/rabbitmq.com/v1beta1/namespaces/%s/bindings":           1,
+			"/apis/rabbitmq.com/v1beta1/namespaces/%s/users":              1,
+			"/apis/rabbitmq.com/v1beta1/namespaces/%s/permissions":        1,
 			"/apis/autoscaling/v2/namespaces/%s/horizontalpodautoscalers": 1,
 		}
 		tenants := 0
@@ -200,21 +228,24 @@ func TestAgainstAPIServer(t *testing.T) {
 		if tenants != 2 {
 			t.Errorf("%d tenant namespaces, want 2", tenants)
 		}
-		// The fanout's patch gave acme's queue stream the topic as its source.
-		sourced := 0
+		// The operator made every RabbitMQ object Ready (up waited for it).
 		for _, ns := range namespaces {
-			for _, s := range cluster.List(ctx, "/apis/jetstream.nats.io/v1beta2/namespaces/"+ns+"/streams") {
-				if srcs := nested[[]any](s, "spec", "sources"); len(srcs) > 0 {
-					sourced++
+			for _, kind := range []string{"vhosts", "queues", "policies", "exchanges", "bindings", "users", "permissions"} {
+				for _, obj := range cluster.List(ctx, "/apis/rabbitmq.com/v1beta1/namespaces/"+ns+"/"+kind) {
+					if !ready(obj) {
+						t.Errorf("%s %s/%s is not Ready: %v", kind, ns, nested[string](obj, "metadata", "name"), nested[any](obj, "status"))
+					}
 				}
 			}
-		}
-		if sourced != 2 { // billing's own queue and acme's work queue
-			t.Errorf("%d streams source the topic, want 2", sourced)
 		}
 	}) {
 		return
 	}
+
+	t.Run("the apps' queue client works the queues the operator declared", func(t *testing.T) {
+		acme, globex := tenantQueue(ctx, t, cluster, namespaces, "acme"), tenantQueue(ctx, t, cluster, namespaces, "globex")
+		checkQueues(ctx, t, cluster, stackNamespace(ctx, t, cluster, namespaces), outputs, acme, globex)
+	})
 
 	t.Run("a second preview has nothing to do", func(t *testing.T) {
 		run(t, engine.OpPreview, engine.StackOptions{ExpectNoChanges: true})
@@ -246,18 +277,26 @@ func TestAgainstAPIServer(t *testing.T) {
 		run(t, engine.OpPreview, engine.StackOptions{ExpectNoChanges: true})
 	})
 
-	t.Run("destroy leaves no namespace", func(t *testing.T) {
+	t.Run("destroy leaves no namespace, vhost or user", func(t *testing.T) {
 		run(t, engine.OpDestroy, engine.StackOptions{})
 		deadline := time.Now().Add(2 * time.Minute)
 		for {
 			left := stackNamespaces(ctx, cluster, stack)
 			if len(left) == 0 {
-				return
+				break
 			}
 			if time.Now().After(deadline) {
 				t.Fatalf("namespaces left after destroy: %v", left)
 			}
 			time.Sleep(200 * time.Millisecond)
+		}
+		// The operator's finalizers removed them from RabbitMQ before
+		// the namespaces could go.
+		if vhosts := managementNames(ctx, t, rabbit, "/api/vhosts"); !slices.Equal(vhosts, []string{"/"}) {
+			t.Errorf("vhosts left after destroy: %v", vhosts)
+		}
+		if users := managementNames(ctx, t, rabbit, "/api/users"); !slices.Equal(users, []string{rabbit.AdminUser}) {
+			t.Errorf("users left after destroy: %v", users)
 		}
 	})
 }

@@ -3,6 +3,8 @@ package kubernetes_test
 import (
 	"testing"
 
+	k8s "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -53,12 +55,39 @@ func (b passwordAsPlainEnv) Container(ctx *pulumi.Context, name string, in compo
 	return b.Adapter.Container(ctx, name, in, parent)
 }
 
+// readsEveryQueue gives each queue's user read on every queue of the vhost
+// (another tenant's included) through a second permission object.
+type readsEveryQueue struct{ *k8sp.Adapter }
+
+func (b readsEveryQueue) Queue(ctx *pulumi.Context, name string, in components.QueueInput, parent pulumi.Resource) (*components.Queue, error) {
+	q, err := b.Adapter.Queue(ctx, name, in, parent)
+	if err != nil {
+		return nil, err
+	}
+	perm := q.Native["queue-permission"].(*apiextensions.CustomResource)
+	_, err = apiextensions.NewCustomResource(ctx, name+"-read-all", &apiextensions.CustomResourceArgs{
+		ApiVersion: pulumi.String("rabbitmq.com/v1beta1"),
+		Kind:       pulumi.String("Permission"),
+		Metadata: &metav1.ObjectMetaArgs{
+			Name:        pulumi.String("read-all"),
+			Namespace:   perm.Metadata.Namespace().Elem(),
+			Annotations: pulumi.ToStringMap(k8sp.Annotations(in.Scope)),
+		},
+		OtherFields: k8s.UntypedArgs{"spec": pulumi.Map{
+			"vhost":         pulumi.String("stack"),
+			"userReference": pulumi.Map{"name": q.ID},
+			"permissions":   pulumi.Map{"configure": pulumi.String("^$"), "write": pulumi.String("^$"), "read": pulumi.String(".*")},
+		}},
+	}, pulumi.Parent(parent), pulumi.DependsOn([]pulumi.Resource{perm}))
+	return q, err
+}
+
 // testConfig is the profile's config as a Config.
 func testConfig() k8sp.Config {
 	return k8sp.Config{
 		Context: "test",
 		Ingress: k8sp.IngressConfig{ClassName: "nginx", BaseDomain: "tenants.example.com", Namespace: ingressNamespace},
-		Queue:   k8sp.QueueConfig{URL: "nats://nats.nats.svc.cluster.local:4222", Namespace: natsNamespace},
+		Queue:   k8sp.QueueConfig{URL: "amqp://rabbitmq.rabbitmq-system.svc.cluster.local:5672", Namespace: rabbitNamespace, RabbitmqCluster: "rabbitmq"},
 	}
 }
 
@@ -70,6 +99,8 @@ func TestSuiteCatchesBrokenAdapters(t *testing.T) {
 	conformance.CatchesBroken(t, profile, base, []conformance.Broken[*k8sp.Adapter]{
 		{Name: "a network policy lets another tenant reach the database", Check: "database", Detail: "admits pods of other namespaces",
 			Wrap: func(a *k8sp.Adapter) components.Adapter { return letsOtherTenantsIn{a} }},
+		{Name: "a queue's user may read other tenants' queues", Check: "fanout", Detail: "may read",
+			Wrap: func(a *k8sp.Adapter) components.Adapter { return readsEveryQueue{a} }},
 		{Name: "the database password is a plain env value", Check: "contract", Detail: "DATABASE_PASSWORD is a plain value",
 			Wrap: func(a *k8sp.Adapter) components.Adapter { return passwordAsPlainEnv{a} }},
 	})

@@ -3,6 +3,7 @@ package kubernetes_test
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -19,7 +20,7 @@ import (
 // Namespaces of the profile's cluster services.
 const (
 	ingressNamespace = "ingress-nginx"
-	natsNamespace    = "nats"
+	rabbitNamespace  = "rabbitmq-system"
 	cnpgNamespace    = "cnpg-system"
 )
 
@@ -29,7 +30,7 @@ func stackConfig(members ...string) map[string]string {
 	base := map[string]string{
 		"context": `"test"`,
 		"ingress": fmt.Sprintf(`{"className":"nginx","baseDomain":"tenants.example.com","namespace":%q}`, ingressNamespace),
-		"queue":   fmt.Sprintf(`{"url":"nats://nats.nats.svc.cluster.local:4222","namespace":%q}`, natsNamespace),
+		"queue":   fmt.Sprintf(`{"url":"amqp://rabbitmq.rabbitmq-system.svc.cluster.local:5672","namespace":%q,"rabbitmqCluster":"rabbitmq"}`, rabbitNamespace),
 	}
 	for _, m := range members {
 		k, v, _ := strings.Cut(m, ":")
@@ -51,15 +52,15 @@ func profile() *conformance.Profile {
 		Outputs: kubernetesoffline.Outputs,
 		Kinds: map[string][]string{
 			"database":     {k8sp.TypeCluster},
-			"queue":        {k8sp.TypeStream},
+			"queue":        {k8sp.TypeQueue},
 			"web":          {k8sp.TypeDeployment},
 			"worker":       {k8sp.TypeDeployment},
-			"topic":        {k8sp.TypeStream},
-			"subscription": {k8sp.TypeStreamPatch},
+			"topic":        {k8sp.TypeExchange},
+			"subscription": {k8sp.TypeBinding},
 		},
-		// The provider has no metadata; a patch writes only the field it
-		// owns into another component's object.
-		Untaggable: []string{k8sp.TypeProvider, k8sp.TypeStreamPatch},
+		// The provider has no metadata.
+		Untaggable:      []string{k8sp.TypeProvider},
+		SupportsFilters: true,
 		Tags: func(r conformance.Resource) (map[string]string, bool) {
 			ann, ok := stringMap(r.Inputs, "metadata.annotations")
 			if !ok {
@@ -99,7 +100,7 @@ var variants = []conformance.Variant{
 		fmt.Sprintf(`"ingress":{"className":"nginx","baseDomain":"apps.example.org","namespace":%q,"clusterIssuer":"letsencrypt"}`, ingressNamespace))},
 	{Name: "the operators elsewhere", Config: stackConfig(
 		`"database":{"operator":"cloudnative-pg","operatorNamespace":"postgres-operator","imageRepository":"registry.example.com/mirror/postgresql"}`,
-		`"queue":{"operator":"nack","url":"nats://nats-0.messaging:4223","namespace":"messaging"}`)},
+		`"queue":{"operator":"rabbitmq-messaging-topology","url":"amqps://rabbit.messaging:5671","namespace":"messaging","connectionSecret":"rabbit-admin"}`)},
 	{Name: "web apps of a fixed size", Tenants: func(ts []components.TenantSpec) {
 		for i := range ts {
 			ts[i].Web.MinInstances, ts[i].Web.MaxInstances = 3, 3
@@ -118,9 +119,9 @@ func TestConformance(t *testing.T) {
 	t.Run("objects are unique per namespace", func(t *testing.T) {
 		t.Parallel()
 		seen := map[string]string{}
-		streams := map[string]string{}
+		rabbit := map[string]string{}
 		for _, r := range g.Custom() {
-			if r.Type == k8sp.TypeStreamPatch || r.Type == k8sp.TypeProvider {
+			if r.Type == k8sp.TypeProvider {
 				continue
 			}
 			ns, _ := rules.String(resource.NewObjectProperty(r.Inputs), "metadata.namespace")
@@ -130,12 +131,26 @@ func TestConformance(t *testing.T) {
 				t.Errorf("%s and %s are both %s", prev, r, key)
 			}
 			seen[key] = r.String()
-			if r.Type == k8sp.TypeStream {
+			// Queues, exchanges, users and policies are named in RabbitMQ
+			// too, per vhost (users per broker): one object each.
+			switch r.Type {
+			case k8sp.TypeQueue, k8sp.TypeExchange, k8sp.TypePolicy:
 				sn, _ := rules.String(resource.NewObjectProperty(r.Inputs), "spec.name")
-				if prev, dup := streams[sn]; dup {
-					t.Errorf("%s and %s declare the same JetStream stream %s", prev, r, sn)
+				key := r.Type + " " + sn
+				if prev, dup := rabbit[key]; dup {
+					t.Errorf("%s and %s declare the same RabbitMQ %s", prev, r, key)
 				}
-				streams[sn] = r.String()
+				rabbit[key] = r.String()
+			}
+		}
+	})
+	t.Run("each queue's user reaches its own queue only", func(t *testing.T) {
+		t.Parallel()
+		for _, q := range g.OfType(k8sp.TypeQueue) {
+			name, _ := rules.String(resource.NewObjectProperty(q.Inputs), "spec.name")
+			owner := strings.TrimSuffix(name, ".dead-letter")
+			for _, problem := range queueAccess(g, owner, name) {
+				t.Error(problem)
 			}
 		}
 	})
@@ -272,46 +287,80 @@ func workloadEnv(r conformance.Resource) []conformance.WorkloadEnv {
 	return out
 }
 
-// subscriberAccess reports what is missing for the queue to receive the
-// topic's messages and only those: a patch of the queue's stream sourcing
-// the topic's stream, and no other source.
-func subscriberAccess(g *conformance.Graph, topicID, queueURL, deadLetterURL string) []string {
-	stream := func(raw string) string {
-		u, err := url.Parse(raw)
-		if err != nil {
-			return ""
-		}
-		return u.Query().Get("stream")
+// amqpQuery is one query parameter of an AMQP URL (queue, exchange).
+func amqpQuery(raw, key string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
 	}
-	topic, q := stream(topicID), stream(queueURL)
+	return u.Query().Get(key)
+}
+
+// subscriberAccess reports what is missing for the queue to receive the
+// topic's messages and only those: a binding from the topic's exchange,
+// no binding from any exchange but the topic's and the queue's own, and no
+// user but the queue's own that may read it or write to its exchange, nor
+// any but the topic's publisher that may write to the topic.
+func subscriberAccess(g *conformance.Graph, topicID, queueURL, deadLetterURL string) []string {
+	topic, q, dlq := amqpQuery(topicID, "exchange"), amqpQuery(queueURL, "queue"), amqpQuery(deadLetterURL, "queue")
 	var problems []string
 	found := 0
-	for _, p := range g.OfType(k8sp.TypeStreamPatch) {
-		in := resource.NewObjectProperty(p.Inputs)
-		target, _ := rules.String(in, "metadata.name")
-		if target != q {
+	for _, b := range g.OfType(k8sp.TypeBinding) {
+		in := resource.NewObjectProperty(b.Inputs)
+		if dest, _ := rules.String(in, "spec.destination"); dest != q {
 			continue
 		}
-		for _, s := range rules.Elements(in, "spec.sources") {
-			name, _ := rules.String(s, "name")
-			if name == topic {
-				found++
-			} else {
-				problems = append(problems, fmt.Sprintf("queue stream %s also sources %s", q, name))
+		switch src, _ := rules.String(in, "spec.source"); src {
+		case topic:
+			found++
+		case q: // the queue's own exchange, which its senders use
+		default:
+			problems = append(problems, fmt.Sprintf("queue %s is also bound to exchange %s", q, src))
+		}
+	}
+	if found == 0 {
+		problems = append(problems, fmt.Sprintf("queue %s has no binding from the topic's exchange %s", q, topic))
+	}
+	if dlq == q || dlq == "" {
+		problems = append(problems, "the dead-letter queue is not a queue of its own")
+	}
+	problems = append(problems, queueAccess(g, q, q, dlq)...)
+	for _, p := range g.OfType(k8sp.TypePermission) {
+		in := resource.NewObjectProperty(p.Inputs)
+		user, _ := rules.String(in, "spec.userReference.name")
+		if user != topic && permits(in, "write", topic) {
+			problems = append(problems, fmt.Sprintf("user %s may publish to the topic %s", user, topic))
+		}
+	}
+	return problems
+}
+
+// queueAccess reports every user but owner whose permission reaches the
+// RabbitMQ queues or exchanges named: reading them, writing to them, or
+// configuring (declaring, deleting, binding) them.
+func queueAccess(g *conformance.Graph, owner string, names ...string) []string {
+	var problems []string
+	for _, p := range g.OfType(k8sp.TypePermission) {
+		in := resource.NewObjectProperty(p.Inputs)
+		user, _ := rules.String(in, "spec.userReference.name")
+		for _, name := range names {
+			for _, right := range []string{"configure", "write", "read"} {
+				if permits(in, right, name) && (user != owner || right == "configure") {
+					problems = append(problems, fmt.Sprintf("user %s may %s %s", user, right, name))
+				}
 			}
 		}
 	}
-	for _, s := range g.OfType(k8sp.TypeStream) {
-		in := resource.NewObjectProperty(s.Inputs)
-		if name, _ := rules.String(in, "spec.name"); name == q && rules.Present(in, "spec.sources") {
-			problems = append(problems, fmt.Sprintf("queue stream %s declares sources of its own", q))
-		}
-	}
-	if found != 1 {
-		problems = append(problems, fmt.Sprintf("queue stream %s sources the topic stream %s %d times, want once", q, topic, found))
-	}
-	if stream(deadLetterURL) == q {
-		problems = append(problems, "the dead-letter stream is the queue's")
-	}
 	return problems
+}
+
+// permits reports whether a Permission's regular expression for right
+// (configure, write, read) matches the resource name, as RabbitMQ matches it.
+func permits(in resource.PropertyValue, right, name string) bool {
+	re, ok := rules.String(in, "spec.permissions."+right)
+	if !ok {
+		return false
+	}
+	m, err := regexp.MatchString(re, name)
+	return err != nil || m // an expression RabbitMQ would refuse counts as open
 }

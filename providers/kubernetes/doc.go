@@ -10,21 +10,27 @@
 //	ingress             className, baseDomain, namespace (the controller's), clusterIssuer (optional)
 //	storageClass        the databases' volumes ("" for the cluster's default)
 //	database            operator (cloudnative-pg), operatorNamespace, imageRepository
-//	queue               operator (nack), url (nats://host:port), namespace (the NATS server's), replicas
+//	queue               operator (rabbitmq-messaging-topology), url (amqp[s]://host:port),
+//	                    namespace (RabbitMQ's), rabbitmqCluster or connectionSecret (in that namespace)
 //
 // Prerequisites, installed by the platform team, never by tenantfleet: an
 // ingress controller, CloudNativePG (CRD postgresql.cnpg.io/v1 Cluster,
-// tested against the CRD of cloudnative-pg v1.30.1) and a NATS server with
-// JetStream plus the NACK controller (CRDs jetstream.nats.io/v1beta2 Stream
-// and Consumer, tested against the CRDs of NACK v0.23.0; see kubetest/crds).
+// tested against the CRD of cloudnative-pg v1.30.1) and RabbitMQ (3.10 or
+// later) with RabbitMQ's messaging-topology operator (CRDs
+// rabbitmq.com/v1beta1, tested against v1.16.0 running on RabbitMQ 3.10;
+// see kubetest/crds). The RabbitmqCluster or connection Secret the config
+// names must carry the annotation rabbitmq.com/topology-allowed-namespaces
+// ("*" or the stacks' and tenants' namespaces): the objects that reference
+// it live in those namespaces.
 //
 // # Per stack
 //
 // The Platform component holds the explicit kubernetes provider (the
 // config's context, or in-cluster) that every object is declared with, and
-// the stack's namespace, which holds the fanout's streams. Nothing
-// cluster-scoped besides namespaces is declared: no CRDs, no ClusterRoles,
-// no operators.
+// the stack's namespace, which holds the fanout, and the stack's RabbitMQ
+// vhost (named as the namespace), which holds every queue and exchange of
+// the stack. Nothing cluster-scoped besides namespaces is declared: no
+// CRDs, no ClusterRoles, no operators.
 //
 // # Per tenant
 //
@@ -42,23 +48,30 @@
 //     kube-dns; the web pods admit only the ingress controller's namespace
 //     on web.port; the database pods admit only the tenant's web and worker
 //     pods on 5432, each other, and the operator's namespace on the status
-//     port 8000; the workloads may reach only their database pods and the
-//     NATS server's namespace on its port;
+//     port 8000; the workloads may reach only their database pods and
+//     RabbitMQ's namespace on the AMQP port;
 //   - database: a CloudNativePG Cluster bootstrapped with database and
 //     owner app_<tenant>, whose password the operator generates into the
 //     Secret db-app (never in Pulumi's state: the credentials output is a
 //     reference to it); tier small is 1 instance of 500m/1Gi, medium 2 of
 //     1/4Gi, large 3 of 2/8Gi; storageGB per instance; deletionProtection
 //     is Pulumi's protect;
-//   - queue: NACK Streams (a work-queue stream and its dead-letter stream)
-//     and a Consumer ("worker": explicit acks, ackWait the visibility
-//     timeout, no delivery limit of its own); the client dead-letters: a
-//     message nacked on delivery maxReceiveCount, or arriving once more
-//     after its reader failed that delivery without a nack, is published to
-//     the dead-letter stream with its headers, origin and reason, then
-//     terminated (QUEUE_URL carries maxReceiveCount; the dead-letter
-//     stream's duplicate window outlasts the visibility timeout, so a
-//     message moved twice after a crash is stored once);
+//   - queue: in the stack's vhost, a quorum queue <q> and its dead-letter
+//     quorum queue <q>.dead-letter (<q> is <project>-<stack>-<tenant>-work
+//     and a hash, at most 48 characters), a direct exchange <q> bound to
+//     the queue, which senders publish to, and a policy (mutable, unlike
+//     queue arguments) by which RabbitMQ itself dead-letters a message once
+//     it has been delivered maxReceiveCount times (delivery-limit
+//     maxReceiveCount-1, at-least-once through the default exchange),
+//     message-ttl the retention; the dead-letter queue keeps 14 days;
+//   - the queue's user <q>, whose password the topology operator generates
+//     into the Secret <q>-user-credentials (never in Pulumi's state: the
+//     adapter hands it only the username), with a permission that
+//     configures nothing, writes to the exchange <q> and reads the queue
+//     and its dead-letter queue, nothing else: only the tenant's pods,
+//     which mount that Secret, reach its queue. QUEUE_URL is
+//     amqp://<q>@host:port/<vhost>?queue=<q>&exchange=<q>, QUEUE_PASSWORD
+//     comes from the Secret by secretKeyRef;
 //   - web: a ServiceAccount (no token mounted), a Deployment probed on
 //     /healthz, a ClusterIP Service, an Ingress
 //     <project>-<stack>-<tenant>-<hash>.<baseDomain> (https with
@@ -68,28 +81,33 @@
 //     maxInstances, which owns the replica count (min = max included);
 //   - worker: a ServiceAccount and a Deployment of one replica.
 //
-// The engine waits for the operators: the Cluster, the Streams and the
-// Consumer carry pulumi.com/waitFor condition=Ready (30 minutes at most),
-// and the Deployments are declared after the database and the consumer, so
-// their pods find the Secret db-app and the consumer they bind.
+// The engine waits for the operators: the Cluster and every RabbitMQ object
+// carry pulumi.com/waitFor condition=Ready (30 minutes at most), and the
+// Deployments are declared after the database, the queues, their policies,
+// bindings and permission, so their pods find the Secrets db-app and
+// <q>-user-credentials and a queue that dead-letters from the start.
 //
 // Every container runs as uid/gid 65532 (tenantfleet's images' user),
 // non-root, without privilege escalation or capabilities, on a read-only
 // root filesystem with an emptyDir /tmp, requests equal to limits.
 // Pulumi owns the fields it declares (pulumi.com/patchForce): a change
 // behind the engine is drift that the next up takes back.
-// DATABASE_PASSWORD comes from the Secret by secretKeyRef, never as a value.
+// DATABASE_PASSWORD and QUEUE_PASSWORD come from Secrets by secretKeyRef,
+// never as values.
 //
 // # Per fanout
 //
-// A topic stream in the stack's namespace (limits retention, 14 days), and
-// per subscriber a server-side apply patch of the subscriber queue's
-// Stream adding the topic as its source, its subject transformed to the
-// queue's own, which the queue's consumer filters on (a StreamPatch owned
-// by the subscription, so the queue's own declaration never removes it); a
-// subscriber with a queue of its own adds that queue in the stack's
-// namespace. Topic.ID is nats://host:port?stream=...&subject=..., what
-// `tenantfleet publish` and the queue package read.
+// A headers exchange <t> in the stack's vhost, and a publisher user <t>
+// that may write to it only (its password in the Secret
+// <t>-user-credentials of the stack's namespace). Per subscriber, bindings
+// of the exchange to the subscriber's queue (a queue of its own, declared
+// as a tenant's is, in the stack's namespace, or its tenant's work queue):
+// one matching every message, or with a filter one per value (x-match all
+// on attribute = value; a message is routed to a queue once however many
+// bindings match). Topic.ID is amqp://<t>@host:port/<vhost>?exchange=<t>,
+// what `tenantfleet publish` (with QUEUE_PASSWORD) and the queue package
+// take. The topic keeps nothing: a subscriber receives what is published
+// after its binding exists, as on the local cloud.
 //
 // # Decisions
 //
@@ -98,14 +116,25 @@
 // a managed service's on the other clouds; a StatefulSet would make
 // tenantfleet a database operator. It is the CNCF's PostgreSQL operator.
 //
-// NATS JetStream through NACK over RabbitMQ's topology operator or Strimzi:
-// the apps' queue client already speaks JetStream (the local cloud's), so
-// the same image runs unchanged; a work-queue stream with a durable
-// consumer is a queue with a visibility timeout and a delivery limit, and
-// stream sources are the fanout's copy to every subscriber.
+// RabbitMQ through its messaging-topology operator over NATS JetStream
+// through NACK or Strimzi's KafkaTopic/KafkaUser: the topology operator is
+// the one that declares users and their permissions as Kubernetes objects
+// in the tenant's namespace, with the generated credentials in a Secret
+// there, so each tenant's queue is its own user's alone (NACK cannot
+// declare NATS accounts or users, which live in the server's configuration;
+// Strimzi writes a KafkaUser's Secret into the Kafka cluster's namespace,
+// which a tenant's pods cannot mount). RabbitMQ also counts deliveries and
+// dead-letters on the server (quorum queues' delivery-limit), and its
+// headers exchange filters on message attributes. A queue policy, unlike
+// queue arguments, changes on a live queue, so maxReceiveCount and the
+// retention can change without recreating the queue. One vhost per stack,
+// not per tenant, because a fanout's exchange routes only within a vhost;
+// the users' permissions keep tenants apart inside it.
 //
-// Filters are refused: JetStream sources filter on subjects, a publisher's
-// message attributes are headers, which no stream filters on.
+// The visibility timeout has no per-queue setting before RabbitMQ 3.12
+// (consumer-timeout): a crashed reader's messages return as soon as its
+// connection closes, and the broker's consumer_timeout (30 minutes by
+// default) bounds a reader that holds one too long.
 //
 // Shared database placement is refused: each tenant's database is a
 // cluster of its own inside its namespace, the isolation Kubernetes tenants
@@ -121,21 +150,22 @@
 // garbage-collector and namespace controllers, the operators' CRDs
 // installed (kubetest): they prove every object is accepted by the API's
 // schemas and admission and that up, preview, refresh and destroy behave.
-// No kubelet, scheduler, ingress controller or operator runs there, so the
-// test skips the provider's readiness waits (the pulumi.com/skipAwait
-// annotation, added by the test's program only): pods never start, the
+// No kubelet, scheduler, ingress controller or CloudNativePG runs there, so
+// the test skips the provider's readiness waits on Deployments, Services,
+// Ingresses and the database Cluster (the pulumi.com/skipAwait annotation,
+// added by the test's program only): pods never start, the
 // network policies are never enforced (that needs a CNI that enforces
-// them), CloudNativePG never creates the database and NACK never creates
-// the streams (the client's dead-lettering is tested against nats-server
-// in the queue package). Backups: backupRetentionDays is accepted, but
+// them), and CloudNativePG never creates the database. RabbitMQ's side is
+// real: the messaging-topology operator v1.16.0 runs against a RabbitMQ
+// 3.10 node, makes every RabbitMQ object Ready, and the apps' queue client,
+// signed in with a tenant's generated credentials, works its queue, is
+// refused another tenant's, sees the broker dead-letter after
+// maxReceiveCount deliveries, and receives the fanout's messages as the
+// filters say. Backups: backupRetentionDays is accepted, but
 // CloudNativePG needs an object store for backups, which the adapter does
-// not configure yet. A shared NATS server is reachable by every tenant's
-// pods: per-tenant NATS accounts are not declared, so the queue is
-// isolated by name only. DNS egress is to kube-dns pods in kube-system on
+// not configure yet. DNS egress is to kube-dns pods in kube-system on
 // port 53: NodeLocal DNSCache and OpenShift's DNS need another policy. The
 // database pods may reach any address on 443 and 6443 (the API server's
-// address differs per cluster). A new fanout subscriber
-// receives the topic's retained history (14 days), where the local cloud
-// starts at the subscription. The HorizontalPodAutoscaler needs
+// address differs per cluster). The HorizontalPodAutoscaler needs
 // metrics-server.
 package kubernetes

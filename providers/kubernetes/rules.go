@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -23,9 +24,14 @@ const (
 	TypeDeployment     = "kubernetes:apps/v1:Deployment"
 	TypeAutoscaler     = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 	TypeCluster        = "kubernetes:" + cnpgAPIVersion + ":Cluster"
-	TypeStream         = "kubernetes:" + nackAPIVersion + ":Stream"
-	TypeConsumer       = "kubernetes:" + nackAPIVersion + ":Consumer"
-	TypeStreamPatch    = "kubernetes:" + nackAPIVersion + ":StreamPatch"
+	TypeSecret         = "kubernetes:core/v1:Secret"
+	TypeVhost          = "kubernetes:" + rabbitAPIVersion + ":Vhost"
+	TypeUser           = "kubernetes:" + rabbitAPIVersion + ":User"
+	TypePermission     = "kubernetes:" + rabbitAPIVersion + ":Permission"
+	TypePolicy         = "kubernetes:" + rabbitAPIVersion + ":Policy"
+	TypeQueue          = "kubernetes:" + rabbitAPIVersion + ":Queue"
+	TypeExchange       = "kubernetes:" + rabbitAPIVersion + ":Exchange"
+	TypeBinding        = "kubernetes:" + rabbitAPIVersion + ":Binding"
 )
 
 // Where the rules come from: the API server's own validation
@@ -41,7 +47,12 @@ const (
 	apimachinery   = "k8s.io/apimachinery v0.34.4 pkg/util/validation/validation.go "
 	quantity       = "k8s.io/apimachinery v0.34.4 pkg/api/resource/quantity.go ParseQuantity"
 	cnpgCRD        = "cloudnative-pg postgresql.cnpg.io_clusters.yaml (kubetest/crds) "
-	nackCRD        = "nats-io/nack jetstream.nats.io Stream/Consumer CRDs (kubetest/crds) "
+	topologyCRD    = "rabbitmq/messaging-topology-operator v1.16.0 rabbitmq.com CRDs (kubetest/crds) "
+	// rabbitPolicies is where RabbitMQ validates a policy's definition.
+	rabbitPolicies = "rabbitmq-server v3.10 deps/rabbit/src/rabbit_policies.erl validate_policy0 "
+	// shortstr is AMQP 0-9-1's short string, which names queues and
+	// exchanges on the wire.
+	shortstr = "AMQP 0-9-1 specification §4.2.5.3 (queue and exchange names are short strings, at most 255 octets)"
 )
 
 // Patterns of the API server's validation.
@@ -58,21 +69,19 @@ const (
 	envVarNamePattern = `^[-._a-zA-Z][-._a-zA-Z0-9]*$`
 	// quantityPattern is the canonical form of a resource quantity.
 	quantityPattern = `^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$`
-	// goDurationPattern is what NACK's time.ParseDuration accepts of the
-	// durations the adapter writes.
-	goDurationPattern = `^([0-9]+(ns|us|ms|s|m|h))+$`
 )
 
 // Rules are what the API server and the operators' CRDs refuse about the
 // inputs the adapter registers, each with its source.
-var Rules = slices.Concat(metadataRules, workloadRules, networkRules, quotaRules, operatorRules)
+var Rules = slices.Concat(metadataRules, workloadRules, networkRules, quotaRules, operatorRules, rabbitRules)
 
 // namedTypes are the types whose metadata the API server validates with
 // ValidateObjectMeta: names DNS-1123 subdomains (labels for namespaces,
 // DNS-1035 labels for services), labels and annotations qualified.
 var namedTypes = []string{
 	TypeNamespace, TypeResourceQuota, TypeLimitRange, TypeServiceAccount, TypeService,
-	TypeNetworkPolicy, TypeIngress, TypeDeployment, TypeAutoscaler, TypeCluster, TypeStream, TypeConsumer,
+	TypeNetworkPolicy, TypeIngress, TypeDeployment, TypeAutoscaler, TypeCluster, TypeSecret,
+	TypeVhost, TypeUser, TypePermission, TypePolicy, TypeQueue, TypeExchange, TypeBinding,
 }
 
 var metadataRules = func() []rules.Rule {
@@ -183,26 +192,49 @@ var operatorRules = []rules.Rule{
 		Source: "CloudNativePG: the owner role is created unquoted (a plain PostgreSQL identifier, at most 63 bytes)"},
 	{Type: TypeCluster, Path: "spec.bootstrap.initdb.database", Check: rules.NotReserved("a database CloudNativePG creates itself", "postgres", "template0", "template1"),
 		Source: "CloudNativePG webhook validateBootstrapMethod (the application database may not be postgres or a template)"},
-	{Type: TypeStream, Path: "spec.retention", Check: rules.OneOf("limits", "interest", "workqueue"), Source: nackCRD + "Stream spec.retention enum"},
-	{Type: TypeStream, Path: "spec.storage", Check: rules.OneOf("file", "memory"), Source: nackCRD + "Stream spec.storage enum"},
-	{Type: TypeStream, Path: "spec.discard", Check: rules.OneOf("old", "new"), Source: nackCRD + "Stream spec.discard enum"},
-	{Type: TypeStream, Path: "spec.name", Check: rules.Matches(`^[^.*>/\\ ]+$`), // the CRD's pattern is ^[^.*>]*$
-		Source: "nats-io/nats-server server/stream.go isValidName (no '.', '*', '>', path separators or whitespace)"},
-	{Type: TypeStream, Path: "spec.maxAge", Check: rules.Matches(goDurationPattern), Source: nackCRD + "Stream spec.maxAge (time.ParseDuration)"},
-	{Type: TypeStream, Path: "spec.replicas", Check: rules.Between(1, 5), Source: "nats-io/nats-server server/stream.go (StreamMaxReplicas 5)"},
-	{Type: TypeConsumer, Path: "spec.ackPolicy", Check: rules.OneOf("none", "all", "explicit", "flow_control"), Source: nackCRD + "Consumer spec.ackPolicy enum"},
-	{Type: TypeConsumer, Path: "spec.deliverPolicy", Check: rules.OneOf("all", "last", "new", "byStartSequence", "byStartTime", "lastPerSubject"),
-		Source: nackCRD + "Consumer spec.deliverPolicy enum"},
-	{Type: TypeConsumer, Path: "spec.ackWait", Check: rules.Matches(goDurationPattern), Source: nackCRD + "Consumer spec.ackWait (time.ParseDuration)"},
-	{Type: TypeConsumer, Path: "spec.maxDeliver", Check: rules.Func("-1 (no limit) or positive", func(v resource.PropertyValue) string {
-		if !v.IsNumber() || v.NumberValue() == 0 || v.NumberValue() < -1 {
-			return "must be -1 or positive"
-		}
-		return ""
-	}), Source: nackCRD + "Consumer spec.maxDeliver (minimum -1); nats-io/nats-server server/consumer.go (0 is not a limit)"},
-	{Type: TypeStream, Path: "spec.duplicateWindow", Check: rules.Matches(goDurationPattern), Source: nackCRD + "Stream spec.duplicateWindow (time.ParseDuration)"},
-	{Type: TypeConsumer, Path: "spec.durableName", Check: rules.Matches(`^[^.*>/\\ ]+$`),
-		Source: "nats-io/nats-server server/consumer.go (durable names: no '.', '*', '>', path separators or whitespace)"},
+}
+
+// rabbitRules are what RabbitMQ and the topology operator's CRDs refuse of
+// the objects declaring the queues and topics.
+var rabbitRules = []rules.Rule{
+	{Type: TypeQueue, Path: "spec.type", Check: rules.OneOf("quorum", "classic", "stream"),
+		Source: "rabbitmq-server v3.10 deps/rabbit/src/rabbit_amqqueue.erl (x-queue-type); the adapter declares quorum queues"},
+	{Type: TypeQueue, Path: "spec.name", Check: rules.Bytes(255), Source: shortstr},
+	{Type: TypeExchange, Path: "spec.name", Check: rules.Bytes(255), Source: shortstr},
+	{Type: TypeQueue, Path: "spec.name", Check: rules.NotMatches(`^amq\.`, `names starting "amq." are reserved`),
+		Source: "rabbitmq-server v3.10 deps/rabbit/src/rabbit_channel.erl check_name (ACCESS_REFUSED for amq.*)"},
+	{Type: TypeExchange, Path: "spec.name", Check: rules.NotMatches(`^amq\.`, `names starting "amq." are reserved`),
+		Source: "rabbitmq-server v3.10 deps/rabbit/src/rabbit_channel.erl check_name (ACCESS_REFUSED for amq.*)"},
+	{Type: TypeExchange, Path: "spec.type", Check: rules.OneOf("direct", "fanout", "topic", "headers"),
+		Source: "rabbitmq-server v3.10 built-in exchange types (rabbit_exchange_type_*)"},
+	{Type: TypeBinding, Path: "spec.destinationType", Check: rules.OneOf("exchange", "queue"), Source: topologyCRD + "Binding spec.destinationType enum"},
+	{Type: TypeBinding, Path: "spec.arguments{keys}", Check: rules.Length(1, 128),
+		Source: "AMQP 0-9-1 specification §4.2.5.5 (field-table names at most 128 characters)"},
+	{Type: TypePolicy, Path: "spec.applyTo", Check: rules.OneOf("queues", "exchanges", "all"),
+		Source: "rabbitmq-server v3.10 deps/rabbit/src/rabbit_policy.erl (apply-to: queues, exchanges or all; the CRD's classic_queues, quorum_queues and streams need 3.12, and 3.10 refuses them, as the API-server test saw)"},
+	{Type: TypePolicy, Path: "spec.pattern", Check: rules.Func("a regular expression", regexCompiles), Source: "rabbitmq-server v3.10 deps/rabbit/src/rabbit_policy.erl (pattern must compile)"},
+	{Type: TypePolicy, Path: "spec.definition{keys}", Check: rules.OneOf("message-ttl", "expires", "max-length", "max-length-bytes", "overflow",
+		"dead-letter-exchange", "dead-letter-routing-key", "dead-letter-strategy", "delivery-limit"),
+		Source: rabbitPolicies + "and rabbit_quorum_queue.erl (the keys a 3.10 broker accepts that apply to quorum queues; an unknown key fails the whole policy)"},
+	{Type: TypePolicy, Path: "spec.definition.delivery-limit", Check: rules.Between(0, 1<<31-1), Source: rabbitPolicies + "(delivery-limit a non-negative integer)"},
+	{Type: TypePolicy, Path: "spec.definition.message-ttl", Check: rules.Between(0, 1<<32-1), Source: rabbitPolicies + "(message-ttl a non-negative integer of milliseconds, at most 2^32-1)"},
+	{Type: TypePolicy, Path: "spec.definition.dead-letter-strategy", Check: rules.OneOf("at-most-once", "at-least-once"), Source: rabbitPolicies},
+	{Type: TypePolicy, Path: "spec.definition.overflow", Check: rules.OneOf("drop-head", "reject-publish", "reject-publish-dlx"), Source: rabbitPolicies},
+	{Type: TypePermission, Path: "spec.permissions{}", Check: rules.Func("a regular expression", regexCompiles),
+		Source: "rabbitmq-server v3.10 deps/rabbit/src/rabbit_auth_backend_internal.erl set_permissions (each must compile)"},
+	{Type: TypeVhost, Path: "spec.name", Check: rules.Length(1, 0), Source: topologyCRD + "Vhost spec.name (required)"},
+}
+
+// regexCompiles checks a string is a regular expression (RE2's syntax is
+// the subset of PCRE the adapter writes).
+func regexCompiles(v resource.PropertyValue) string {
+	if !v.IsString() {
+		return "is not a string"
+	}
+	if _, err := regexp.Compile(v.StringValue()); err != nil {
+		return err.Error()
+	}
+	return ""
 }
 
 // selectorMatchesTemplate checks a Deployment's selector labels are among its template's.

@@ -223,12 +223,7 @@ func (a *Adapter) deployment(ctx *pulumi.Context, name string, in components.Wor
 	for _, k := range keys {
 		env = append(env, corev1.EnvVarArgs{Name: pulumi.String(k), Value: in.Env[k]})
 	}
-	env = append(env, corev1.EnvVarArgs{
-		Name: pulumi.String(components.EnvDatabasePassword),
-		ValueFrom: &corev1.EnvVarSourceArgs{SecretKeyRef: &corev1.SecretKeySelectorArgs{
-			Name: pulumi.String(db.secretName), Key: pulumi.String("password"),
-		}},
-	})
+	env = append(env, secretEnv(components.EnvDatabasePassword, db.secretName), secretEnv(components.EnvQueuePassword, q.credentials))
 
 	container := corev1.ContainerArgs{
 		Name:            pulumi.String(w.role),
@@ -291,15 +286,27 @@ func (a *Adapter) deployment(ctx *pulumi.Context, name string, in components.Wor
 		spec.Replicas = pulumi.Int(w.replicas)
 	}
 	// After the database (its Secret db-app holds DATABASE_PASSWORD) and
-	// the queue's consumer (which the app binds, never creates) are ready.
+	// the queue (its user's Secret holds QUEUE_PASSWORD; the app declares
+	// nothing, its user may not) are ready.
 	d, err := appsv1.NewDeployment(ctx, name, &appsv1.DeploymentArgs{
 		Metadata: a.metadata(scope, w.role, f.namespace, labels),
 		Spec:     spec,
-	}, append(opts, pulumi.DependsOn([]pulumi.Resource{db.cluster, q.consumer}))...)
+	}, append(opts, pulumi.DependsOn(append([]pulumi.Resource{db.cluster}, q.ready...)))...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("kubernetes %s deployment: %w", w.role, err)
 	}
 	return map[string]pulumi.Resource{w.role + "-account": sa, w.role: d}, d, nil
+}
+
+// secretEnv is an environment variable taken from key password of a
+// Secret by reference: the value is never in the Deployment or in Pulumi's state.
+func secretEnv(name, secret string) corev1.EnvVarArgs {
+	return corev1.EnvVarArgs{
+		Name: pulumi.String(name),
+		ValueFrom: &corev1.EnvVarSourceArgs{SecretKeyRef: &corev1.SecretKeySelectorArgs{
+			Name: pulumi.String(secret), Key: pulumi.String("password"),
+		}},
+	}
 }
 
 // acmeSolverPort is the port cert-manager's HTTP-01 solver pods listen on.
@@ -321,8 +328,8 @@ func restrictedContainer() *corev1.SecurityContextArgs {
 }
 
 // workloadPolicy is a workload's network policy: the given ingress (none
-// for the worker), and egress to the tenant's database pods and to the NATS
-// server's pods only.
+// for the worker), and egress to the tenant's database pods and to
+// RabbitMQ's pods (on the AMQP port) only.
 func (a *Adapter) workloadPolicy(ctx *pulumi.Context, name string, scope components.Scope, f *foundation, role string, ingress networkingv1.NetworkPolicyIngressRuleArray, opts []pulumi.ResourceOption) (*networkingv1.NetworkPolicy, error) {
 	spec := &networkingv1.NetworkPolicySpecArgs{
 		PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{workloadLabel: pulumi.String(role)}},
@@ -336,7 +343,7 @@ func (a *Adapter) workloadPolicy(ctx *pulumi.Context, name string, scope compone
 			},
 			networkingv1.NetworkPolicyEgressRuleArgs{
 				To:    networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{NamespaceSelector: namespaceSelector(a.cfg.Queue.Namespace)}},
-				Ports: networkingv1.NetworkPolicyPortArray{networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("TCP"), Port: pulumi.Int(a.nats.Port)}},
+				Ports: networkingv1.NetworkPolicyPortArray{networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("TCP"), Port: pulumi.Int(a.amqp.Port)}},
 			},
 		},
 	}

@@ -9,17 +9,21 @@ import (
 // names is a DNS-1123 label (lowercase letters, digits and '-', starting
 // and ending alphanumeric, at most 63 characters:
 // k8s.io/apimachinery/pkg/util/validation IsDNS1123Label, which namespaces,
-// Services and the CloudNativePG cluster's own Services require), and the
-// NATS JetStream streams it declares follow the same shape (nats-server
-// refuses '.', '*', '>', path separators and whitespace in stream names:
-// server/stream.go isValidName).
+// Services and the CloudNativePG cluster's own Services require). The
+// RabbitMQ queues, exchanges and users it declares are named the same way,
+// so each is also its custom resource's name.
 var Kubernetes = struct {
-	Namespace, Stream, Host Rule
+	Namespace, Host Rule
+	// Queue names a queue's RabbitMQ queue, exchange, user and policy, and
+	// their objects: at most 48 characters, leaving room for the
+	// "-dead-letter" of the dead-letter queue's object (and, in RabbitMQ,
+	// ".dead-letter") within a label's 63.
+	Queue Rule
 	// Database names the tenant's PostgreSQL database and its owner role.
 	Database Rule
 }{
 	Namespace: Rule{MaxLen: 63, Sep: "-", Lower: true, StartLetter: true},
-	Stream:    Rule{MaxLen: 63, Sep: "-", Lower: true, StartLetter: true},
+	Queue:     Rule{MaxLen: 48, Sep: "-", Lower: true, StartLetter: true},
 	// Host is the first label of a web app's host name under the base domain.
 	Host: Rule{MaxLen: 63, Sep: "-", Lower: true, StartLetter: true},
 	// A plain identifier PostgreSQL needs no quotes for, never a keyword:

@@ -45,6 +45,8 @@ type Cluster struct {
 	client         *http.Client
 	token          string
 	procs          []*process
+	// topologyOperator is set once StartTopologyOperator has been called.
+	topologyOperator bool
 }
 
 // Start starts etcd, kube-apiserver and kube-controller-manager (its

@@ -35,8 +35,8 @@ func TestStart(t *testing.T) {
 
 	for _, list := range []string{
 		"/apis/postgresql.cnpg.io/v1/clusters",
-		"/apis/jetstream.nats.io/v1beta2/streams",
-		"/apis/jetstream.nats.io/v1beta2/consumers",
+		"/apis/rabbitmq.com/v1beta1/queues",
+		"/apis/rabbitmq.com/v1beta1/bindings",
 	} {
 		obj, status, err := c.Get(ctx, list)
 		if err != nil {
@@ -58,35 +58,36 @@ func TestStart(t *testing.T) {
 	}
 
 	// Custom resources the schemas accept, in the namespace; and one they refuse.
-	streams := "/apis/jetstream.nats.io/v1beta2/namespaces/" + ns + "/streams"
+	queues := "/apis/rabbitmq.com/v1beta1/namespaces/" + ns + "/queues"
+	rabbit := map[string]any{"name": "rabbitmq", "namespace": "rabbitmq-system"}
 	for path, obj := range map[string]map[string]any{
 		"/apis/postgresql.cnpg.io/v1/namespaces/" + ns + "/clusters": {
 			"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster",
 			"metadata": map[string]any{"name": "db"},
 			"spec":     map[string]any{"instances": 1, "storage": map[string]any{"size": "1Gi"}},
 		},
-		streams: {
-			"apiVersion": "jetstream.nats.io/v1beta2", "kind": "Stream",
+		queues: {
+			"apiVersion": "rabbitmq.com/v1beta1", "kind": "Queue",
 			"metadata": map[string]any{"name": "orders"},
-			"spec":     map[string]any{"name": "orders", "subjects": []string{"orders.>"}},
+			"spec":     map[string]any{"name": "orders", "type": "quorum", "durable": true, "rabbitmqClusterReference": rabbit},
 		},
 	} {
 		if _, err := c.Create(ctx, path, obj); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := c.Create(ctx, streams, map[string]any{
-		"apiVersion": "jetstream.nats.io/v1beta2", "kind": "Stream",
+	if _, err := c.Create(ctx, "/apis/rabbitmq.com/v1beta1/namespaces/"+ns+"/bindings", map[string]any{
+		"apiVersion": "rabbitmq.com/v1beta1", "kind": "Binding",
 		"metadata": map[string]any{"name": "bad"},
-		"spec":     map[string]any{"name": "bad", "retention": "sometimes"},
+		"spec":     map[string]any{"source": "orders", "destination": "orders", "destinationType": "sometimes", "rabbitmqClusterReference": rabbit},
 	}); err == nil || !strings.Contains(err.Error(), "422") {
-		t.Errorf("creating a Stream with retention \"sometimes\": %v, want a 422", err)
+		t.Errorf("creating a Binding with destinationType \"sometimes\": %v, want a 422", err)
 	}
-	if err := c.Patch(ctx, streams+"/orders", `{"metadata":{"labels":{"probe":"yes"}}}`); err != nil {
+	if err := c.Patch(ctx, queues+"/orders", `{"metadata":{"labels":{"probe":"yes"}}}`); err != nil {
 		t.Fatal(err)
 	}
-	if got := c.List(ctx, streams); len(got) != 1 {
-		t.Errorf("List(%s) = %d items, want 1", streams, len(got))
+	if got := c.List(ctx, queues); len(got) != 1 {
+		t.Errorf("List(%s) = %d items, want 1", queues, len(got))
 	}
 
 	if err := c.Delete(ctx, "/api/v1/namespaces/"+ns); err != nil {
