@@ -4,13 +4,13 @@ package queue
 // (providers/kubernetes), with rabbitmq/amqp091-go.
 //
 // The adapter declares, through RabbitMQ's messaging-topology operator, a
-// vhost per stack and per tenant <t> a user whose permissions are configure
-// ^$, write and read ^<t>\., a quorum queue <t>.work (x-delivery-limit
-// maxReceiveCount-1, dead-lettering at least once to <t>.dlq through the
-// default exchange, x-overflow reject-publish), a quorum queue <t>.dlq and a
-// direct exchange <t>.work bound to the queue with the routing key
-// <t>.work. A fanout topic is a headers exchange bound to its subscribers'
-// queues.
+// vhost per stack and per queue <q> a quorum queue <q>, its dead-letter
+// quorum queue <q>.dead-letter, a direct exchange <q> bound to the queue
+// with the routing key <q>, a policy (delivery-limit maxReceiveCount-1,
+// dead-lettering at least once to <q>.dead-letter through the default
+// exchange, overflow reject-publish) and a user <q> whose permissions are
+// configure ^$, write ^<q>$ and read ^<q>(\.dead-letter)?$. A fanout topic
+// is a headers exchange bound to its subscribers' queues.
 //
 // QUEUE_URL is
 // amqp[s]://<user>@<host>[:<port>]/<vhost>?queue=<queue>&exchange=<exchange>
@@ -38,11 +38,12 @@ package queue
 //   - Nack is basic.reject with requeue. RabbitMQ has no delayed requeue:
 //     a Nack with a delay holds the message unacked (invisible to other
 //     consumers) and rejects it when the delay has passed; Close rejects
-//     held messages at once. A delay is cut to amqpMaxHold: RabbitMQ
-//     closes a channel that holds a delivery longer than its
-//     consumer_timeout (30 minutes by default), and with it every delivery
-//     on it; 3.10 accepts a queue's x-consumer-timeout argument but
-//     ignores it (3.12 honours it). Once the queue has counted x-delivery-limit failed deliveries,
+//     held messages at once. A delay is cut so that the hold ends
+//     amqpMaxHold after the delivery: RabbitMQ closes a channel that holds
+//     a delivery longer than its consumer_timeout (30 minutes by default,
+//     counted from the delivery), and with it every delivery on it; 3.10
+//     has no per-queue timeout (3.12's x-consumer-timeout). Once the
+//     queue has counted its delivery limit of failed deliveries,
 //     the next failure makes RabbitMQ dead-letter the message instead:
 //     dead-lettering is the broker's, not this client's.
 //   - Send publishes to the exchange with publisher confirms and persistent
@@ -96,10 +97,12 @@ const (
 	// amqpHeartbeat is the heartbeat interval asked for: a dead connection
 	// is noticed within about two of them.
 	amqpHeartbeat = 10 * time.Second
-	// amqpMaxHold is the longest a Nack holds a message: half RabbitMQ's
-	// default consumer_timeout, leaving the app the other half for its
-	// work.
-	amqpMaxHold = 15 * time.Minute
+	// amqpMaxHold is the longest a message stays unsettled after its
+	// delivery, the app's work and a Nack's delay together: RabbitMQ
+	// times a delivery from when it was delivered and closes the channel
+	// (and hands back every delivery on it) after its consumer_timeout,
+	// 30 minutes by default. A Nack's delay ends by then.
+	amqpMaxHold = 25 * time.Minute
 	// amqpMaxName is AMQP's limit on a queue, exchange or user name (a
 	// short string, §4.2.5.3).
 	amqpMaxName = 255
@@ -119,6 +122,8 @@ const (
 type amqpHooks struct {
 	// afterFunc replaces time.AfterFunc (a Nack's delay).
 	afterFunc func(d time.Duration, f func()) (stop func() bool)
+	// now replaces time.Now (when a message was delivered).
+	now func() time.Time
 }
 
 // amqpKind is what a URL is opened as.
@@ -467,6 +472,7 @@ type amqpReceiver struct {
 	queue     string
 	log       *slog.Logger
 	afterFunc func(time.Duration, func()) func() bool
+	now       func() time.Time
 
 	recv sync.Mutex // one Receive at a time
 
@@ -485,8 +491,9 @@ type amqpHold struct {
 
 // amqpHandle is a Message's handle: its channel and delivery tag.
 type amqpHandle struct {
-	ch  *amqpChannel
-	tag uint64
+	ch        *amqpChannel
+	tag       uint64
+	delivered time.Time
 }
 
 var _ Receiver = (*amqpReceiver)(nil)
@@ -496,7 +503,10 @@ func openAMQPReceiver(ctx context.Context, c Config) (Receiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &amqpReceiver{queue: t.Queue, log: c.Logger, afterFunc: c.hooks.amqp.afterFunc, pending: map[*amqpHandle]*amqpHold{}}
+	r := &amqpReceiver{queue: t.Queue, log: c.Logger, afterFunc: c.hooks.amqp.afterFunc, now: c.hooks.amqp.now, pending: map[*amqpHandle]*amqpHold{}}
+	if r.now == nil {
+		r.now = time.Now
+	}
 	if r.afterFunc == nil {
 		r.afterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
 	}
@@ -596,7 +606,7 @@ func (r *amqpReceiver) await(ctx context.Context, ch *amqpChannel, wait time.Dur
 
 // message turns a delivery into a Message and records it as pending.
 func (r *amqpReceiver) message(ch *amqpChannel, d amqp.Delivery) Message {
-	h := &amqpHandle{ch: ch, tag: d.DeliveryTag}
+	h := &amqpHandle{ch: ch, tag: d.DeliveryTag, delivered: r.now()}
 	r.mu.Lock()
 	r.pending[h] = nil
 	r.mu.Unlock()
@@ -685,15 +695,16 @@ func (r *amqpReceiver) Nack(_ context.Context, m Message, delay time.Duration) e
 	if err != nil {
 		return err
 	}
+	// The hold ends amqpMaxHold after the delivery at the latest.
+	if left := amqpMaxHold - r.now().Sub(h.delivered); delay > left {
+		r.log.Warn("nack delay cut: RabbitMQ's consumer_timeout counts from the delivery", "id", m.ID, "delay", delay, "held", amqpMaxHold-left, "max", amqpMaxHold)
+		delay = max(left, 0)
+	}
 	if delay <= 0 {
 		if err := h.ch.Reject(h.tag, true); err != nil {
 			return settleErr(m, h, err)
 		}
 		return nil
-	}
-	if delay > amqpMaxHold {
-		r.log.Warn("nack delay cut to the longest a message may be held", "id", m.ID, "delay", delay, "max", amqpMaxHold)
-		delay = amqpMaxHold
 	}
 	hold := &amqpHold{}
 	r.mu.Lock()

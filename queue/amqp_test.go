@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -34,8 +35,8 @@ func TestParseAMQPURL(t *testing.T) {
 	}{
 		{"a work queue to consume", "amqp://acme@rabbitmq.tf.svc:5672/tf-dev?queue=acme.work&exchange=acme.work", amqpReceive,
 			amqpTarget{User: "acme", Host: "rabbitmq.tf.svc:5672", VHost: "tf-dev", Queue: "acme.work", Exchange: "acme.work"}},
-		{"a dead-letter queue names no exchange", "amqp://acme@h/tf-dev?queue=acme.dlq", amqpReceive,
-			amqpTarget{User: "acme", Host: "h:5672", VHost: "tf-dev", Queue: "acme.dlq"}},
+		{"a dead-letter queue names no exchange", "amqp://acme@h/tf-dev?queue=acme.work.dead-letter", amqpReceive,
+			amqpTarget{User: "acme", Host: "h:5672", VHost: "tf-dev", Queue: "acme.work.dead-letter"}},
 		{"a work queue to send into", "amqps://acme@h/tf-dev?exchange=acme.work&queue=acme.work", amqpSend,
 			amqpTarget{TLS: true, User: "acme", Host: "h:5671", VHost: "tf-dev", Queue: "acme.work", Exchange: "acme.work"}},
 		{"a topic; the vhost percent-encoded", "amqps://pub@h:5999/tenantfleet%2Fdev?exchange=events", amqpTopic,
@@ -319,7 +320,7 @@ func TestAMQP(t *testing.T) {
 		if _, err := s.Send(ctx, Outgoing{Body: []byte("poison"), Attributes: map[string]string{"trace": "t-9"}}); err != nil {
 			t.Fatal(err)
 		}
-		// x-delivery-limit maxReceiveCount-1: RabbitMQ 3.10 dead-letters a
+		// delivery-limit maxReceiveCount-1: RabbitMQ 3.10 dead-letters a
 		// message when a return makes its count exceed the limit, so it
 		// is delivered maxReceiveCount times, as SQS does.
 		for want := 1; want <= maxReceiveCount; want++ {
@@ -331,9 +332,9 @@ func TestAMQP(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		dlq := st.receiver(Config{Cloud: CloudKubernetes, URL: st.url("acme", "queue=acme.dlq"), Password: st.passwords["acme"]})
+		dlq := st.receiver(Config{Cloud: CloudKubernetes, URL: st.url("acme", "queue=acme.work.dead-letter"), Password: st.passwords["acme"]})
 		d := receiveOne(t, dlq)[0]
-		if string(d.Body) != "poison" || d.Attribute("trace") != "t-9" || d.Subject != "acme.dlq" || d.Deliveries != 1 ||
+		if string(d.Body) != "poison" || d.Attribute("trace") != "t-9" || d.Subject != "acme.work.dead-letter" || d.Deliveries != 1 ||
 			d.Attribute("x-first-death-reason") != "delivery_limit" || d.Attribute("x-first-death-queue") != "acme.work" ||
 			!strings.Contains(d.Attribute("x-death"), `"reason":"delivery_limit"`) {
 			t.Errorf("dead letter %+v", d)
@@ -436,6 +437,8 @@ func TestAMQP(t *testing.T) {
 		timers1, timers2 := &amqpFakeTimers{}, &amqpFakeTimers{}
 		c1, c2 := st.config("acme", "acme"), st.config("acme", "acme")
 		c1.hooks.amqp.afterFunc, c2.hooks.amqp.afterFunc = timers1.afterFunc, timers2.afterFunc
+		clock := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+		c2.hooks.amqp.now = func() time.Time { return clock }
 		r1, r2 := st.receiver(c1), st.receiver(c2)
 		s := st.sender(st.config("acme", "acme"))
 		if _, err := s.Send(ctx, Outgoing{Body: []byte("later")}); err != nil {
@@ -462,11 +465,14 @@ func TestAMQP(t *testing.T) {
 			t.Fatalf("after the delay: %+v", m)
 		}
 
-		// A delay past amqpMaxHold is cut; Close hands held messages back.
+		// A delay past amqpMaxHold after the delivery is cut (the
+		// message was delivered 20 minutes ago on r2's clock); Close hands
+		// held messages back.
+		clock = clock.Add(20 * time.Minute)
 		if err := r2.Nack(ctx, m, time.Hour); err != nil {
 			t.Fatal(err)
 		}
-		if d := timers2.delays(); !slices.Equal(d, []time.Duration{amqpMaxHold}) {
+		if d := timers2.delays(); !slices.Equal(d, []time.Duration{amqpMaxHold - 20*time.Minute}) {
 			t.Fatalf("timers set: %v", d)
 		}
 		if err := r2.Close(); err != nil {
@@ -563,22 +569,6 @@ func TestAMQP(t *testing.T) {
 			t.Errorf("a server certificate of an unknown CA: %v", err)
 		}
 	})
-
-	t.Run("x-consumer-timeout on a quorum queue", func(t *testing.T) {
-		t.Parallel()
-		// The queue argument came with RabbitMQ 3.12; 3.10 does not check
-		// x- arguments it does not know, so the declaration succeeds and
-		// the argument does nothing: only rabbitmq.conf's consumer_timeout
-		// applies.
-		st := newAMQPStack(t, server, "tenantfleet/consumer-timeout", 5)
-		server.API(t, "PUT", "/queues/"+url.PathEscape(st.vhost)+"/with-timeout", map[string]any{
-			"durable": true, "arguments": map[string]any{"x-queue-type": "quorum", "x-consumer-timeout": 60000},
-		})
-		got := string(server.API(t, "GET", "/queues/"+url.PathEscape(st.vhost)+"/with-timeout", nil))
-		if !strings.Contains(got, `"x-consumer-timeout":60000`) {
-			t.Errorf("the queue's arguments: %s", got)
-		}
-	})
 }
 
 // amqpStack is a stack's RabbitMQ topology, declared through the
@@ -598,8 +588,8 @@ type amqpStack struct {
 }
 
 // newAMQPStack declares vhost and in it, per tenant, its user, queue,
-// dead-letter queue and exchange, with the permissions and arguments the
-// adapter gives them. The administrator may use the vhost too.
+// dead-letter queue and exchange, with the permissions and the policy the
+// Kubernetes adapter gives them. The administrator may use the vhost too.
 func newAMQPStack(t *testing.T, s *rabbittest.Server, vhost string, maxReceiveCount int, tenants ...string) *amqpStack {
 	t.Helper()
 	st := &amqpStack{t: t, server: s, vhost: vhost, host: strings.TrimPrefix(s.AMQPURL, "amqp://"),
@@ -612,18 +602,27 @@ func newAMQPStack(t *testing.T, s *rabbittest.Server, vhost string, maxReceiveCo
 		user := tenant + "-" + vhost[strings.LastIndex(vhost, "/")+1:]
 		password := amqpRandomID()
 		st.users[tenant], st.passwords[tenant] = user, password
-		own := "^" + strings.ReplaceAll(tenant, ".", `\.`) + `\.`
+		// As the Kubernetes adapter declares them (providers/kubernetes
+		// queue.go): permissions on exact names, plain quorum queues, and
+		// the delivery limit and dead-lettering in a policy set after them.
+		q := tenant + ".work"
+		dlq := q + ".dead-letter"
+		quoted := regexp.QuoteMeta(q)
 		s.API(t, "PUT", "/users/"+user, map[string]any{"password": password, "tags": ""})
-		s.API(t, "PUT", "/permissions/"+v+"/"+user, map[string]any{"configure": "^$", "write": own, "read": own})
-		s.API(t, "PUT", "/queues/"+v+"/"+tenant+".work", map[string]any{"durable": true, "arguments": map[string]any{
-			"x-queue-type":              "quorum",
-			"x-delivery-limit":          maxReceiveCount - 1,
-			"x-dead-letter-exchange":    "",
-			"x-dead-letter-routing-key": tenant + ".dlq",
-			"x-dead-letter-strategy":    "at-least-once",
-			"x-overflow":                "reject-publish",
-		}})
-		s.API(t, "PUT", "/queues/"+v+"/"+tenant+".dlq", map[string]any{"durable": true, "arguments": map[string]any{"x-queue-type": "quorum"}})
+		s.API(t, "PUT", "/permissions/"+v+"/"+user, map[string]any{
+			"configure": "^$", "write": "^" + quoted + "$", "read": "^" + quoted + `(\.dead-letter)?$`,
+		})
+		for _, name := range []string{q, dlq} {
+			s.API(t, "PUT", "/queues/"+v+"/"+name, map[string]any{"durable": true, "arguments": map[string]any{"x-queue-type": "quorum"}})
+		}
+		s.API(t, "PUT", "/policies/"+v+"/"+q, map[string]any{"pattern": "^" + quoted + "$", "apply-to": "queues", "priority": 10,
+			"definition": map[string]any{
+				"delivery-limit":          maxReceiveCount - 1,
+				"dead-letter-exchange":    "",
+				"dead-letter-routing-key": dlq,
+				"dead-letter-strategy":    "at-least-once",
+				"overflow":                "reject-publish",
+			}})
 		s.API(t, "PUT", "/exchanges/"+v+"/"+tenant+".work", map[string]any{"type": "direct", "durable": true})
 		s.API(t, "POST", "/bindings/"+v+"/e/"+tenant+".work/q/"+tenant+".work", map[string]any{"routing_key": tenant + ".work"})
 	}

@@ -32,8 +32,9 @@
 // adapter's policy delivery-limit, or an x-delivery-limit argument), which
 // is maxReceiveCount-1: it is delivered maxReceiveCount times, as on SQS.
 // RabbitMQ cannot delay a requeue: a Nack with a delay holds the message
-// unacked, invisible to other consumers, for at most 15 minutes (RabbitMQ's
-// consumer_timeout, 30 minutes by default, would close the channel), and
+// unacked, invisible to other consumers, until at most 25 minutes after its
+// delivery (RabbitMQ's consumer_timeout, 30 minutes from the delivery by
+// default, would close the channel), and
 // Close hands held messages back at once. Attribute names are at most 128
 // bytes and may not start with x- (RabbitMQ's), values are non-empty text;
 // RabbitMQ does not deduplicate, so Send refuses an Outgoing.ID. The client

@@ -100,3 +100,26 @@ func TestLabelsAreLabelValuesAndAnnotationsExact(t *testing.T) {
 		t.Error("two long stack names share a label value")
 	}
 }
+
+func TestOneSubscriberPerTenantQueue(t *testing.T) {
+	t.Parallel()
+	a, err := k8sp.NewWithConfig(testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := components.FanoutSpec{Name: "events", Subscribers: []components.SubscriberSpec{
+		{Name: "signups", Tenant: "acme", Filter: &components.FilterSpec{Attribute: "kind", Values: []string{"signup"}}},
+		{Name: "upgrades", Tenant: "acme", Filter: &components.FilterSpec{Attribute: "kind", Values: []string{"upgrade"}}},
+		{Name: "headers", Filter: &components.FilterSpec{Attribute: "X-Trace", Values: []string{"1"}}},
+	}}
+	err = a.ValidateFanout(spec)
+	for _, want := range []string{"subscribers[1].tenant", "is subscribers[0]'s too", "subscribers[2].filter.attribute", `may not start with "x-"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ValidateFanout: %v, want it to say %q", err, want)
+		}
+	}
+	spec.Subscribers = spec.Subscribers[:1]
+	if err := a.ValidateFanout(spec); err != nil {
+		t.Errorf("one subscriber into acme's queue: %v", err)
+	}
+}

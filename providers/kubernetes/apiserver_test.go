@@ -17,6 +17,7 @@ import (
 	"github.com/tenantfleet/tenantfleet/internal/engine/enginetest"
 	k8sp "github.com/tenantfleet/tenantfleet/providers/kubernetes"
 	"github.com/tenantfleet/tenantfleet/providers/kubernetes/kubetest"
+	"github.com/tenantfleet/tenantfleet/queue"
 	"github.com/tenantfleet/tenantfleet/queue/rabbittest"
 	"github.com/tenantfleet/tenantfleet/stacks"
 )
@@ -130,14 +131,18 @@ func TestAgainstAPIServer(t *testing.T) {
 	cluster := kubetest.Start(t)
 	rabbit := rabbittest.Start(t)
 	ctx := t.Context()
-	for path, obj := range map[string]any{
-		"/api/v1/namespaces": map[string]any{"metadata": map[string]any{"name": rabbitNamespace}},
-		"/api/v1/namespaces/" + rabbitNamespace + "/secrets": map[string]any{
+	// RabbitMQ's namespace, then the connection Secret in it (in order).
+	for _, o := range []struct {
+		path string
+		obj  any
+	}{
+		{"/api/v1/namespaces", map[string]any{"metadata": map[string]any{"name": rabbitNamespace}}},
+		{"/api/v1/namespaces/" + rabbitNamespace + "/secrets", map[string]any{
 			"metadata":   map[string]any{"name": rabbitSecret, "annotations": map[string]any{"rabbitmq.com/topology-allowed-namespaces": "*"}},
 			"stringData": map[string]any{"uri": rabbit.ManagementURL, "username": rabbit.AdminUser, "password": rabbit.AdminPassword},
-		},
+		}},
 	} {
-		if _, err := cluster.Create(ctx, path, obj); err != nil {
+		if _, err := cluster.Create(ctx, o.path, o.obj); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -245,6 +250,24 @@ func TestAgainstAPIServer(t *testing.T) {
 	t.Run("the apps' queue client works the queues the operator declared", func(t *testing.T) {
 		acme, globex := tenantQueue(ctx, t, cluster, namespaces, "acme"), tenantQueue(ctx, t, cluster, namespaces, "globex")
 		checkQueues(ctx, t, cluster, stackNamespace(ctx, t, cluster, namespaces), outputs, acme, globex)
+	})
+
+	t.Run("a changed filter keeps routing the values it still names", func(t *testing.T) {
+		// globex-signups: [signup upgrade] -> [upgrade]. The binding for
+		// "upgrade" must outlive the change, though "signup"'s goes.
+		subs := config["tenantfleet:fanout"].(map[string]any)["subscribers"].([]any)
+		subs[2].(map[string]any)["filter"] = map[string]any{"attribute": "kind", "values": []any{"upgrade"}}
+		up, _ := run(t, engine.OpUp, engine.StackOptions{})
+		if up.Changes["delete"] != 1 || up.Changes["create"] != 0 {
+			t.Errorf("up changes %v, want the one binding of signup deleted", up.Changes)
+		}
+		globex := tenantQueue(ctx, t, cluster, namespaces, "globex")
+		publish(ctx, t, cluster, stackNamespace(ctx, t, cluster, namespaces), outputs, "signup", "upgrade")
+		m := receiveOne(ctx, t, queue.Config{Cloud: queue.CloudKubernetes, URL: globex.url, Password: globex.password})
+		if got := m.msg.Attribute("kind"); got != "upgrade" {
+			t.Errorf("globex received kind=%s first, want upgrade (signup is no longer in its filter)", got)
+		}
+		m.ack(ctx, t)
 	})
 
 	t.Run("a second preview has nothing to do", func(t *testing.T) {

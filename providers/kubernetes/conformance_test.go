@@ -134,8 +134,11 @@ func TestConformance(t *testing.T) {
 			// Queues, exchanges, users and policies are named in RabbitMQ
 			// too, per vhost (users per broker): one object each.
 			switch r.Type {
-			case k8sp.TypeQueue, k8sp.TypeExchange, k8sp.TypePolicy:
+			case k8sp.TypeQueue, k8sp.TypeExchange, k8sp.TypePolicy, k8sp.TypeUser:
 				sn, _ := rules.String(resource.NewObjectProperty(r.Inputs), "spec.name")
+				if r.Type == k8sp.TypeUser { // its username is its object's name
+					sn = name
+				}
 				key := r.Type + " " + sn
 				if prev, dup := rabbit[key]; dup {
 					t.Errorf("%s and %s declare the same RabbitMQ %s", prev, r, key)

@@ -20,8 +20,12 @@
 // rabbitmq.com/v1beta1, tested against v1.16.0 running on RabbitMQ 3.10;
 // see kubetest/crds). The RabbitmqCluster or connection Secret the config
 // names must carry the annotation rabbitmq.com/topology-allowed-namespaces
-// ("*" or the stacks' and tenants' namespaces): the objects that reference
-// it live in those namespaces.
+// (the stacks' and tenants' namespaces, or "*"): the objects that reference
+// it live in those namespaces. The operator then acts as RabbitMQ's
+// administrator for whoever may create rabbitmq.com objects there, so the
+// cluster's RBAC must keep that to the deployer (and the operator): a
+// User or Permission object made by anyone else could take over a
+// tenant's user or grant itself a tenant's queue.
 //
 // # Per stack
 //
@@ -63,7 +67,9 @@
 //     queue arguments) by which RabbitMQ itself dead-letters a message once
 //     it has been delivered maxReceiveCount times (delivery-limit
 //     maxReceiveCount-1, at-least-once through the default exchange),
-//     message-ttl the retention; the dead-letter queue keeps 14 days;
+//     message-ttl the retention (a message that outlives it is
+//     dead-lettered as well, x-first-death-reason expired, not deleted as
+//     on SQS); the dead-letter queue keeps 14 days;
 //   - the queue's user <q>, whose password the topology operator generates
 //     into the Secret <q>-user-credentials (never in Pulumi's state: the
 //     adapter hands it only the username), with a permission that
@@ -104,7 +110,10 @@
 // as a tenant's is, in the stack's namespace, or its tenant's work queue):
 // one matching every message, or with a filter one per value (x-match all
 // on attribute = value; a message is routed to a queue once however many
-// bindings match). Topic.ID is amqp://<t>@host:port/<vhost>?exchange=<t>,
+// bindings match), each object named after what identifies its binding in
+// RabbitMQ, so no two objects declare one binding (the operator deletes
+// the binding an object names when the object goes). One subscriber per
+// tenant queue: a second would declare the same binding. Topic.ID is amqp://<t>@host:port/<vhost>?exchange=<t>,
 // what `tenantfleet publish` (with QUEUE_PASSWORD) and the queue package
 // take. The topic keeps nothing: a subscriber receives what is published
 // after its binding exists, as on the local cloud.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
@@ -36,7 +35,9 @@ func (a *Adapter) Topic(ctx *pulumi.Context, name string, in components.TopicInp
 	if err != nil {
 		return nil, err
 	}
-	t := naming.Kubernetes.Queue.Unique(a.project, in.Scope.Stack, "topic", in.Name)
+	// Named in the shared scope, whose tenant id no tenant may take, so a
+	// topic never shares a name (and a user) with a tenant's queue.
+	t := naming.Kubernetes.Queue.Unique(a.project, in.Scope.Stack, components.SharedTenant, "topic", in.Name)
 	opts := childOptions(parent, p.provider, pulumi.DependsOn([]pulumi.Resource{p.vhost}))
 	exchange, err := a.rabbit(ctx, name+"-exchange", in.Scope, "Exchange", t, p.namespace, pulumi.Map{
 		"name": pulumi.String(t), "vhost": pulumi.String(p.vhostName), "type": pulumi.String("headers"), "durable": pulumi.Bool(true),
@@ -68,7 +69,7 @@ func (a *Adapter) Topic(ctx *pulumi.Context, name string, in components.TopicInp
 // attribute = value), and RabbitMQ routes a message to a queue once
 // however many of its bindings match. Header names and values match
 // exactly, case included.
-func (a *Adapter) Subscribe(ctx *pulumi.Context, name string, in components.SubscriptionInput, parent pulumi.Resource) (*components.Subscription, error) {
+func (a *Adapter) Subscribe(ctx *pulumi.Context, _ string, in components.SubscriptionInput, parent pulumi.Resource) (*components.Subscription, error) {
 	p, err := platformOf(in.Platform)
 	if err != nil {
 		return nil, err
@@ -81,43 +82,69 @@ func (a *Adapter) Subscribe(ctx *pulumi.Context, name string, in components.Subs
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes subscription: %w", err)
 	}
+	// One object per RabbitMQ binding, named after exactly what
+	// identifies the binding in RabbitMQ (the topic, the queue, the
+	// filter's attribute and value): the operator deletes the binding
+	// those match when an object goes, so two objects must never declare
+	// one binding. A changed or reordered filter, or a renamed subscriber,
+	// is then objects created and deleted (or left alone), never an object
+	// re-pointed onto a binding another still declares, or a new object
+	// declaring the binding an old one deletes on its way out.
 	// Without a filter, a binding without arguments: a headers exchange
 	// matches every message on it (x-match all over no headers).
-	matches := []pulumi.Map{nil}
+	type binding struct {
+		key  []string
+		args pulumi.Map
+	}
+	bindings := []binding{{}}
 	if f := in.Subscriber.Filter; f != nil {
-		matches = matches[:0]
+		bindings = bindings[:0]
 		for _, v := range f.Values {
-			matches = append(matches, pulumi.Map{"x-match": pulumi.String("all"), f.Attribute: pulumi.String(v)})
+			bindings = append(bindings, binding{
+				key:  []string{f.Attribute, v},
+				args: pulumi.Map{"x-match": pulumi.String("all"), f.Attribute: pulumi.String(v)},
+			})
 		}
 	}
 	opts := childOptions(parent, p.provider, pulumi.DependsOn([]pulumi.Resource{t.exchange, q.queue}))
 	native := map[string]pulumi.Resource{}
-	for i, args := range matches {
-		objectName := naming.Kubernetes.Queue.Unique(a.project, in.Scope.Stack, "subscription", t.name, q.name, strconv.Itoa(i))
+	for _, b := range bindings {
+		objectName := naming.Kubernetes.Queue.Unique(append([]string{a.project, in.Scope.Stack, "binding", t.name, q.name}, b.key...)...)
 		spec := pulumi.Map{
 			"vhost": pulumi.String(p.vhostName), "source": pulumi.String(t.name), "destination": pulumi.String(q.name),
 			"destinationType": pulumi.String("queue"),
 		}
-		if args != nil {
-			spec["arguments"] = args
+		if b.args != nil {
+			spec["arguments"] = b.args
 		}
-		b, err := a.rabbit(ctx, fmt.Sprintf("%s-subscription-%d", name, i), in.Scope, "Binding", objectName, p.namespace, spec, opts, immutableSpec...)
+		// The resource is named as the object, not after the subscriber:
+		// the binding, not the subscription, is what it declares.
+		r, err := a.rabbit(ctx, objectName, in.Scope, "Binding", objectName, p.namespace, spec, opts, immutableSpec...)
 		if err != nil {
 			return nil, fmt.Errorf("kubernetes subscription: %w", err)
 		}
-		native[fmt.Sprintf("binding-%d", i)] = b
+		native["binding-"+objectName[strings.LastIndex(objectName, "-")+1:]] = r
 	}
 	return &components.Subscription{Native: native}, nil
 }
 
-// ValidateFanout implements components.FanoutCloud: a filter's attribute
+// ValidateFanout implements components.FanoutCloud: one subscriber per
+// tenant queue (see Subscribe), and a filter's attribute
 // becomes a headers-exchange binding argument, so it must be a name AMQP
 // carries (a field-table key, at most 128 characters: AMQP 0-9-1 §4.2.5.5)
 // and may not start with "x-", which RabbitMQ's headers exchange reserves
 // for its own arguments and never matches on (rabbit_exchange_type_headers).
 func (a *Adapter) ValidateFanout(spec components.FanoutSpec) error {
 	var errs []error
+	into := map[string]int{}
 	for i, sub := range spec.Subscribers {
+		if sub.Tenant != "" {
+			if j, dup := into[sub.Tenant]; dup {
+				errs = append(errs, &components.FieldError{Field: fmt.Sprintf("subscribers[%d].tenant", i), Value: sub.Tenant,
+					Reason: fmt.Sprintf("is subscribers[%d]'s too: on Kubernetes one subscriber delivers into a tenant's queue (two would declare the same RabbitMQ binding, and removing one would remove the other's); give it one subscriber with every value its filter needs", j)})
+			}
+			into[sub.Tenant] = i
+		}
 		f := sub.Filter
 		if f == nil {
 			continue

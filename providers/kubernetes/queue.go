@@ -49,8 +49,10 @@ type queue struct {
 //     the limit counts the returns before the last), at least once
 //     (dead-letter-strategy at-least-once, which needs overflow
 //     reject-publish), through the default exchange to <q>.dead-letter;
-//     message-ttl is the retention; a policy on the dead-letter queue keeps
-//     its messages 14 days;
+//     message-ttl is the retention, and a message that outlives it is
+//     dead-lettered too (x-first-death-reason expired), not deleted as SQS
+//     deletes it; a policy on the dead-letter queue keeps its messages 14
+//     days;
 //   - a direct exchange <q> bound to the queue (routing key <q>), which
 //     senders publish to;
 //   - a user <q> whose password the operator generates into the Secret
@@ -85,13 +87,13 @@ func (a *Adapter) Queue(ctx *pulumi.Context, name string, in components.QueueInp
 
 	work, err := a.rabbit(ctx, name+"-queue", scope, "Queue", q, namespace, pulumi.Map{
 		"name": pulumi.String(q), "vhost": vhost, "type": pulumi.String("quorum"), "durable": pulumi.Bool(true),
-	}, opts, immutableSpec...)
+	}, opts)
 	if err != nil {
 		return nil, err
 	}
 	dead, err := a.rabbit(ctx, name+"-dead-letter", scope, "Queue", q+"-"+deadLetterSuffix, namespace, pulumi.Map{
 		"name": pulumi.String(dlq), "vhost": vhost, "type": pulumi.String("quorum"), "durable": pulumi.Bool(true),
-	}, opts, immutableSpec...)
+	}, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -206,18 +208,19 @@ func (a *Adapter) user(ctx *pulumi.Context, name string, scope components.Scope,
 	}, nil
 }
 
-// immutableSpec replaces a queue, exchange or binding object when what
+// immutableSpec replaces an exchange or binding object when what
 // identifies it in RabbitMQ changes, deleting the old one first (the object
-// name stays): RabbitMQ cannot change a queue's or an exchange's type or a
-// binding's arguments in place, and the operator's webhook refuses such
-// updates. A new rabbitmqClusterReference (queue.namespace, the cluster or
-// its connection Secret) is an update, never a replacement, which would
-// delete the queue's messages with it.
+// name stays): RabbitMQ cannot change an exchange's type or a binding's
+// arguments in place, and the operator's webhook refuses such updates.
+// Queue objects never get it: deleting a Queue object deletes the queue and
+// its messages, so a change to one is refused (by the operator's webhook,
+// or reported as not Ready), never carried out by replacing it. The
+// webhook also refuses a new rabbitmqClusterReference on every kind: moving
+// a stack to another RabbitMQ (queue.namespace, rabbitmqCluster,
+// connectionSecret) is not supported in place.
 var immutableSpec = []pulumi.ResourceOption{
-	pulumi.ReplaceOnChanges([]string{
-		"spec.name", "spec.vhost", "spec.type", "spec.durable", "spec.arguments",
-		"spec.source", "spec.destination", "spec.destinationType", "spec.routingKey",
-	}),
+	pulumi.ReplaceOnChanges([]string{"spec.name", "spec.vhost", "spec.type", "spec.durable", "spec.arguments",
+		"spec.source", "spec.destination", "spec.destinationType", "spec.routingKey"}),
 	pulumi.DeleteBeforeReplace(true),
 }
 

@@ -189,18 +189,7 @@ func checkQueues(ctx context.Context, t *testing.T, c *kubetest.Cluster, stackNS
 		if topicURL == "" || billingURL == "" {
 			t.Fatalf("fanout outputs %v lack the topic or billing's queue", fanout)
 		}
-		publisher := queue.TopicConfig{Cloud: queue.CloudKubernetes, Topic: topicURL,
-			Password: secretValue(ctx, t, c, stackNS, userOf(t, topicURL)+"-user-credentials", "password")}
-		topic, err := queue.OpenTopic(ctx, publisher)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = topic.Close() }()
-		for i, kind := range []string{"signup", "other", "upgrade"} {
-			if _, err := topic.Send(ctx, queue.Outgoing{Body: fmt.Appendf(nil, "event %d", i+1), Attributes: map[string]string{"kind": kind}}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		publish(ctx, t, c, stackNS, outputs, "signup", "other", "upgrade")
 		billing := queue.Config{Cloud: queue.CloudKubernetes, URL: billingURL,
 			Password: secretValue(ctx, t, c, stackNS, userOf(t, billingURL)+"-user-credentials", "password")}
 		for name, want := range map[string]struct {
@@ -232,6 +221,27 @@ func checkQueues(ctx context.Context, t *testing.T, c *kubetest.Cluster, stackNS
 			_ = s.Close()
 		}
 	})
+}
+
+// publish publishes one message per kind to the stack's fanout topic as
+// its publisher user ("event <n>", attribute kind), as `tenantfleet publish`
+// does.
+func publish(ctx context.Context, t *testing.T, c *kubetest.Cluster, stackNS string, outputs map[string]any, kinds ...string) {
+	t.Helper()
+	fanout, _ := outputs["fanout"].(map[string]any)
+	topicURL, _ := fanout["topicId"].(string)
+	publisher := queue.TopicConfig{Cloud: queue.CloudKubernetes, Topic: topicURL,
+		Password: secretValue(ctx, t, c, stackNS, userOf(t, topicURL)+"-user-credentials", "password")}
+	topic, err := queue.OpenTopic(ctx, publisher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = topic.Close() }()
+	for i, kind := range kinds {
+		if _, err := topic.Send(ctx, queue.Outgoing{Body: fmt.Appendf(nil, "event %d", i+1), Attributes: map[string]string{"kind": kind}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // send sends one message through a fresh sender.
